@@ -1,0 +1,219 @@
+//! Step: browser, version, OS and device class from the user agent.
+//!
+//! A small hand-written matcher instead of the regex-driven ua-parser
+//! crates, which pull a regex engine and a large YAML of patterns into the
+//! ingest wasm. Names follow what Plausible reports.
+
+use beacon_types::Device;
+
+use crate::pipeline::{Context, Draft};
+use crate::Rejection;
+
+/// What the user agent says about the client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    /// Browser name, "" when unknown.
+    pub browser: &'static str,
+    /// Browser `major.minor`.
+    pub browser_version: String,
+    /// OS name, "" when unknown.
+    pub os: &'static str,
+    /// OS version.
+    pub os_version: String,
+    /// Device class.
+    pub device: Device,
+}
+
+/// Browser rules, first match wins: (token that identifies it, name, token
+/// whose following number is the version).
+const BROWSERS: &[(&str, &str, &str)] = &[
+    ("Edg/", "Microsoft Edge", "Edg/"),
+    ("EdgA/", "Microsoft Edge", "EdgA/"),
+    ("EdgiOS/", "Microsoft Edge", "EdgiOS/"),
+    ("Edge/", "Microsoft Edge", "Edge/"),
+    ("OPR/", "Opera", "OPR/"),
+    ("OPiOS/", "Opera", "OPiOS/"),
+    ("Opera/", "Opera", "Version/"),
+    ("SamsungBrowser/", "Samsung Browser", "SamsungBrowser/"),
+    ("YaBrowser/", "Yandex Browser", "YaBrowser/"),
+    ("UCBrowser/", "UC Browser", "UCBrowser/"),
+    ("Vivaldi/", "Vivaldi", "Vivaldi/"),
+    ("DuckDuckGo/", "DuckDuckGo Privacy Browser", "DuckDuckGo/"),
+    ("Ddg/", "DuckDuckGo Privacy Browser", "Ddg/"),
+    ("FBAN/", "Facebook", "FBAV/"),
+    ("FBAV/", "Facebook", "FBAV/"),
+    ("Instagram", "Instagram", "Instagram "),
+    ("FxiOS/", "Firefox", "FxiOS/"),
+    ("Firefox/", "Firefox", "Firefox/"),
+    ("CriOS/", "Chrome", "CriOS/"),
+    ("; wv)", "Mobile App", "Chrome/"),
+    ("Chromium/", "Chromium", "Chromium/"),
+    ("Chrome/", "Chrome", "Chrome/"),
+    ("Trident/", "Internet Explorer", "rv:"),
+    ("MSIE ", "Internet Explorer", "MSIE "),
+    ("Version/", "Safari", "Version/"),
+    ("Safari/", "Safari", "Safari/"),
+    ("AppleWebKit/", "Mobile App", "AppleWebKit/"),
+];
+
+/// Parses `ua`. Never fails: unknown parts stay empty.
+pub fn parse(ua: &str) -> Client {
+    let (browser, browser_version) = BROWSERS
+        .iter()
+        .find(|(token, _, _)| ua.contains(token))
+        .map(|(_, name, version_token)| (*name, version_after(ua, version_token, 2)))
+        .unwrap_or(("", String::new()));
+    let (os, os_version) = os(ua);
+    Client { browser, browser_version, os, os_version, device: device(ua) }
+}
+
+fn os(ua: &str) -> (&'static str, String) {
+    if let Some(v) = after(ua, "Windows Phone ") {
+        return ("Windows Phone", number(v, 2));
+    }
+    if let Some(v) = after(ua, "Windows NT ") {
+        let version = match number(v, 2).as_str() {
+            "10.0" => "10",
+            "6.3" => "8.1",
+            "6.2" => "8",
+            "6.1" => "7",
+            "6.0" => "Vista",
+            "5.1" | "5.2" => "XP",
+            _ => "",
+        };
+        return ("Windows", version.to_owned());
+    }
+    if ua.contains("iPad") {
+        return ("iPadOS", after(ua, " OS ").map(|v| number(v, 2)).unwrap_or_default());
+    }
+    if ua.contains("iPhone") || ua.contains("iPod") {
+        return ("iOS", after(ua, " OS ").map(|v| number(v, 2)).unwrap_or_default());
+    }
+    if let Some(v) = after(ua, "Mac OS X ") {
+        return ("Mac", number(v, 2));
+    }
+    if let Some(v) = after(ua, "Android ") {
+        return ("Android", number(v, 1));
+    }
+    if ua.contains("Android") {
+        return ("Android", String::new());
+    }
+    if ua.contains("CrOS") {
+        return ("Chrome OS", String::new());
+    }
+    for (token, name) in [("FreeBSD", "FreeBSD"), ("OpenBSD", "OpenBSD"), ("Linux", "GNU/Linux"), ("X11", "GNU/Linux")] {
+        if ua.contains(token) {
+            return (name, String::new());
+        }
+    }
+    if ua.contains("Windows") {
+        return ("Windows", String::new());
+    }
+    ("", String::new())
+}
+
+fn device(ua: &str) -> Device {
+    let android = ua.contains("Android");
+    if ua.contains("iPad") || ua.contains("Tablet") || (android && !ua.contains("Mobile")) {
+        Device::Tablet
+    } else if ua.contains("Mobi") || ua.contains("iPhone") || ua.contains("iPod") || android || ua.contains("Windows Phone") {
+        Device::Mobile
+    } else if ["Windows", "Macintosh", "X11", "CrOS", "Linux", "BSD"].iter().any(|t| ua.contains(t)) {
+        Device::Desktop
+    } else {
+        Device::Unknown
+    }
+}
+
+/// The text after the first `token` in `ua`.
+fn after<'a>(ua: &'a str, token: &str) -> Option<&'a str> {
+    ua.find(token).and_then(|i| ua.get(i + token.len()..))
+}
+
+fn version_after(ua: &str, token: &str, parts: usize) -> String {
+    after(ua, token).map(|v| number(v, parts)).unwrap_or_default()
+}
+
+/// The leading version number of `s`, `.` or `_` separated, keeping at most
+/// `parts` components (`"17_1_2 like"` → `"17.1"` for 2).
+fn number(s: &str, parts: usize) -> String {
+    let mut out = String::new();
+    let mut kept = 0;
+    for piece in s.split(['.', '_']) {
+        let digits: String = piece.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() || kept == parts {
+            break;
+        }
+        if kept > 0 {
+            out.push('.');
+        }
+        out.push_str(&digits);
+        kept += 1;
+        if digits.len() != piece.len() {
+            break;
+        }
+    }
+    if kept == 1 && parts > 1 {
+        out.push_str(".0");
+    }
+    out
+}
+
+/// The pipeline step.
+pub fn step(mut draft: Draft, ctx: &Context) -> Result<Draft, Rejection> {
+    let client = parse(ctx.user_agent);
+    draft.event.browser = client.browser.to_owned();
+    draft.event.browser_version = client.browser_version;
+    draft.event.os = client.os.to_owned();
+    draft.event.os_version = client.os_version;
+    draft.event.device = client.device;
+    Ok(draft)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(ua: &str, browser: &str, bv: &str, os: &str, ov: &str, device: Device) {
+        let c = parse(ua);
+        assert_eq!((c.browser, c.browser_version.as_str(), c.os, c.os_version.as_str(), c.device), (browser, bv, os, ov, device), "{ua}");
+    }
+
+    #[test]
+    fn common_clients() {
+        check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36", "Chrome", "120.0", "Windows", "10", Device::Desktop);
+        check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91", "Microsoft Edge", "120.0", "Windows", "10", Device::Desktop);
+        check("Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko", "Internet Explorer", "11.0", "Windows", "7", Device::Desktop);
+        check("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15", "Safari", "17.1", "Mac", "10.15", Device::Desktop);
+        check("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox", "121.0", "GNU/Linux", "", Device::Desktop);
+        check("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Chrome", "120.0", "Chrome OS", "", Device::Desktop);
+        check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", "Safari", "17.1", "iOS", "17.1", Device::Mobile);
+        check("Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0.6099.119 Mobile/15E148 Safari/604.1", "Chrome", "120.0", "iPadOS", "16.6", Device::Tablet);
+        check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/121.0 Mobile/15E148 Safari/605.1.15", "Firefox", "121.0", "iOS", "17.1", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36", "Chrome", "120.0", "Android", "14", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Chrome", "120.0", "Android", "13", Device::Tablet);
+        check("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36", "Samsung Browser", "23.0", "Android", "13", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 12; SM-G991B Build/SP1A.210812.016; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.193 Mobile Safari/537.36", "Mobile App", "119.0", "Android", "12", Device::Mobile);
+        check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0", "Opera", "106.0", "Windows", "10", Device::Desktop);
+        check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/442.0.0.40.110]", "Facebook", "442.0", "iOS", "17.1", Device::Mobile);
+    }
+
+    #[test]
+    fn garbage_never_panics_and_stays_empty() {
+        check("", "", "", "", "", Device::Unknown);
+        check("Chrome/", "Chrome", "", "", "", Device::Unknown);
+        check("Windows NT ", "", "", "Windows", "", Device::Desktop);
+        check("Mac OS X ", "", "", "Mac", "", Device::Unknown);
+        let _ = parse("Chrome/99999999999999999999999999.1");
+        let _ = parse("🎉 Android 🎉 iPad Version/🎉");
+    }
+
+    #[test]
+    fn version_numbers() {
+        assert_eq!(number("120.0.6099.109 Safari", 2), "120.0");
+        assert_eq!(number("17_1_2 like", 2), "17.1");
+        assert_eq!(number("14; Pixel", 1), "14");
+        assert_eq!(number("23 x", 2), "23.0");
+        assert_eq!(number("x", 2), "");
+    }
+}
