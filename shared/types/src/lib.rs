@@ -9,6 +9,9 @@ pub use event::{Device, Engagement, Event, Geo, Props, Revenue, Utm};
 pub use site::{Site, SiteId, SiteStatus};
 pub use slots::{DataPoint, RowKind};
 
+/// A daily salt for visitor ids: 16 random bytes.
+pub type Salt = [u8; 16];
+
 /// Errors from constructing the shared types out of untrusted text.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TypesError {

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Local stand-in for Workers Analytics Engine (dev and tests only).
+
+wrangler's local Analytics Engine binding silently drops writes, so the
+ingest worker mirrors each data point here when AE_LOCAL_URL is set.
+
+  POST /write   JSON list of data points {index, blobs[20], doubles[20], timestamp_ms}
+  POST /sql     the AE SQL API contract: SQL text in, Bearer token, JSON
+                {meta, data, rows, rows_before_limit_at_least} out.
+  GET  /health  200 when ready.
+
+Rows live in chDB (the ClickHouse engine) with AE's columns: timestamp,
+index1, blob1..blob20, double1..double20, _sample_interval, dataset. The SQL
+endpoint refuses what AE SQL refuses (joins, unions, CTEs, subqueries,
+window functions, anything but SELECT) with an AE-like 422 error, so nothing
+passes locally that would fail in production.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import chdb.session
+
+BLOBS = 20
+DOUBLES = 20
+MAX_BODY = 32 * 1024 * 1024
+
+COLUMNS = (
+    ["timestamp DateTime('UTC')", "index1 String"]
+    + [f"blob{i} String" for i in range(1, BLOBS + 1)]
+    + [f"double{i} Float64" for i in range(1, DOUBLES + 1)]
+    + ["_sample_interval UInt32 DEFAULT 1", "dataset String DEFAULT 'EVENTS'"]
+)
+
+FORBIDDEN = [
+    (re.compile(r"\bJOIN\b"), "JOIN is not supported"),
+    (re.compile(r"\bUNION\b"), "UNION is not supported"),
+    (re.compile(r"\bINTERSECT\b|\bEXCEPT\b"), "set operations are not supported"),
+    (re.compile(r"^\s*WITH\b"), "WITH (common table expressions) is not supported"),
+    (re.compile(r"\bOVER\s*\("), "window functions are not supported"),
+    (re.compile(r"\bARRAY\s+JOIN\b"), "ARRAY JOIN is not supported"),
+    (re.compile(r"\bSETTINGS\b"), "SETTINGS is not supported"),
+    (re.compile(r"\bINTO\s+OUTFILE\b"), "INTO OUTFILE is not supported"),
+]
+STATEMENT = re.compile(r"^\s*(SELECT|SHOW\s+TABLES)\b")
+FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*$")
+FROM_TARGET = re.compile(r"\bFROM\s+([^\s,()]+|\()")
+TABLE_FUNCTION = re.compile(r"\b(file|url|remote|remoteSecure|s3|hdfs|mysql|postgresql|executable|input|numbers|cluster)\s*\(", re.I)
+
+
+def strip_literals(sql):
+    """SQL with string literals and comments blanked, so checks see only code."""
+    out, i, n = [], 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"`":
+            j = i + 1
+            while j < n:
+                if sql[j] == "\\":
+                    j += 2
+                    continue
+                if sql[j] == c:
+                    if j + 1 < n and sql[j + 1] == c:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            out.append(c + " " * max(0, min(j, n - 1) - i - 1) + c)
+            i = j + 1
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j < 0 else j
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def check_sql(sql):
+    """Returns an error message for SQL that AE would refuse, else None."""
+    code = strip_literals(sql).strip()
+    upper = code.upper()
+    if not code:
+        return "empty query"
+    if ";" in code.rstrip(";"):
+        return "only one statement is allowed"
+    for pattern, message in FORBIDDEN:
+        if pattern.search(upper):
+            return message
+    if not STATEMENT.match(upper):
+        return "only SELECT statements are supported"
+    if len(re.findall(r"\bSELECT\b", upper)) > 1:
+        return "subqueries are not supported"
+    for m in FROM_TARGET.finditer(code):
+        if m.group(1) == "(":
+            return "subqueries are not supported"
+    if TABLE_FUNCTION.search(code):
+        return "table functions are not supported"
+    fmt = FORMAT.search(upper)
+    if fmt and fmt.group(1) not in ("JSON", "JSONEACHROW", "TABSEPARATED"):
+        return f"unsupported format {fmt.group(1)}"
+    return None
+
+
+class Store:
+    """One chDB session per process; every query goes through it, one at a time."""
+
+    def __init__(self, path):
+        os.makedirs(path, exist_ok=True)
+        self.lock = threading.Lock()
+        self.session = chdb.session.Session(path)
+        self.session.query("CREATE DATABASE IF NOT EXISTS ae")
+        self.session.query(
+            f"CREATE TABLE IF NOT EXISTS ae.EVENTS ({', '.join(COLUMNS)}) "
+            "ENGINE = MergeTree ORDER BY (index1, timestamp)"
+        )
+
+    def write(self, points):
+        rows = []
+        for p in points:
+            blobs = list(p.get("blobs", []))[:BLOBS]
+            doubles = list(p.get("doubles", []))[:DOUBLES]
+            if not isinstance(p.get("index"), str) or not all(isinstance(b, str) for b in blobs):
+                raise ValueError("index and blobs must be strings")
+            if not all(isinstance(d, (int, float)) for d in doubles):
+                raise ValueError("doubles must be numbers")
+            row = {"timestamp": int(p.get("timestamp_ms", 0)) // 1000, "index1": p["index"]}
+            for i in range(BLOBS):
+                row[f"blob{i + 1}"] = blobs[i] if i < len(blobs) else ""
+            for i in range(DOUBLES):
+                row[f"double{i + 1}"] = float(doubles[i]) if i < len(doubles) else 0.0
+            rows.append(json.dumps(row))
+        if rows:
+            with self.lock:
+                self.session.query("INSERT INTO ae.EVENTS FORMAT JSONEachRow\n" + "\n".join(rows))
+        return len(rows)
+
+    def sql(self, sql):
+        text = sql.strip().rstrip(";")
+        fmt = FORMAT.search(text.upper())
+        out_format = "JSON"
+        if fmt:
+            out_format = {"JSON": "JSON", "JSONEACHROW": "JSONEachRow", "TABSEPARATED": "TabSeparated"}[fmt.group(1)]
+            text = text[: fmt.start()]
+        with self.lock:
+            self.session.query("USE ae")
+            result = self.session.query(text, out_format)
+        return result.bytes() if hasattr(result, "bytes") else bytes(result), out_format
+
+
+def make_handler(store, token):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def reply(self, status, body, content_type="application/json"):
+            data = body if isinstance(body, bytes) else body.encode()
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def body(self):
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY:
+                raise ValueError("body too large")
+            return self.rfile.read(length)
+
+        def do_GET(self):
+            if self.path == "/health":
+                self.reply(200, "ok", "text/plain")
+            else:
+                self.reply(404, '{"error":"not found"}')
+
+        def do_POST(self):
+            try:
+                raw = self.body()
+            except ValueError as e:
+                return self.reply(413, json.dumps({"error": str(e)}))
+            if self.path == "/write":
+                try:
+                    n = store.write(json.loads(raw))
+                except (ValueError, TypeError, AttributeError) as e:
+                    return self.reply(400, json.dumps({"error": f"bad data point: {e}"}))
+                return self.reply(200, json.dumps({"written": n}))
+            if self.path == "/sql" or self.path.endswith("/analytics_engine/sql"):
+                if self.headers.get("authorization") != f"Bearer {token}":
+                    return self.reply(401, "Authentication error", "text/plain")
+                sql = raw.decode("utf-8", "replace")
+                problem = check_sql(sql)
+                if problem:
+                    return self.reply(422, f"Query error: {problem}", "text/plain")
+                try:
+                    data, fmt = store.sql(sql)
+                except Exception as e:  # chDB raises plain exceptions for bad SQL
+                    return self.reply(422, f"Query error: {e}", "text/plain")
+                ctype = "application/json" if fmt.startswith("JSON") else "text/plain"
+                return self.reply(200, data, ctype)
+            self.reply(404, '{"error":"not found"}')
+
+    return Handler
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--data", required=True, help="chDB data directory")
+    ap.add_argument("--token", default=os.environ.get("AE_SQL_TOKEN", "dev-token"))
+    args = ap.parse_args()
+    store = Store(args.data)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(store, args.token))
+    print(f"ae stand-in on http://127.0.0.1:{args.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Unit tests for the AE stand-in's SQL gate (run by scripts/test with pytest)."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from ae import check_sql, strip_literals  # noqa: E402
+
+ALLOWED = [
+    "SELECT count() FROM EVENTS WHERE index1 = 'demo'",
+    "SELECT blob1, sum(_sample_interval) AS n FROM EVENTS WHERE index1 = 'a' GROUP BY blob1 ORDER BY n DESC LIMIT 10",
+    "SELECT * FROM EVENTS WHERE index1 = 'x' AND blob2 = 'has JOIN and UNION inside a literal' FORMAT JSON",
+    "SELECT count() FROM EVENTS WHERE blob1 = 'it''s; fine'",
+    "SELECT count() FROM EVENTS WHERE blob1 = 'back\\'slash (SELECT 1)'",
+    "SHOW TABLES",
+    "select count() from EVENTS;",
+]
+
+REFUSED = [
+    ("SELECT * FROM EVENTS a JOIN EVENTS b ON a.index1 = b.index1", "JOIN"),
+    ("SELECT 1 FROM EVENTS UNION ALL SELECT 2 FROM EVENTS", "UNION"),
+    ("WITH x AS (SELECT 1) SELECT * FROM x", "WITH"),
+    ("SELECT count() FROM (SELECT * FROM EVENTS)", "subqueries"),
+    ("SELECT count() FROM EVENTS WHERE index1 IN (SELECT index1 FROM EVENTS)", "subqueries"),
+    ("SELECT row_number() OVER (ORDER BY timestamp) FROM EVENTS", "window"),
+    ("INSERT INTO EVENTS VALUES (1)", "only SELECT"),
+    ("DROP TABLE EVENTS", "only SELECT"),
+    ("SELECT 1; DROP TABLE EVENTS", "one statement"),
+    ("SELECT * FROM file('/etc/passwd')", "table functions"),
+    ("SELECT * FROM url('http://x')", "table functions"),
+    ("SELECT 1 FROM EVENTS SETTINGS max_threads = 1", "SETTINGS"),
+    ("SELECT 1 FROM EVENTS FORMAT Native", "format"),
+    ("", "empty"),
+    ("-- only a comment", "empty"),
+]
+
+
+def test_allowed():
+    for sql in ALLOWED:
+        assert check_sql(sql) is None, sql
+
+
+def test_refused():
+    for sql, word in REFUSED:
+        problem = check_sql(sql)
+        assert problem is not None, sql
+        assert word.lower() in problem.lower(), (sql, problem)
+
+
+def test_strip_literals_blanks_strings_and_comments():
+    assert "JOIN" not in strip_literals("SELECT 'JOIN' /* JOIN */ -- JOIN\n")
+    assert strip_literals("a 'x''y' b").startswith("a '")

@@ -1,0 +1,49 @@
+//! The one crate that touches Cloudflare bindings for the others: the
+//! Analytics Engine writer (and its local mirror), the D1 site directory
+//! with its KV and in-memory caches, and the daily salts.
+//!
+//! Binding and variable names live here, in one place.
+
+pub mod analytics;
+pub mod salts;
+pub mod sites;
+
+/// D1 database binding.
+pub const DB: &str = "DB";
+/// KV namespace used as a read-through cache of D1.
+pub const CACHE: &str = "CACHE";
+/// Analytics Engine dataset binding.
+pub const EVENTS: &str = "EVENTS";
+/// Variable: URL of the local AE stand-in; production never sets it.
+pub const AE_LOCAL_URL: &str = "AE_LOCAL_URL";
+/// Variable: `1` only in the local wrangler environment.
+pub const BEACON_DEV: &str = "BEACON_DEV";
+
+/// Failures talking to the platform. None is the client's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// A binding call failed (D1, KV, AE, fetch).
+    #[error("{what}: {message}")]
+    Binding {
+        /// Which operation.
+        what: &'static str,
+        /// The runtime's message.
+        message: String,
+    },
+}
+
+impl PlatformError {
+    pub(crate) fn binding(what: &'static str, e: impl std::fmt::Display) -> Self {
+        Self::Binding { what, message: e.to_string() }
+    }
+}
+
+/// Whether the local dev environment is on (`BEACON_DEV=1`).
+pub fn is_dev(env: &worker::Env) -> bool {
+    env.var(BEACON_DEV).map(|v| v.to_string() == "1").unwrap_or(false)
+}
+
+/// Now, Unix milliseconds, from the runtime's clock.
+pub fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}

@@ -1,0 +1,99 @@
+//! Daily salts for visitor ids: 16 random bytes per UTC day, in D1.
+//!
+//! Ingest creates the day's salt on first use (`INSERT OR IGNORE`, so
+//! racing isolates agree on one); the cron worker deletes old ones. Cached
+//! in memory per isolate, keyed by day.
+
+use std::cell::RefCell;
+
+use beacon_types::Salt;
+use worker::Env;
+
+use crate::{PlatformError, DB};
+
+const SALT_LEN: usize = std::mem::size_of::<Salt>();
+const DAY_MS: u64 = 86_400_000;
+
+thread_local! {
+    static CURRENT: RefCell<Option<(u64, Salt)>> = const { RefCell::new(None) };
+}
+
+/// Days since the Unix epoch (UTC) for a time in ms.
+pub fn day_of(ms: u64) -> u64 {
+    ms / DAY_MS
+}
+
+/// The salt of `day`, creating it if this is the first request that day.
+pub async fn salt_for_day(env: &Env, day: u64) -> Result<Salt, PlatformError> {
+    if let Some(salt) = CURRENT.with(|c| c.borrow().filter(|(d, _)| *d == day).map(|(_, s)| s)) {
+        return Ok(salt);
+    }
+    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
+    let mut fresh = [0u8; SALT_LEN];
+    getrandom::fill(&mut fresh).map_err(|e| PlatformError::binding("getrandom", e))?;
+    let day_value = day as f64;
+    db.prepare("INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)")
+        .bind(&[day_value.into(), to_hex(&fresh).into()])
+        .map_err(|e| PlatformError::binding("d1 bind", e))?
+        .run()
+        .await
+        .map_err(|e| PlatformError::binding("d1 salt insert", e))?;
+    let stored: Option<String> = db
+        .prepare("SELECT salt FROM salts WHERE day = ?1")
+        .bind(&[day_value.into()])
+        .map_err(|e| PlatformError::binding("d1 bind", e))?
+        .first(Some("salt"))
+        .await
+        .map_err(|e| PlatformError::binding("d1 salt read", e))?;
+    let salt = stored
+        .as_deref()
+        .and_then(from_hex)
+        .ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
+    CURRENT.with(|c| *c.borrow_mut() = Some((day, salt)));
+    Ok(salt)
+}
+
+/// A salt that exists only in this isolate, for when D1 cannot be reached:
+/// visitor counts may split across isolates, but the event is not lost.
+pub fn emergency_salt() -> Salt {
+    let mut s = [0u8; SALT_LEN];
+    let _ = getrandom::fill(&mut s);
+    s
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(hex: &str) -> Option<Salt> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != SALT_LEN * 2 {
+        return None;
+    }
+    let mut out = [0u8; SALT_LEN];
+    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let digit = |b: u8| (b as char).to_digit(16);
+        *slot = (digit(*pair.first()?)? * 16 + digit(*pair.get(1)?)?) as u8;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_rejects() {
+        let s = [0xa5; SALT_LEN];
+        assert_eq!(from_hex(&to_hex(&s)), Some(s));
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex(&"g".repeat(32)), None);
+    }
+
+    #[test]
+    fn days() {
+        assert_eq!(day_of(0), 0);
+        assert_eq!(day_of(DAY_MS - 1), 0);
+        assert_eq!(day_of(DAY_MS), 1);
+    }
+}

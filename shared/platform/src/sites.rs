@@ -1,0 +1,126 @@
+//! Hostname → site, the hot path of every ingest request.
+//!
+//! Three layers: an in-isolate map (no I/O at all), KV (fast at the edge,
+//! short TTL), D1 (the truth). Unknown hostnames are cached too, briefly,
+//! so a flood of junk Host headers does not reach D1.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use beacon_types::{Site, SiteId, SiteStatus};
+use serde::{Deserialize, Serialize};
+use worker::Env;
+
+use crate::{PlatformError, CACHE, DB};
+
+/// How long a lookup is trusted in memory, ms.
+const MEMORY_TTL_MS: u64 = 30_000;
+/// How long a lookup is kept in KV, s (KV's minimum is 60).
+const KV_TTL_S: u64 = 60;
+/// Bound on the in-memory map; it is cleared when full.
+const MEMORY_MAX: usize = 10_000;
+
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    site: Option<Site>,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    domain: String,
+    timezone: String,
+    status: String,
+}
+
+thread_local! {
+    static MEMORY: RefCell<HashMap<String, (Option<Site>, u64)>> = RefCell::new(HashMap::new());
+}
+
+/// Lower-cases a Host header value and drops the port. `None` if it cannot
+/// be a hostname.
+pub fn normalize_host(raw: &str) -> Option<String> {
+    let host = raw.trim();
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    ok.then_some(host)
+}
+
+/// The active site behind `host` (already normalized), if any.
+pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<Site>, PlatformError> {
+    let hit = MEMORY.with(|m| {
+        m.borrow().get(host).filter(|(_, expires)| *expires > now_ms).map(|(site, _)| site.clone())
+    });
+    if let Some(site) = hit {
+        return Ok(site);
+    }
+    let key = format!("host:{host}");
+    let kv = env.kv(CACHE).map_err(|e| PlatformError::binding("kv binding", e))?;
+    let cached = match kv.get(&key).json::<Cached>().await {
+        Ok(c) => c,
+        // A KV hiccup only costs a D1 read.
+        Err(_) => None,
+    };
+    let site = match cached {
+        Some(c) => c.site,
+        None => {
+            let site = site_from_d1(env, host).await?;
+            if let Ok(put) = kv.put(&key, Cached { site: site.clone() }) {
+                let _ = put.expiration_ttl(KV_TTL_S).execute().await;
+            }
+            site
+        }
+    };
+    MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMORY_MAX {
+            m.clear();
+        }
+        m.insert(host.to_owned(), (site.clone(), now_ms.saturating_add(MEMORY_TTL_MS)));
+    });
+    Ok(site)
+}
+
+async fn site_from_d1(env: &Env, host: &str) -> Result<Option<Site>, PlatformError> {
+    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
+    let row: Option<Row> = db
+        .prepare(
+            "SELECT s.id, s.domain, s.timezone, s.status FROM hostnames h JOIN sites s ON s.id = h.site_id \
+             WHERE h.hostname = ?1 AND h.status = 'active'",
+        )
+        .bind(&[host.into()])
+        .map_err(|e| PlatformError::binding("d1 bind", e))?
+        .first(None)
+        .await
+        .map_err(|e| PlatformError::binding("d1 hostname lookup", e))?;
+    Ok(row.and_then(|r| {
+        let site = Site {
+            id: SiteId::parse(&r.id).ok()?,
+            domain: r.domain,
+            timezone: r.timezone,
+            status: SiteStatus::parse(&r.status).ok()?,
+        };
+        (site.status == SiteStatus::Active).then_some(site)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_normalized() {
+        assert_eq!(normalize_host("T.Demo.Localhost:8787").as_deref(), Some("t.demo.localhost"));
+        assert_eq!(normalize_host("example.com.").as_deref(), Some("example.com"));
+        assert_eq!(normalize_host("").as_deref(), None);
+        assert_eq!(normalize_host("a b").as_deref(), None);
+        assert_eq!(normalize_host("x';--").as_deref(), None);
+        assert_eq!(normalize_host(&"a".repeat(300)).as_deref(), None);
+    }
+}

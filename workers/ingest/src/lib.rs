@@ -1,0 +1,94 @@
+//! The ingest worker: Plausible's Events API on customer hostnames.
+//!
+//! A thin adapter: it finds the site from the Host header, reads the body
+//! (bounded), runs `beacon_ingest`'s pipeline, answers at once, and writes
+//! the data point in `wait_until`.
+
+mod http;
+
+use beacon_ingest::{geo, visitor, Context as PipelineContext, Rejection};
+use beacon_platform::{analytics, salts, sites};
+use beacon_types::{slots, Event, Geo};
+use worker::{console_error, event, Context, Env, Method, Request, Response, Result};
+
+use http::ApiError;
+
+/// Entry point: every request ends in a response, never in a thrown error.
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let response = match route(req, env, &ctx).await {
+        Ok(r) => r,
+        Err(e) => e.into_response()?,
+    };
+    http::with_cors(response)
+}
+
+async fn route(req: Request, env: Env, ctx: &Context) -> std::result::Result<Response, ApiError> {
+    let path = req.path();
+    match (req.method(), path.as_str()) {
+        (Method::Options, _) => http::preflight(),
+        (Method::Get, "/healthz") => http::text(200, "ok"),
+        (Method::Post, "/api/event") => accept_event(req, env, ctx).await,
+        (_, "/api/event") => Err(ApiError::MethodNotAllowed("POST, OPTIONS")),
+        _ => Err(ApiError::NotFound("not found")),
+    }
+}
+
+async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result::Result<Response, ApiError> {
+    let now = beacon_platform::now_ms();
+    let host = header(&req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
+    let site = sites::site_for_host(&env, &host, now)
+        .await
+        .map_err(ApiError::Platform)?
+        .ok_or(ApiError::NotFound("unknown hostname"))?;
+
+    let body = http::read_body(&mut req, beacon_ingest::payload::MAX_BODY).await?;
+    let user_agent = header(&req, "user-agent").unwrap_or_default();
+    let pipeline_ctx = PipelineContext { site: &site, user_agent: &user_agent, geo: request_geo(&req, &env), now_ms: now };
+    let event = match beacon_ingest::run(&body, &pipeline_ctx) {
+        Ok(event) => event,
+        Err(Rejection::Invalid(e)) => return Err(ApiError::Invalid(e)),
+        Err(Rejection::Dropped(reason)) => return http::dropped(reason.as_str()),
+    };
+
+    // The IP goes into the visitor hash inside the deferred task and nowhere else.
+    let ip = header(&req, "cf-connecting-ip").unwrap_or_default();
+    ctx.wait_until(async move {
+        if let Err(e) = store(&env, event, &ip, &user_agent).await {
+            console_error!("ingest: storing an accepted event failed: {e}");
+        }
+    });
+    http::text(202, "ok")
+}
+
+/// Adds the visitor id and writes the event row.
+async fn store(env: &Env, mut event: Event, ip: &str, user_agent: &str) -> std::result::Result<(), beacon_platform::PlatformError> {
+    let salt = match salts::salt_for_day(env, salts::day_of(event.timestamp_ms)).await {
+        Ok(salt) => salt,
+        Err(e) => {
+            console_error!("ingest: no salt from D1 ({e}); using an isolate-local one");
+            salts::emergency_salt()
+        }
+    };
+    if let Some(site) = &event.site_id {
+        event.visitor_id = visitor::visitor_id(&salt, site, ip, user_agent);
+    }
+    analytics::write(env, &[slots::encode_event(&event, "", 0)]).await
+}
+
+/// Geo from `cf`; in the local dev environment a header may choose it.
+fn request_geo(req: &Request, env: &Env) -> Geo {
+    if beacon_platform::is_dev(env) {
+        if let Some(g) = header(req, geo::DEV_HEADER).as_deref().and_then(geo::from_dev_header) {
+            return g;
+        }
+    }
+    match req.cf() {
+        Some(cf) => geo::from_cf(cf.country().as_deref(), cf.region_code().as_deref(), cf.city().as_deref()),
+        None => Geo::default(),
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
