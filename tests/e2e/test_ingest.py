@@ -1,0 +1,202 @@
+"""Ingest end to end: events through the real worker land in the AE
+stand-in exactly as expected, and nothing else does."""
+
+import json
+import time
+import uuid
+
+import pytest
+
+from beacon import ENV, FIREFOX, IPHONE, request, send, sql, wait_rows
+
+RUN = uuid.uuid4().hex[:10]
+DEMO = ENV["DEMO_SITE_ID"]
+OTHER = ENV["OTHER_SITE_ID"]
+DOMAIN = ENV["DEMO_DOMAIN"]
+PREFIX = f"/e2e-{RUN}"
+
+
+def url(path, query=""):
+    return f"https://{DOMAIN}{PREFIX}{path}{query}"
+
+
+def rows_for(site, extra=""):
+    return sql(
+        f"SELECT * FROM EVENTS WHERE index1 = '{site}' AND startsWith(blob2, '{PREFIX}') {extra} ORDER BY blob2"
+    )
+
+
+@pytest.fixture(scope="module")
+def scripted_mix():
+    """Sends the whole mix once; tests check its outcome from every angle."""
+    replies = {}
+    replies["pageview"] = send(
+        {"n": "pageview", "u": url("/a", "?utm_source=newsletter&utm_medium=email&utm_campaign=launch"),
+         "d": DOMAIN, "r": "https://www.google.com/search?q=beacon"},
+        geo="DE;BE;Berlin", ip="198.51.100.11",
+    )
+    replies["custom"] = send(
+        {"name": "Signup", "url": url("/b"), "domain": DOMAIN,
+         "props": {"plan": "pro", "seats": 3, "trial": True, "nested": {"x": 1}, "empty": "", "emoji 🎉": "ünïcode ✓"}},
+        ua=IPHONE, geo="US;CA;San Francisco", ip="198.51.100.12", content_type="application/json",
+    )
+    replies["revenue"] = send(
+        {"n": "Purchase", "u": url("/c"), "$": {"amount": "19.99", "currency": "eur"}, "p": "{\"sku\":\"A-1\"}"},
+        ip="198.51.100.13",
+    )
+    replies["engagement"] = send(
+        {"n": "engagement", "u": url("/d"), "e": 4200, "sd": 73, "i": False}, ip="198.51.100.14"
+    )
+    replies["other_tenant"] = send(
+        {"n": "pageview", "u": f"https://{ENV['OTHER_DOMAIN']}{PREFIX}/other"}, host=ENV["OTHER_HOST"], ip="198.51.100.15"
+    )
+    # Everything below must leave no row.
+    replies["bot"] = send({"n": "pageview", "u": url("/bot")}, ua="Mozilla/5.0 (compatible; Googlebot/2.1)")
+    replies["headless"] = send({"n": "pageview", "u": url("/headless")}, ua="Mozilla/5.0 HeadlessChrome/120.0.0.0")
+    replies["no_ua"] = send({"n": "pageview", "u": url("/no-ua")}, ua=None)
+    replies["bad_json"] = send(None, raw="{not json")
+    replies["bad_utf8"] = send(None, raw=b'{"n":"pageview","u":"\xff\xfe"}')
+    replies["no_name"] = send({"u": url("/no-name")})
+    replies["bad_url"] = send({"n": "pageview", "u": "data:text/html,hi"})
+    replies["long_url"] = send({"n": "pageview", "u": url("/" + "x" * 10_000)})
+    replies["bad_props"] = send({"n": "pageview", "u": url("/bad-props"), "p": [1, 2]})
+    replies["too_many_props"] = send({"n": "x", "u": url("/many"), "p": {f"k{i}": "v" for i in range(31)}})
+    replies["wrong_domain"] = send({"n": "pageview", "u": url("/wrong"), "d": "someone-else.example"})
+    replies["cross_domain"] = send({"n": "pageview", "u": url("/cross"), "d": ENV["OTHER_DOMAIN"]})
+    replies["oversize"] = send(None, raw='{"n":"pageview","u":"' + url("/big") + '","p":{"k":"' + "v" * 70_000 + '"}}')
+    replies["unknown_host"] = send({"n": "pageview", "u": url("/unknown")}, host="t.nobody.localhost")
+    replies["inactive_host"] = send({"n": "pageview", "u": url("/inactive")}, host=ENV["INACTIVE_HOST"])
+    replies["pending_host"] = send({"n": "pageview", "u": url("/pending")}, host="t.pending.localhost")
+    expected_rows = 4
+    demo_rows = wait_rows(
+        f"SELECT blob2 FROM EVENTS WHERE index1 = '{DEMO}' AND startsWith(blob2, '{PREFIX}')", expected_rows
+    )
+    wait_rows(f"SELECT blob2 FROM EVENTS WHERE index1 = '{OTHER}' AND startsWith(blob2, '{PREFIX}')", 1)
+    time.sleep(1.0)  # let any wrongly accepted stragglers land, so "nothing else" is meaningful
+    return replies, demo_rows
+
+
+def test_statuses(scripted_mix):
+    replies, _ = scripted_mix
+    expected = {
+        "pageview": 202, "custom": 202, "revenue": 202, "engagement": 202, "other_tenant": 202,
+        "bot": 202, "headless": 202, "no_ua": 202,
+        "bad_json": 400, "bad_utf8": 400, "no_name": 400, "bad_url": 400, "long_url": 400,
+        "bad_props": 400, "too_many_props": 400, "wrong_domain": 400, "cross_domain": 400,
+        "oversize": 413, "unknown_host": 404, "inactive_host": 404, "pending_host": 404,
+    }
+    got = {k: r.status for k, r in replies.items()}
+    assert got == expected
+
+
+def test_errors_are_json_naming_the_field(scripted_mix):
+    replies, _ = scripted_mix
+    fields = {"no_name": "name", "bad_url": "url", "long_url": "url", "bad_props": "props",
+              "too_many_props": "props", "wrong_domain": "domain", "cross_domain": "domain"}
+    for key, field in fields.items():
+        body = replies[key].json()
+        assert body["error"].startswith(field + ":"), (key, body)
+        assert replies[key].headers["content-type"] == "application/json"
+    for key in ["bad_json", "bad_utf8", "oversize", "unknown_host", "inactive_host"]:
+        assert set(replies[key].json()) == {"error"}, key
+
+
+def test_drops_say_why(scripted_mix):
+    replies, _ = scripted_mix
+    assert replies["bot"].headers["x-beacon-dropped"] == "bot"
+    assert replies["headless"].headers["x-beacon-dropped"] == "bot"
+    assert replies["no_ua"].headers["x-beacon-dropped"] == "no_user_agent"
+    assert "x-beacon-dropped" not in replies["pageview"].headers
+
+
+def test_rows_field_by_field(scripted_mix):
+    rows = {r["blob2"]: r for r in rows_for(DEMO)}
+    assert sorted(rows) == [f"{PREFIX}/a", f"{PREFIX}/b", f"{PREFIX}/c", f"{PREFIX}/d"]
+
+    a = rows[f"{PREFIX}/a"]
+    assert (a["blob1"], a["blob3"], a["blob5"], a["blob6"], a["blob7"]) == (
+        "pageview", DOMAIN, "google.com/search", "newsletter", "Email")
+    assert (a["blob8"], a["blob9"], a["blob10"], a["blob11"], a["blob12"]) == ("email", "newsletter", "launch", "", "")
+    assert (a["blob13"], a["blob14"], a["blob15"]) == ("DE", "DE-BE", "Berlin")
+    assert (a["blob16"], a["blob17"], a["blob18"], a["blob19"]) == ("Firefox", "121.0", "GNU/Linux", "")
+    assert a["blob20"] == ""
+    assert a["double1"] == 1 and a["double2"] == 1 and a["double3"] == 1  # event row, sign, desktop
+    assert a["double8"] == 1 and a["double6"] == 0
+    assert a["_sample_interval"] == 1
+
+    b = rows[f"{PREFIX}/b"]
+    assert b["blob1"] == "Signup"
+    assert json.loads(b["blob20"]) == {"plan": "pro", "seats": "3", "trial": "true", "emoji 🎉": "ünïcode ✓"}
+    assert (b["blob13"], b["blob14"], b["blob15"]) == ("US", "US-CA", "San Francisco")
+    assert (b["blob16"], b["blob18"], b["blob19"], b["double3"]) == ("Safari", "iOS", "17.1", 2)
+    assert (b["blob6"], b["blob7"]) == ("", "Direct")
+
+    c = rows[f"{PREFIX}/c"]
+    assert c["blob1"] == "Purchase"
+    assert c["double6"] == pytest.approx(19.99)
+    eur = (ord("E") - 65) * 676 + (ord("U") - 65) * 26 + (ord("R") - 65)
+    assert c["double7"] == eur
+    assert json.loads(c["blob20"]) == {"sku": "A-1"}
+
+    d = rows[f"{PREFIX}/d"]
+    assert d["blob1"] == "engagement"
+    assert (d["double8"], d["double9"], d["double10"]) == (0, 4200, 73)
+
+    # distinct visitors (different IPs), each a 52-bit id
+    ids = {r["double4"] for r in rows.values()}
+    assert len(ids) == 4 and all(0 < i < 2**52 for i in ids)
+    # event time is now-ish
+    assert all(abs(r["double11"] / 1000 - time.time()) < 600 for r in rows.values())
+
+
+def test_other_tenant_is_isolated(scripted_mix):
+    other = rows_for(OTHER)
+    assert [r["blob2"] for r in other] == [f"{PREFIX}/other"]
+    assert other[0]["blob3"] == ENV["OTHER_DOMAIN"]
+    demo_paths = {r["blob2"] for r in rows_for(DEMO)}
+    assert f"{PREFIX}/other" not in demo_paths
+
+
+def test_nothing_from_rejected_requests(scripted_mix):
+    everywhere = sql(f"SELECT index1, blob2 FROM EVENTS WHERE startsWith(blob2, '{PREFIX}')")
+    assert len(everywhere) == 5
+    for r in everywhere:
+        assert r["index1"] in (DEMO, OTHER)
+
+
+def test_no_ip_address_is_stored(scripted_mix):
+    dump = json.dumps(sql("SELECT * FROM EVENTS"))
+    for ip in ["198.51.100.", "127.0.0.1"]:
+        assert ip not in dump
+
+
+def test_preflight_and_methods():
+    host = {"host": ENV["DEMO_HOST"], "origin": "https://demo.example",
+            "access-control-request-method": "POST", "access-control-request-headers": "content-type"}
+    r = request("OPTIONS", ENV["INGEST_URL"] + "/api/event", None, host)
+    assert r.status == 204
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "POST" in r.headers["access-control-allow-methods"]
+    assert "content-type" in r.headers["access-control-allow-headers"]
+    r = request("GET", ENV["INGEST_URL"] + "/api/event", None, {"host": ENV["DEMO_HOST"]})
+    assert r.status == 405 and "POST" in r.headers["allow"] and "error" in r.json()
+    r = request("PUT", ENV["INGEST_URL"] + "/api/event", "{}", {"host": ENV["DEMO_HOST"]})
+    assert r.status == 405
+    r = request("GET", ENV["INGEST_URL"] + "/nope", None, {"host": ENV["DEMO_HOST"]})
+    assert r.status == 404 and "error" in r.json()
+
+
+def test_chunked_oversize_body_is_413():
+    """A body without Content-Length is still bounded while streaming."""
+    import http.client
+    from urllib.parse import urlparse
+
+    u = urlparse(ENV["INGEST_URL"])
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    chunks = (b"x" * 8192 for _ in range(10))
+    conn.request("POST", "/api/event", body=chunks,
+                 headers={"host": ENV["DEMO_HOST"], "user-agent": FIREFOX, "transfer-encoding": "chunked"},
+                 encode_chunked=True)
+    resp = conn.getresponse()
+    assert resp.status == 413
+    assert "error" in json.loads(resp.read())
