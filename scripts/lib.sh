@@ -115,6 +115,14 @@ stack_stop() {
     [ "$alive" = 0 ] && break
     sleep 0.25
   done
-  for pgid in "${STACK_PGIDS[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null || true; done
+  local left=""
+  for pgid in "${STACK_PGIDS[@]}"; do
+    if pgrep -g "$pgid" >/dev/null 2>&1; then
+      left+="$(pgrep -a -g "$pgid")"$'\n'
+      kill -KILL -- "-$pgid" 2>/dev/null || true
+    fi
+  done
   STACK_PGIDS=()
+  # Anything that needed SIGKILL did not stop as asked: report it.
+  if [ -n "$left" ]; then printf 'warning: killed processes that ignored SIGTERM:\n%s' "$left" >&2; return 1; fi
 }

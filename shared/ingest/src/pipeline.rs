@@ -116,6 +116,7 @@ pub(crate) mod tests {
         assert!(matches!(run(b"{}", &c), Err(Rejection::Invalid(IngestError::Field { field: "name", .. }))));
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {

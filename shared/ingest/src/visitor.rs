@@ -44,3 +44,32 @@ mod tests {
         assert_ne!(visitor_id(&a, &site("demo"), "1.2.3.4x", "y"), visitor_id(&a, &site("demo"), "1.2.3.4", "xy"));
     }
 }
+
+/// Runs under `wasm-bindgen-test` on wasm32 (and natively as plain tests):
+/// the hash and the pipeline must give the same answers in the worker.
+#[cfg(test)]
+mod known_answers {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    const EXPECTED: u64 = 1_017_227_486_307_051;
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn visitor_id_known_answer() {
+        let id = visitor_id(&[7u8; 16], &SiteId::parse("demo").unwrap(), "203.0.113.9", "Mozilla/5.0 Firefox/121.0");
+        assert_eq!(id, EXPECTED);
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn pipeline_runs_the_same_on_wasm() {
+        let e = crate::run(
+            br#"{"n":"pageview","u":"https://demo.example/caf%C3%A9?utm_source=fb_ad","r":"https://t.co/x","$":{"amount":"1.5","currency":"usd"}}"#,
+            &crate::pipeline::tests::ctx(),
+        )
+        .unwrap();
+        assert_eq!((e.pathname.as_str(), e.source.as_str(), e.channel.as_str()), ("/caf\u{e9}", "Facebook", "Paid Social"));
+        assert_eq!(e.revenue.map(|r| (r.amount, r.currency)), Some((1.5, "USD".to_owned())));
+    }
+}

@@ -261,7 +261,6 @@ pub fn truncate_utf8(s: &str, max: usize) -> &str {
 mod tests {
     use super::*;
     use crate::{Device, Engagement, Revenue, SiteId};
-    use proptest::prelude::*;
 
     #[test]
     fn caps_fit_ae_limit() {
@@ -332,7 +331,8 @@ mod tests {
         assert!(!v.as_object().unwrap().is_empty());
     }
 
-    proptest! {
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
         #[test]
         fn any_event_encodes_within_limits(name in ".{0,600}", path in ".{0,3000}", key in ".{0,400}", val in ".{0,3000}") {
             let mut props = Props::new();
@@ -340,13 +340,13 @@ mod tests {
             let e = Event { name, pathname: path, props, ..Default::default() };
             let p = encode_event(&e, "", 0);
             let total: usize = p.blobs.iter().map(String::len).sum();
-            prop_assert!(total <= AE_BLOB_TOTAL_MAX);
+            proptest::prop_assert!(total <= AE_BLOB_TOTAL_MAX);
             for (b, cap) in p.blobs.iter().zip(BLOB_CAPS) {
-                prop_assert!(b.len() <= cap);
+                proptest::prop_assert!(b.len() <= cap);
             }
             let props = p.blob(Blob::Props);
             if !props.is_empty() {
-                prop_assert!(serde_json::from_str::<serde_json::Value>(props).is_ok());
+                proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(props).is_ok());
             }
         }
     }

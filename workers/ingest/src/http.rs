@@ -98,12 +98,22 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiEr
     }
     let mut body = Vec::new();
     let Ok(mut stream) = req.stream() else { return Ok(body) };
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        if body.len().saturating_add(chunk.len()) > limit {
-            return Err(ApiError::TooLarge(limit));
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            body.extend_from_slice(&chunk);
+        } else if seen > DRAIN_MAX {
+            break;
         }
-        body.extend_from_slice(&chunk);
+    }
+    if seen > limit {
+        return Err(ApiError::TooLarge(limit));
     }
     Ok(body)
 }
+
+/// How much of an oversized streamed body is read and discarded before the
+/// 413, so a keep-alive connection stays usable for the client's next beacon.
+const DRAIN_MAX: usize = 1024 * 1024;
