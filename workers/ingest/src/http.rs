@@ -91,10 +91,12 @@ pub fn with_cors(resp: Response) -> worker::Result<Response> {
 /// Reads at most `limit` bytes of body; more is a 413, checked from
 /// Content-Length first and then while streaming (chunked bodies).
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
-    if let Some(len) = req.headers().get("content-length").ok().flatten() {
-        if len.trim().parse::<u64>().map_or(false, |n| n > limit as u64) {
-            return Err(ApiError::TooLarge(limit));
-        }
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|l| l.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => return Err(ApiError::TooLarge(limit)),
+        // The runtime enforces Content-Length, so one read suffices.
+        Some(_) => return Ok(req.bytes().await?),
+        None => {}
     }
     let mut body = Vec::new();
     let Ok(mut stream) = req.stream() else { return Ok(body) };
