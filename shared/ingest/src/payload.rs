@@ -193,21 +193,9 @@ fn non_negative(obj: &Map<String, Value>, key: &'static str) -> Result<Option<f6
 /// Props: an object, or a string holding one. Scalars become strings;
 /// nested values, null and empty strings are dropped (as Plausible does).
 fn parse_props(v: &Value) -> Result<Props, IngestError> {
-    let decoded;
-    let obj = match v {
-        Value::Object(o) => o,
-        Value::String(s) => {
-            decoded = serde_json::from_str::<Value>(s)
-                .map_err(|_| IngestError::field("props", "must be an object"))?;
-            match &decoded {
-                Value::Object(o) => o,
-                _ => return Err(IngestError::field("props", "must be an object")),
-            }
-        }
-        _ => return Err(IngestError::field("props", "must be an object")),
-    };
+    let obj = object_or_json_string(v, "props", "must be an object")?;
     let mut props = Props::new();
-    for (key, value) in obj {
+    for (key, value) in &obj {
         let text = match value {
             Value::String(s) if !s.is_empty() => s.clone(),
             Value::Number(n) => n.to_string(),
@@ -231,19 +219,7 @@ fn parse_props(v: &Value) -> Result<Props, IngestError> {
 /// Revenue: `{amount, currency}` (or a string holding it); amount a number
 /// or a decimal string, currency an ISO 4217 code.
 fn parse_revenue(v: &Value) -> Result<Revenue, IngestError> {
-    let decoded;
-    let obj = match v {
-        Value::Object(o) => o,
-        Value::String(s) => {
-            decoded = serde_json::from_str::<Value>(s)
-                .map_err(|_| IngestError::field("revenue", "must be an object with amount and currency"))?;
-            match &decoded {
-                Value::Object(o) => o,
-                _ => return Err(IngestError::field("revenue", "must be an object with amount and currency")),
-            }
-        }
-        _ => return Err(IngestError::field("revenue", "must be an object with amount and currency")),
-    };
+    let obj = object_or_json_string(v, "revenue", "must be an object with amount and currency")?;
     let amount = match obj.get("amount") {
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
@@ -258,6 +234,19 @@ fn parse_revenue(v: &Value) -> Result<Revenue, IngestError> {
         _ => return Err(IngestError::field("revenue", "currency must be a three-letter ISO 4217 code")),
     };
     Ok(Revenue { amount, currency })
+}
+
+/// An object, or a string holding one (Plausible accepts both for props
+/// and revenue); anything else is `field: reason`.
+fn object_or_json_string(v: &Value, field: &'static str, reason: &str) -> Result<Map<String, Value>, IngestError> {
+    match v {
+        Value::Object(o) => Ok(o.clone()),
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(o)) => Ok(o),
+            _ => Err(IngestError::field(field, reason)),
+        },
+        _ => Err(IngestError::field(field, reason)),
+    }
 }
 
 fn decode(s: &str) -> String {
