@@ -62,11 +62,8 @@ pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<
     }
     let key = format!("host:{host}");
     let kv = env.kv(CACHE).map_err(|e| PlatformError::binding("kv binding", e))?;
-    let cached = match kv.get(&key).json::<Cached>().await {
-        Ok(c) => c,
-        // A KV hiccup only costs a D1 read.
-        Err(_) => None,
-    };
+    // A KV hiccup only costs a D1 read.
+    let cached = kv.get(&key).json::<Cached>().await.unwrap_or_default();
     let site = match cached {
         Some(c) => c.site,
         None => {
