@@ -4,6 +4,7 @@
 pub mod event;
 pub mod site;
 pub mod slots;
+pub mod tracker;
 
 pub use event::{Device, Engagement, Event, Geo, Props, Revenue, Utm};
 pub use site::{Site, SiteId, SiteStatus};

@@ -5,6 +5,7 @@
 //! the data point in `wait_until`.
 
 mod http;
+mod tracker;
 
 use beacon_ingest::{geo, visitor, Context as PipelineContext, Rejection};
 use beacon_platform::{analytics, salts, sites};
@@ -28,6 +29,7 @@ async fn route(req: Request, env: Env, ctx: &Context) -> std::result::Result<Res
     match (req.method(), path.as_str()) {
         (Method::Options, _) => http::preflight(),
         (Method::Get, "/healthz") => http::text(200, "ok"),
+        (Method::Get | Method::Head, p) if tracker::is_script_path(p) => tracker::serve(&req, p),
         (Method::Post, "/api/event") => accept_event(req, env, ctx).await,
         (_, "/api/event") => Err(ApiError::MethodNotAllowed("POST, OPTIONS")),
         _ => Err(ApiError::NotFound("not found")),
