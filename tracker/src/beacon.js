@@ -50,7 +50,8 @@
   const flush = () => {
     if (shown) visible += Date.now() - shown;
     shown = d.visibilityState == 'visible' && Date.now();
-    if (lastUrl && visible) send('engagement', {}, { e: visible, sd: depth });
+    // Sent for the page being left: after pushState, location is already the next one.
+    if (lastUrl && visible) send('engagement', {}, { u: lastUrl, e: visible, sd: depth });
     visible = 0;
   };
 
