@@ -43,6 +43,8 @@
 
   // Engagement: visible time and deepest scroll, sent when the page is
   // hidden or left; it extends the visit without counting as a pageview.
+  // visibilitychange fires on closing and leaving too (pagehide would add a
+  // second, near-empty engagement event right after it).
   const scroll = () => {
     // Overscroll can pass 100; the server clamps.
     depth = Math.max(depth, (w.scrollY + w.innerHeight) / d.documentElement.scrollHeight * 100 | 0);
@@ -75,7 +77,6 @@
   on(w, 'popstate', page);
   on(w, 'scroll', scroll);
   on(d, 'visibilitychange', flush);
-  on(w, 'pagehide', flush);
 
   // Tagged elements (class "beacon-event-name=Signup beacon-event-plan=pro",
   // or Plausible's "plausible-event-…"), outbound links and file downloads.
