@@ -8,7 +8,7 @@ pub mod tracker;
 
 pub use event::{Device, Engagement, Event, Geo, Props, Revenue, Utm};
 pub use site::{Site, SiteId, SiteStatus};
-pub use slots::{DataPoint, RowKind};
+pub use slots::{DataPoint, RowKind, SessionRow};
 
 /// A daily salt for visitor ids: 16 random bytes.
 pub type Salt = [u8; 16];

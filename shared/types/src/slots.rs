@@ -182,32 +182,13 @@ pub const ID_MASK: u64 = (1 << 52) - 1;
 /// The event row for `event`. `entry_page` and `session_id` come from the
 /// session the event belongs to (empty / 0 when no session is known).
 pub fn encode_event(event: &Event, entry_page: &str, session_id: u64) -> DataPoint {
-    let index = event.site_id.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default();
-    let mut p = DataPoint::empty(index, event.timestamp_ms);
+    let mut p = with_visit(event, event.timestamp_ms);
     p.set_blob(Blob::Name, &event.name);
     p.set_blob(Blob::Pathname, &event.pathname);
-    p.set_blob(Blob::Hostname, &event.hostname);
     p.set_blob(Blob::EntryPage, entry_page);
-    p.set_blob(Blob::Referrer, &event.referrer);
-    p.set_blob(Blob::Source, &event.source);
-    p.set_blob(Blob::Channel, &event.channel);
-    p.set_blob(Blob::UtmMedium, &event.utm.medium);
-    p.set_blob(Blob::UtmSource, &event.utm.source);
-    p.set_blob(Blob::UtmCampaign, &event.utm.campaign);
-    p.set_blob(Blob::UtmContent, &event.utm.content);
-    p.set_blob(Blob::UtmTerm, &event.utm.term);
-    p.set_blob(Blob::Country, &event.geo.country);
-    p.set_blob(Blob::Region, &event.geo.region);
-    p.set_blob(Blob::City, &event.geo.city);
-    p.set_blob(Blob::Browser, &event.browser);
-    p.set_blob(Blob::BrowserVersion, &event.browser_version);
-    p.set_blob(Blob::Os, &event.os);
-    p.set_blob(Blob::OsVersion, &event.os_version);
     p.set_blob(Blob::Props, &encode_props(&event.props, BLOB_CAPS[BLOBS - 1]));
     p.set_double(Double::Kind, RowKind::Event as u8 as f64);
     p.set_double(Double::Sign, 1.0);
-    p.set_double(Double::Device, event.device.code());
-    p.set_double(Double::VisitorId, (event.visitor_id & ID_MASK) as f64);
     p.set_double(Double::SessionId, (session_id & ID_MASK) as f64);
     if let Some(revenue) = &event.revenue {
         p.set_double(Double::RevenueAmount, revenue.amount);
@@ -219,6 +200,71 @@ pub fn encode_event(event: &Event, entry_page: &str, session_id: u64) -> DataPoi
         p.set_double(Double::ScrollDepth, f64::from(e.scroll_depth));
     }
     p.set_double(Double::Time, event.timestamp_ms as f64);
+    p
+}
+
+/// A session's state as one sign row holds it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// Session id (52 bits).
+    pub id: u64,
+    /// First event, Unix ms.
+    pub start_ms: u64,
+    /// First page.
+    pub entry_page: String,
+    /// Last page.
+    pub exit_page: String,
+    /// No interaction after the first pageview.
+    pub is_bounce: bool,
+    /// Last event − first event, seconds.
+    pub duration_s: u64,
+    /// Pageviews in the session.
+    pub pageviews: u32,
+    /// Events (pageviews and custom events, not engagement) in the session.
+    pub events: u32,
+}
+
+/// The session row for `row` with `sign` (+1 new state, -1 cancelling a
+/// previous one). Visit attributes come from `visit`, the session's first
+/// event; the row is stamped at `at_ms`.
+pub fn encode_session(visit: &Event, row: &SessionRow, sign: f64, at_ms: u64) -> DataPoint {
+    let mut p = with_visit(visit, at_ms);
+    p.set_blob(Blob::Pathname, &row.exit_page);
+    p.set_blob(Blob::EntryPage, &row.entry_page);
+    p.set_double(Double::Kind, RowKind::Session as u8 as f64);
+    p.set_double(Double::Sign, sign);
+    p.set_double(Double::SessionId, (row.id & ID_MASK) as f64);
+    p.set_double(Double::Time, row.start_ms as f64);
+    p.set_double(Double::IsBounce, if row.is_bounce { 1.0 } else { 0.0 });
+    p.set_double(Double::Duration, row.duration_s as f64);
+    p.set_double(Double::Pageviews, f64::from(row.pageviews));
+    p.set_double(Double::Events, f64::from(row.events));
+    p
+}
+
+/// A data point with the site, the visitor and the visit attributes that
+/// event and session rows share.
+fn with_visit(visit: &Event, at_ms: u64) -> DataPoint {
+    let index = visit.site_id.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default();
+    let mut p = DataPoint::empty(index, at_ms);
+    p.set_blob(Blob::Hostname, &visit.hostname);
+    p.set_blob(Blob::Referrer, &visit.referrer);
+    p.set_blob(Blob::Source, &visit.source);
+    p.set_blob(Blob::Channel, &visit.channel);
+    p.set_blob(Blob::UtmMedium, &visit.utm.medium);
+    p.set_blob(Blob::UtmSource, &visit.utm.source);
+    p.set_blob(Blob::UtmCampaign, &visit.utm.campaign);
+    p.set_blob(Blob::UtmContent, &visit.utm.content);
+    p.set_blob(Blob::UtmTerm, &visit.utm.term);
+    p.set_blob(Blob::Country, &visit.geo.country);
+    p.set_blob(Blob::Region, &visit.geo.region);
+    p.set_blob(Blob::City, &visit.geo.city);
+    p.set_blob(Blob::Browser, &visit.browser);
+    p.set_blob(Blob::BrowserVersion, &visit.browser_version);
+    p.set_blob(Blob::Os, &visit.os);
+    p.set_blob(Blob::OsVersion, &visit.os_version);
+    p.set_double(Double::Device, visit.device.code());
+    p.set_double(Double::VisitorId, (visit.visitor_id & ID_MASK) as f64);
     p
 }
 
@@ -317,6 +363,29 @@ mod tests {
         assert_eq!(p.double(Double::Time), 1_700_000_000_000.0);
         assert_eq!(Blob::Props.column(), "blob20");
         assert_eq!(Double::Time.column(), "double11");
+    }
+
+    #[test]
+    fn session_row_layout() {
+        let visit = Event {
+            site_id: Some(SiteId::parse("demo").unwrap()),
+            source: "Google".into(),
+            device: Device::Tablet,
+            visitor_id: 42,
+            name: "pageview".into(),
+            pathname: "/first".into(),
+            ..Default::default()
+        };
+        let row = SessionRow { id: 9, start_ms: 1000, entry_page: "/first".into(), exit_page: "/last".into(), is_bounce: false, duration_s: 75, pageviews: 3, events: 4 };
+        let p = encode_session(&visit, &row, -1.0, 5000);
+        assert_eq!((p.blob(Blob::Name), p.blob(Blob::Pathname), p.blob(Blob::EntryPage), p.blob(Blob::Source)), ("", "/last", "/first", "Google"));
+        assert_eq!(p.double(Double::Kind), 2.0);
+        assert_eq!(p.double(Double::Sign), -1.0);
+        assert_eq!((p.double(Double::Device), p.double(Double::VisitorId), p.double(Double::SessionId)), (3.0, 42.0, 9.0));
+        assert_eq!((p.double(Double::IsBounce), p.double(Double::Duration), p.double(Double::Pageviews), p.double(Double::Events)), (0.0, 75.0, 3.0, 4.0));
+        assert_eq!(p.double(Double::Time), 1000.0);
+        assert_eq!(p.timestamp_ms, 5000);
+        assert_eq!(p.blob(Blob::Props), "");
     }
 
     #[test]

@@ -1,0 +1,190 @@
+//! Sessions, with Plausible's semantics, as a pure state machine.
+//!
+//! A session continues while the visitor's last event is at most 30 minutes
+//! old. It starts as a bounce; a later interactive event (not `engagement`,
+//! not `i: false`) clears that. Duration is last event − first event;
+//! engagement events extend it but are neither pageviews nor events. Entry
+//! page = first pageview's path, exit page = last. Visit attributes
+//! (source, UTMs, geo, device…) are fixed at the start and stamped on every
+//! event row of the session.
+//!
+//! Analytics Engine rows are immutable, so each change writes a `-1` row
+//! cancelling the session's previous state and a `+1` row with the new one
+//! (see `beacon_types::slots`). The caller (the site object) keeps the
+//! [`Session`] values in storage and writes the rows [`track`] returns.
+
+use beacon_types::slots::{encode_event, encode_session, ID_MASK};
+use beacon_types::{DataPoint, Event, SessionRow};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Inactivity after which the next event starts a new session, ms.
+pub const TIMEOUT_MS: u64 = 30 * 60 * 1000;
+
+/// An open session, as the site object stores it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The state its latest `+1` row holds.
+    pub row: SessionRow,
+    /// The first event (props cleared): the visit attributes.
+    pub visit: Event,
+    /// Latest event time, Unix ms (duration is measured to it).
+    pub last_ms: u64,
+    /// Time of the latest pageview, so a late, out-of-order pageview does
+    /// not become the exit page.
+    pub exit_ms: u64,
+    /// (time, name, path) of the latest events, to ignore exact repeats.
+    pub recent: Vec<(u64, String, String)>,
+}
+
+impl Session {
+    /// Whether an event at `at_ms` still belongs to this session.
+    pub fn is_live_at(&self, at_ms: u64) -> bool {
+        at_ms <= self.last_ms.saturating_add(TIMEOUT_MS) && at_ms.saturating_add(TIMEOUT_MS) >= self.row.start_ms
+    }
+}
+
+/// What one event does: the session to store (if any) and the rows to write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Update {
+    /// The session after the event; `None` when the event opened none.
+    pub session: Option<Session>,
+    /// Rows to write, in order: cancel, new state, event.
+    pub rows: Vec<DataPoint>,
+}
+
+fn is_pageview(e: &Event) -> bool {
+    e.name == "pageview"
+}
+
+fn is_engagement(e: &Event) -> bool {
+    e.name == "engagement"
+}
+
+/// Session id: a hash of visitor and start, 52 bits like every id in AE.
+pub fn session_id(visitor_id: u64, start_ms: u64) -> u64 {
+    let mut h = Sha256::new();
+    h.update(visitor_id.to_be_bytes());
+    h.update(start_ms.to_be_bytes());
+    let d = h.finalize();
+    let mut first = [0u8; 8];
+    for (slot, b) in first.iter_mut().zip(d.iter()) {
+        *slot = *b;
+    }
+    u64::from_be_bytes(first) & ID_MASK
+}
+
+/// Applies `event` to the visitor's `current` session (if any). The event
+/// gets the session's visit attributes; the rows include its event row.
+pub fn track(current: Option<Session>, mut event: Event) -> Update {
+    let at = event.timestamp_ms;
+    let live = current.filter(|s| s.is_live_at(at));
+
+    let Some(mut session) = live else {
+        if is_engagement(&event) {
+            // Engagement alone does not open a visit (its page's visit ended).
+            return Update { session: None, rows: vec![encode_event(&event, "", 0)] };
+        }
+        return start(event);
+    };
+
+    let fingerprint = (at, event.name.clone(), event.pathname.clone());
+    adopt_visit(&mut event, &session.visit);
+    if session.recent.contains(&fingerprint) {
+        // An exact repeat (a retried beacon): recorded, but the visit is unchanged.
+        return Update { session: Some(session.clone()), rows: vec![encode_event(&event, &session.row.entry_page, session.row.id)] };
+    }
+
+    let before = session.row.clone();
+    let row = &mut session.row;
+    if at < row.start_ms {
+        // Out of order: an earlier event arrived late and becomes the entry.
+        row.start_ms = at;
+        if is_pageview(&event) {
+            row.entry_page = event.pathname.clone();
+        }
+    }
+    session.last_ms = session.last_ms.max(at);
+    if is_pageview(&event) {
+        row.pageviews = row.pageviews.saturating_add(1);
+        if at >= session.exit_ms {
+            session.exit_ms = at;
+            row.exit_page = event.pathname.clone();
+        }
+    }
+    if !is_engagement(&event) {
+        row.events = row.events.saturating_add(1);
+        if event.interactive {
+            row.is_bounce = false;
+        }
+    }
+    row.duration_s = session.last_ms.saturating_sub(row.start_ms) / 1000;
+    remember(&mut session.recent, fingerprint);
+
+    let mut rows = Vec::with_capacity(3);
+    if session.row != before {
+        rows.push(encode_session(&session.visit, &before, -1.0, at));
+        rows.push(encode_session(&session.visit, &session.row, 1.0, at));
+    }
+    rows.push(encode_event(&event, &session.row.entry_page, session.row.id));
+    Update { session: Some(session), rows }
+}
+
+fn start(event: Event) -> Update {
+    let at = event.timestamp_ms;
+    let pageview = is_pageview(&event);
+    let row = SessionRow {
+        id: session_id(event.visitor_id, at),
+        start_ms: at,
+        entry_page: event.pathname.clone(),
+        exit_page: event.pathname.clone(),
+        is_bounce: true,
+        duration_s: 0,
+        pageviews: u32::from(pageview),
+        events: 1,
+    };
+    let mut visit = event.clone();
+    visit.props.clear();
+    visit.revenue = None;
+    let session = Session {
+        row,
+        visit,
+        last_ms: at,
+        exit_ms: at,
+        recent: vec![(at, event.name.clone(), event.pathname.clone())],
+    };
+    let rows = vec![
+        encode_session(&session.visit, &session.row, 1.0, at),
+        encode_event(&event, &session.row.entry_page, session.row.id),
+    ];
+    Update { session: Some(session), rows }
+}
+
+/// How many recent events a session remembers to spot repeats.
+const RECENT: usize = 8;
+
+fn remember(recent: &mut Vec<(u64, String, String)>, fingerprint: (u64, String, String)) {
+    if recent.len() >= RECENT {
+        recent.remove(0);
+    }
+    recent.push(fingerprint);
+}
+
+/// Stamps the session's visitor and visit attributes on a later event of
+/// it (the visitor id too: after midnight the same visitor hashes anew).
+fn adopt_visit(event: &mut Event, visit: &Event) {
+    event.visitor_id = visit.visitor_id;
+    event.referrer = visit.referrer.clone();
+    event.source = visit.source.clone();
+    event.channel = visit.channel.clone();
+    event.utm = visit.utm.clone();
+    event.geo = visit.geo.clone();
+    event.device = visit.device;
+    event.browser = visit.browser.clone();
+    event.browser_version = visit.browser_version.clone();
+    event.os = visit.os.clone();
+    event.os_version = visit.os_version.clone();
+}
+
+#[cfg(test)]
+mod tests;
