@@ -14,7 +14,7 @@ WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
 
 # Every worker the stack runs, as crate-dir:wrangler-config.
-WORKERS=("workers/ingest:wrangler/ingest.toml")
+WORKERS=("workers/ingest:wrangler/ingest.toml" "durable-objects/site:wrangler/site.toml")
 # Built too, but only run by scripts/bench.
 BENCH_WORKERS=("tests/hello-worker:wrangler/hello.toml")
 
@@ -84,7 +84,9 @@ stack_start() {
   wait_http "http://127.0.0.1:$ae_port/health" 60 || { cat "$state/ae.log" >&2; die "AE stand-in did not start"; }
 
   log "starting the ingest worker on :$ingest_port"
-  spawn "$state/ingest.log" "$ROOT/node_modules/.bin/wrangler" dev -c "$cfg" --env local \
+  # One wrangler process runs every worker; the first config is the one
+  # served on the port, the others are reached through their bindings.
+  spawn "$state/ingest.log" "$ROOT/node_modules/.bin/wrangler" dev -c "$cfg" -c "$ROOT/wrangler/site.toml" --env local \
     --ip 127.0.0.1 --port "$ingest_port" --inspector-port "$inspector_port" --persist-to "$state/wrangler" \
     --var "AE_LOCAL_URL:http://127.0.0.1:$ae_port" --show-interactive-dev-session=false
   wait_http "http://127.0.0.1:$ingest_port/healthz" 120 || { tail -50 "$state/ingest.log" >&2; die "ingest worker did not start"; }

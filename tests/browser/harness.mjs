@@ -104,10 +104,10 @@ export async function sql(query) {
   return (await r.json()).data;
 }
 
-// Rows of the demo site whose pathname starts with `prefix`, once at least
+// Event rows (not session rows) of the demo site whose pathname starts with `prefix`, once at least
 // `count` are there (or after the timeout).
 export async function rowsFor(prefix, count, timeoutMs = 15000) {
-  const q = `SELECT * FROM EVENTS WHERE index1 = '${ENV.DEMO_SITE_ID}' AND startsWith(blob2, '${prefix}') ORDER BY double11, blob1`;
+  const q = `SELECT * FROM EVENTS WHERE index1 = '${ENV.DEMO_SITE_ID}' AND double1 = 1 AND startsWith(blob2, '${prefix}') ORDER BY double11, blob1`;
   const until = Date.now() + timeoutMs;
   let rows = await sql(q);
   while (rows.length < count && Date.now() < until) {

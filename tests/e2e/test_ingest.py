@@ -22,7 +22,7 @@ def url(path, query=""):
 
 def rows_for(site, extra=""):
     return sql(
-        f"SELECT * FROM EVENTS WHERE index1 = '{site}' AND startsWith(blob2, '{PREFIX}') {extra} ORDER BY blob2"
+        f"SELECT * FROM EVENTS WHERE index1 = '{site}' AND double1 = 1 AND startsWith(blob2, '{PREFIX}') {extra} ORDER BY blob2"
     )
 
 
@@ -69,9 +69,9 @@ def scripted_mix():
     replies["pending_host"] = send({"n": "pageview", "u": url("/pending")}, host="t.pending.localhost")
     expected_rows = 4
     demo_rows = wait_rows(
-        f"SELECT blob2 FROM EVENTS WHERE index1 = '{DEMO}' AND startsWith(blob2, '{PREFIX}')", expected_rows
+        f"SELECT blob2 FROM EVENTS WHERE index1 = '{DEMO}' AND double1 = 1 AND startsWith(blob2, '{PREFIX}')", expected_rows
     )
-    wait_rows(f"SELECT blob2 FROM EVENTS WHERE index1 = '{OTHER}' AND startsWith(blob2, '{PREFIX}')", 1)
+    wait_rows(f"SELECT blob2 FROM EVENTS WHERE index1 = '{OTHER}' AND double1 = 1 AND startsWith(blob2, '{PREFIX}')", 1)
     time.sleep(1.0)  # let any wrongly accepted stragglers land, so "nothing else" is meaningful
     return replies, demo_rows
 
@@ -158,7 +158,7 @@ def test_other_tenant_is_isolated(scripted_mix):
 
 
 def test_nothing_from_rejected_requests(scripted_mix):
-    everywhere = sql(f"SELECT index1, blob2 FROM EVENTS WHERE startsWith(blob2, '{PREFIX}')")
+    everywhere = sql(f"SELECT index1, blob2 FROM EVENTS WHERE double1 = 1 AND startsWith(blob2, '{PREFIX}')")
     assert len(everywhere) == 5
     for r in everywhere:
         assert r["index1"] in (DEMO, OTHER)

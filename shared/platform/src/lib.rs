@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod salts;
+pub mod site_object;
 pub mod sites;
 
 /// D1 database binding.

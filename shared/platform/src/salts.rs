@@ -15,7 +15,23 @@ const SALT_LEN: usize = std::mem::size_of::<Salt>();
 const DAY_MS: u64 = 86_400_000;
 
 thread_local! {
-    static CURRENT: RefCell<Option<(u64, Salt)>> = const { RefCell::new(None) };
+    /// Recently used days and their salts (None: that day has none), newest last.
+    static CACHE: RefCell<Vec<(u64, Option<Salt>)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn cached(day: u64) -> Option<Option<Salt>> {
+    CACHE.with(|c| c.borrow().iter().find(|(d, _)| *d == day).map(|(_, s)| *s))
+}
+
+fn cache(day: u64, salt: Option<Salt>) {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|(d, _)| *d != day);
+        if c.len() >= 4 {
+            c.remove(0);
+        }
+        c.push((day, salt));
+    });
 }
 
 /// Days since the Unix epoch (UTC) for a time in ms.
@@ -25,7 +41,7 @@ pub fn day_of(ms: u64) -> u64 {
 
 /// The salt of `day`, creating it if this is the first request that day.
 pub async fn salt_for_day(env: &Env, day: u64) -> Result<Salt, PlatformError> {
-    if let Some(salt) = CURRENT.with(|c| c.borrow().filter(|(d, _)| *d == day).map(|(_, s)| s)) {
+    if let Some(Some(salt)) = cached(day) {
         return Ok(salt);
     }
     let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
@@ -49,7 +65,26 @@ pub async fn salt_for_day(env: &Env, day: u64) -> Result<Salt, PlatformError> {
         .as_deref()
         .and_then(from_hex)
         .ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
-    CURRENT.with(|c| *c.borrow_mut() = Some((day, salt)));
+    cache(day, Some(salt));
+    Ok(salt)
+}
+
+/// The salt of `day` if one was ever created (never creates it): the
+/// previous day's, so a session can continue across midnight.
+pub async fn existing_salt(env: &Env, day: u64) -> Result<Option<Salt>, PlatformError> {
+    if let Some(known) = cached(day) {
+        return Ok(known);
+    }
+    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
+    let stored: Option<String> = db
+        .prepare("SELECT salt FROM salts WHERE day = ?1")
+        .bind(&[(day as f64).into()])
+        .map_err(|e| PlatformError::binding("d1 bind", e))?
+        .first(Some("salt"))
+        .await
+        .map_err(|e| PlatformError::binding("d1 salt read", e))?;
+    let salt = stored.as_deref().and_then(from_hex);
+    cache(day, salt);
     Ok(salt)
 }
 

@@ -8,7 +8,7 @@ mod http;
 mod tracker;
 
 use beacon_ingest::{geo, visitor, Context as PipelineContext, Rejection};
-use beacon_platform::{analytics, salts, sites};
+use beacon_platform::{analytics, salts, site_object, sites};
 use beacon_types::{slots, Event, Geo};
 use worker::{console_error, event, Context, Env, Method, Request, Response, Result};
 
@@ -37,9 +37,10 @@ async fn route(req: Request, env: Env, ctx: &Context) -> std::result::Result<Res
 }
 
 async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result::Result<Response, ApiError> {
-    let now = beacon_platform::now_ms();
+    let now = request_time(&req, &env);
     let host = header(&req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
-    let site = sites::site_for_host(&env, &host, now)
+    // Cache freshness follows the real clock, not a dev override.
+    let site = sites::site_for_host(&env, &host, beacon_platform::now_ms())
         .await
         .map_err(ApiError::Platform)?
         .ok_or(ApiError::NotFound("unknown hostname"))?;
@@ -63,20 +64,48 @@ async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result:
     http::text(202, "ok")
 }
 
-/// Adds the visitor id and writes the event row.
+/// Adds the visitor id, lets the site object apply the event to its
+/// session, and writes the rows. If the object fails, the event row is
+/// written alone: an accepted event is never lost.
 async fn store(env: &Env, mut event: Event, ip: &str, user_agent: &str) -> std::result::Result<(), beacon_platform::PlatformError> {
-    let salt = match salts::salt_for_day(env, salts::day_of(event.timestamp_ms)).await {
+    let Some(site) = event.site_id.clone() else { return Ok(()) };
+    let day = salts::day_of(event.timestamp_ms);
+    let salt = match salts::salt_for_day(env, day).await {
         Ok(salt) => salt,
         Err(e) => {
             console_error!("ingest: no salt from D1 ({e}); using an isolate-local one");
             salts::emergency_salt()
         }
     };
-    if let Some(site) = &event.site_id {
-        event.visitor_id = visitor::visitor_id(&salt, site, ip, user_agent);
-    }
-    analytics::write(env, &[slots::encode_event(&event, "", 0)]).await
+    event.visitor_id = visitor::visitor_id(&salt, &site, ip, user_agent);
+    let previous = match salts::existing_salt(env, day.saturating_sub(1)).await {
+        Ok(Some(s)) => Some(visitor::visitor_id(&s, &site, ip, user_agent)),
+        _ => None,
+    };
+    let request = site_object::TrackRequest { event, previous_visitor_id: previous };
+    let rows = match site_object::track(env, &site, &request).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            console_error!("ingest: site object unavailable ({e}); writing the event without session rows");
+            vec![slots::encode_event(&request.event, "", 0)]
+        }
+    };
+    analytics::write(env, &rows).await
 }
+
+/// Now; in the local dev environment the `x-beacon-dev-time` header (Unix
+/// ms) may place the event in time, so tests can script visits.
+fn request_time(req: &Request, env: &Env) -> u64 {
+    if beacon_platform::is_dev(env) {
+        if let Some(ms) = header(req, DEV_TIME_HEADER).and_then(|v| v.trim().parse::<u64>().ok()) {
+            return ms;
+        }
+    }
+    beacon_platform::now_ms()
+}
+
+/// The dev-only clock override header.
+const DEV_TIME_HEADER: &str = "x-beacon-dev-time";
 
 /// Geo from `cf`; in the local dev environment a header may choose it.
 fn request_geo(req: &Request, env: &Env) -> Geo {

@@ -1,0 +1,55 @@
+//! The site Durable Object's contract, in one definition for the caller
+//! (ingest) and the object: binding name, paths, id naming, messages.
+
+use beacon_types::{DataPoint, Event, SiteId};
+use serde::{Deserialize, Serialize};
+use worker::{Env, Method, Request, RequestInit};
+
+use crate::PlatformError;
+
+/// The Durable Object namespace binding.
+pub const BINDING: &str = "SITE";
+/// The Rust struct (and class) name of the object.
+pub const CLASS: &str = "SiteObject";
+/// Path of the "apply an event" call.
+pub const TRACK_PATH: &str = "/track";
+
+/// One object per site, named after the site id.
+pub fn object_name(site: &SiteId) -> String {
+    format!("site:{site}")
+}
+
+/// What ingest sends: the event (with the visitor id under today's salt)
+/// and the visitor's id under yesterday's salt, so sessions survive the
+/// daily rotation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrackRequest {
+    /// The accepted event.
+    pub event: Event,
+    /// The same visitor's id under the previous salt, if that salt exists.
+    pub previous_visitor_id: Option<u64>,
+}
+
+/// What the object answers: every row to write for this event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrackResponse {
+    /// Session cancel/new rows and the event row.
+    pub rows: Vec<DataPoint>,
+}
+
+/// Hands `req` to the site's object; returns the rows to write.
+pub async fn track(env: &Env, site: &SiteId, req: &TrackRequest) -> Result<Vec<DataPoint>, PlatformError> {
+    let ns = env.durable_object(BINDING).map_err(|e| PlatformError::binding("site object binding", e))?;
+    let stub = ns.get_by_name(&object_name(site)).map_err(|e| PlatformError::binding("site object stub", e))?;
+    let body = serde_json::to_string(req).map_err(|e| PlatformError::binding("site object encode", e))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let request = Request::new_with_init(&format!("https://site-object{TRACK_PATH}"), &init)
+        .map_err(|e| PlatformError::binding("site object request", e))?;
+    let mut resp = stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object fetch", e))?;
+    if resp.status_code() != 200 {
+        return Err(PlatformError::binding("site object", format!("status {}", resp.status_code())));
+    }
+    let out: TrackResponse = resp.json().await.map_err(|e| PlatformError::binding("site object decode", e))?;
+    Ok(out.rows)
+}
