@@ -50,8 +50,9 @@ def request(method, url, body=None, headers=None):
         return Reply(e.code, dict(e.headers), e.read().decode())
 
 
-def send(payload, host=None, ua=FIREFOX, ip="198.51.100.10", geo=None, content_type="text/plain", raw=None):
+def send(payload, host=None, ua=FIREFOX, ip="198.51.100.10", geo=None, content_type="text/plain", raw=None, headers=None):
     """POSTs one event to the ingest worker as a browser would."""
+    extra_headers = headers
     headers = {"host": host or ENV["DEMO_HOST"], "content-type": content_type}
     # urllib sends its own user agent unless one is set; "" stands for none.
     headers["user-agent"] = ua if ua is not None else ""
@@ -59,6 +60,7 @@ def send(payload, host=None, ua=FIREFOX, ip="198.51.100.10", geo=None, content_t
         headers["cf-connecting-ip"] = ip
     if geo:
         headers["x-beacon-dev-geo"] = geo
+    headers.update(extra_headers or {})
     body = raw if raw is not None else json.dumps(payload)
     return request("POST", ENV["INGEST_URL"] + "/api/event", body, headers)
 

@@ -1,0 +1,63 @@
+"""Helpers for session tests: scripted visits in time, and session metrics
+read back with only weighted aggregates over sign rows (as AE SQL allows)."""
+
+import random
+import time
+
+from beacon import FIREFOX, send, sql, wait_rows
+
+MIN = 60_000
+
+
+def new_visitor():
+    """A fresh visitor: an IP no other run has used (the hash takes IP and UA)."""
+    return f"203.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+def base_time():
+    """A time an hour ago, so scripted visits stay in today-ish and the past."""
+    return int(time.time() * 1000) - 60 * MIN
+
+
+def visit(ip, at, name, url, host=None, interactive=True, extra=None):
+    payload = {"n": name, "u": url}
+    if not interactive:
+        payload["i"] = False
+    payload.update(extra or {})
+    r = send(payload, host=host, ip=ip, ua=FIREFOX, headers={"x-beacon-dev-time": str(at)})
+    assert r.status == 202, (r.status, r.body)
+    return r
+
+
+def metrics(site, prefix):
+    """Visits, bounce rate, visit duration, views per visit for sessions whose
+    entry page starts with `prefix`, from sign rows only."""
+    w = "_sample_interval * double2"
+    rows = sql(
+        f"SELECT sum({w}) AS visits, sum({w} * double12) / sum({w}) AS bounce_rate, "
+        f"sum({w} * double13) / sum({w}) AS visit_duration, sum({w} * double14) / sum({w}) AS views_per_visit "
+        f"FROM EVENTS WHERE index1 = '{site}' AND double1 = 2 AND startsWith(blob4, '{prefix}')"
+    )
+    return rows[0]
+
+
+def pages(site, prefix, column):
+    """Visits per entry (blob4) or exit (blob2) page, zero sums left out."""
+    rows = sql(
+        f"SELECT {column} AS page, sum(_sample_interval * double2) AS visits FROM EVENTS "
+        f"WHERE index1 = '{site}' AND double1 = 2 AND startsWith(blob4, '{prefix}') GROUP BY {column}"
+    )
+    return {r["page"]: r["visits"] for r in rows if r["visits"] != 0}
+
+
+def pageviews(site, prefix):
+    return sql(
+        f"SELECT sum(_sample_interval) AS n FROM EVENTS WHERE index1 = '{site}' AND double1 = 1 "
+        f"AND blob1 = 'pageview' AND startsWith(blob2, '{prefix}')"
+    )[0]["n"]
+
+
+def wait_events(site, prefix, count):
+    return wait_rows(
+        f"SELECT blob2 FROM EVENTS WHERE index1 = '{site}' AND double1 = 1 AND startsWith(blob2, '{prefix}')", count
+    )

@@ -1,0 +1,81 @@
+"""Sessions end to end: scripted visits through the real ingest endpoint
+(placed in time with the dev clock), then session metrics from the AE
+stand-in using only weighted aggregates over sign rows."""
+
+import uuid
+
+import pytest
+from pytest import approx
+
+from beacon import ENV
+from sessions import MIN, base_time, metrics, new_visitor, pages, pageviews, visit, wait_events
+
+RUN = "/s" + uuid.uuid4().hex[:8]
+DEMO, OTHER = ENV["DEMO_SITE_ID"], ENV["OTHER_SITE_ID"]
+
+
+def demo(path):
+    return f"https://{ENV['DEMO_DOMAIN']}{RUN}{path}"
+
+
+def other(path):
+    return f"https://{ENV['OTHER_DOMAIN']}{RUN}{path}"
+
+
+@pytest.fixture(scope="module")
+def scripted():
+    t = base_time()
+    v1, v2 = new_visitor(), new_visitor()
+    # Tenant demo. Visitor 1: three pages over 4 minutes, engagement at 5.
+    visit(v1, t, "pageview", demo("/a"))
+    visit(v1, t + 2 * MIN, "pageview", demo("/b"))
+    visit(v1, t + 4 * MIN, "pageview", demo("/c"))
+    visit(v1, t + 5 * MIN, "engagement", demo("/c"), interactive=False, extra={"e": 60000, "sd": 80})
+    # Visitor 2: one page (a bounce) and 40 s of engagement.
+    visit(v2, t + MIN, "pageview", demo("/x"))
+    visit(v2, t + MIN + 40_000, "engagement", demo("/x"), interactive=False, extra={"e": 40000})
+    # Visitor 1 again after 46 minutes idle: a new session, a bounce.
+    visit(v1, t + 50 * MIN, "pageview", demo("/d"))
+    # Tenant other, same person (same IP and browser): its own session.
+    oh = ENV["OTHER_HOST"]
+    visit(v1, t, "pageview", other("/q"), host=oh)
+    visit(v1, t + MIN, "Signup", other("/q"), host=oh)
+    visit(v1, t + 90_000, "pageview", other("/r"), host=oh)
+    wait_events(DEMO, RUN, 7)
+    wait_events(OTHER, RUN, 3)
+
+
+def test_demo_session_metrics(scripted):
+    m = metrics(DEMO, RUN)
+    assert m["visits"] == 3
+    assert m["bounce_rate"] == approx(2 / 3)
+    assert m["visit_duration"] == approx((300 + 40 + 0) / 3)
+    assert m["views_per_visit"] == approx(5 / 3)
+    assert pageviews(DEMO, RUN) == 5
+
+
+def test_demo_entry_and_exit_pages(scripted):
+    assert pages(DEMO, RUN, "blob4") == {f"{RUN}/a": 1, f"{RUN}/x": 1, f"{RUN}/d": 1}
+    assert pages(DEMO, RUN, "blob2") == {f"{RUN}/c": 1, f"{RUN}/x": 1, f"{RUN}/d": 1}
+
+
+def test_other_tenant_has_its_own_sessions(scripted):
+    m = metrics(OTHER, RUN)
+    assert m["visits"] == 1
+    assert m["bounce_rate"] == 0
+    assert m["visit_duration"] == 90
+    assert m["views_per_visit"] == 2
+    assert pages(OTHER, RUN, "blob4") == {f"{RUN}/q": 1}
+    assert pages(OTHER, RUN, "blob2") == {f"{RUN}/r": 1}
+
+
+def test_event_rows_carry_the_session(scripted):
+    from beacon import sql
+
+    rows = sql(
+        f"SELECT blob1, blob2, blob4, double5 FROM EVENTS WHERE index1 = '{DEMO}' AND double1 = 1 "
+        f"AND startsWith(blob2, '{RUN}') ORDER BY double11"
+    )
+    first_visit = [r for r in rows if r["blob4"] == f"{RUN}/a"]
+    assert [r["blob2"] for r in first_visit] == [f"{RUN}/a", f"{RUN}/b", f"{RUN}/c", f"{RUN}/c"]
+    assert len({r["double5"] for r in first_visit}) == 1 and first_visit[0]["double5"] > 0
