@@ -103,6 +103,9 @@ OTHER_HOST=t.other.localhost
 OTHER_SITE_ID=other
 OTHER_DOMAIN=other.example
 INACTIVE_HOST=t.paused.localhost
+DEMO_API_KEY=bk_demo_read_0123456789abcdef
+OTHER_API_KEY=bk_other_read_0123456789abcdef
+REVOKED_API_KEY=bk_demo_revoked_0123456789abcdef
 STATE_DIR=$state
 ENV
 }

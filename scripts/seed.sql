@@ -11,3 +11,10 @@ INSERT INTO hostnames (hostname, site_id, status) VALUES
     ('t.paused.localhost', 'paused', 'active'),
     ('t.pending.localhost', 'demo', 'pending')
 ON CONFLICT (hostname) DO UPDATE SET site_id = excluded.site_id, status = excluded.status;
+
+-- Dev-only API keys (the plain keys are in .beacon/dev.env; only hashes are stored).
+INSERT INTO api_keys (id, key_hash, site_id, scope, name, revoked_at) VALUES
+    ('key_demo', 'c9918599fd6decdee618b782b8ac70f843cab4c73c7d54bee8b5d85f62cb7849', 'demo', 'read', 'demo read key', NULL),
+    ('key_other', '52c3f1abfd2c38e3d724930c458e386e2da8c71f71e3a1cd4f5997d6f872f94a', 'other', 'read', 'other read key', NULL),
+    ('key_demo_revoked', '9d0c2b19800c2af3a8bc36083bc5a0e4031ae56ce04fd9dccc4c84d8fa760867', 'demo', 'read', 'revoked demo key', 1700000000)
+ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, site_id = excluded.site_id, revoked_at = excluded.revoked_at;

@@ -5,6 +5,7 @@
 //! Binding and variable names live here, in one place.
 
 pub mod analytics;
+pub mod api_keys;
 pub mod salts;
 pub mod site_object;
 pub mod sites;

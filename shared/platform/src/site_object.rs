@@ -3,7 +3,7 @@
 
 use beacon_types::{DataPoint, Event, SiteId};
 use serde::{Deserialize, Serialize};
-use worker::{Env, Method, Request, RequestInit};
+use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 use crate::PlatformError;
 
@@ -13,6 +13,8 @@ pub const BINDING: &str = "SITE";
 pub const CLASS: &str = "SiteObject";
 /// Path of the "apply an event" call.
 pub const TRACK_PATH: &str = "/track";
+/// Path of the live view's WebSocket upgrade.
+pub const LIVE_PATH: &str = "/live";
 
 /// One object per site, named after the site id.
 pub fn object_name(site: &SiteId) -> String {
@@ -52,4 +54,22 @@ pub async fn track(env: &Env, site: &SiteId, req: &TrackRequest) -> Result<Vec<D
     }
     let out: TrackResponse = resp.json().await.map_err(|e| PlatformError::binding("site object decode", e))?;
     Ok(out.rows)
+}
+
+/// Hands a WebSocket upgrade to the site's object. The caller has checked
+/// that the requester may see `site`.
+pub async fn live(env: &Env, site: &SiteId, upgrade: &Request) -> Result<Response, PlatformError> {
+    let ns = env.durable_object(BINDING).map_err(|e| PlatformError::binding("site object binding", e))?;
+    let stub = ns.get_by_name(&object_name(site)).map_err(|e| PlatformError::binding("site object stub", e))?;
+    let headers = Headers::new();
+    for name in ["upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol"] {
+        if let Ok(Some(v)) = upgrade.headers().get(name) {
+            headers.set(name, &v).map_err(|e| PlatformError::binding("site object live", e))?;
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let request = Request::new_with_init(&format!("https://site-object{LIVE_PATH}"), &init)
+        .map_err(|e| PlatformError::binding("site object live", e))?;
+    stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object live", e))
 }

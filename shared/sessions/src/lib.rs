@@ -13,6 +13,8 @@
 //! (see `beacon_types::slots`). The caller (the site object) keeps the
 //! [`Session`] values in storage and writes the rows [`track`] returns.
 
+pub mod live;
+
 use beacon_types::slots::{encode_event, encode_session, ID_MASK};
 use beacon_types::{DataPoint, Event, SessionRow};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ mod http;
 mod tracker;
 
 use beacon_ingest::{geo, visitor, Context as PipelineContext, Rejection};
-use beacon_platform::{analytics, salts, site_object, sites};
+use beacon_platform::{analytics, api_keys, salts, site_object, sites};
 use beacon_types::{slots, Event, Geo};
 use worker::{console_error, event, Context, Env, Method, Request, Response, Result};
 
@@ -21,6 +21,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Ok(r) => r,
         Err(e) => e.into_response()?,
     };
+    if response.status_code() == 101 {
+        // A WebSocket hand-off: its headers are the runtime's.
+        return Ok(response);
+    }
     http::with_cors(response)
 }
 
@@ -31,6 +35,7 @@ async fn route(req: Request, env: Env, ctx: &Context) -> std::result::Result<Res
         (Method::Get, "/healthz") => http::text(200, "ok"),
         (Method::Get | Method::Head, p) if tracker::is_script_path(p) => tracker::serve(&req, p),
         (Method::Post, "/api/event") => accept_event(req, env, ctx).await,
+        (Method::Get, "/api/live") => live(req, env).await,
         (_, "/api/event") => Err(ApiError::MethodNotAllowed("POST, OPTIONS")),
         _ => Err(ApiError::NotFound("not found")),
     }
@@ -62,6 +67,39 @@ async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result:
         }
     });
     http::text(202, "ok")
+}
+
+/// The live view's WebSocket, for callers with an API key of this
+/// hostname's site (`Authorization: Bearer` or `?token=`, since browsers
+/// cannot set headers on WebSockets). The query worker takes this over
+/// once it exists.
+async fn live(req: Request, env: Env) -> std::result::Result<Response, ApiError> {
+    let host = header(&req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
+    let site = sites::site_for_host(&env, &host, beacon_platform::now_ms())
+        .await
+        .map_err(ApiError::Platform)?
+        .ok_or(ApiError::NotFound("unknown hostname"))?;
+    let key = bearer(&req).ok_or(ApiError::Unauthorized("an API key is required"))?;
+    let owner = api_keys::site_for_key(&env, &key).await.map_err(ApiError::Platform)?;
+    match owner {
+        None => return Err(ApiError::Unauthorized("invalid or revoked API key")),
+        // Not this key's site: answer as if it did not exist.
+        Some(id) if id != site.id => return Err(ApiError::NotFound("site not found")),
+        Some(_) => {}
+    }
+    if !header(&req, "upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return Err(ApiError::UpgradeRequired);
+    }
+    site_object::live(&env, &site.id, &req).await.map_err(ApiError::Platform)
+}
+
+/// The API key from `Authorization: Bearer …` or the `token` query parameter.
+fn bearer(req: &Request) -> Option<String> {
+    if let Some(h) = header(req, "authorization") {
+        return h.strip_prefix("Bearer ").map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
+    }
+    let url = req.url().ok()?;
+    url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).filter(|k| !k.is_empty())
 }
 
 /// Adds the visitor id, lets the site object apply the event to its

@@ -1,0 +1,120 @@
+"""The live view: a WebSocket (hibernation API) on the site object, handed
+over by the ingest worker only to a key of that site."""
+
+import asyncio
+import json
+import time
+import uuid
+from urllib.parse import urlparse
+
+import websockets
+
+from beacon import ENV, FIREFOX, request, send
+from sessions import MIN, new_visitor
+
+RUN = "/l" + uuid.uuid4().hex[:8]
+INGEST = urlparse(ENV["INGEST_URL"])
+
+
+def ws_connect(token=None, host=None):
+    query = f"?token={token}" if token else ""
+    uri = f"ws://{host or ENV['DEMO_HOST']}:{INGEST.port}/api/live{query}"
+    # The hostname stays in the URL (it picks the site); the socket goes to loopback.
+    return websockets.connect(uri, host=INGEST.hostname, port=INGEST.port, open_timeout=20)
+
+
+def get_live(headers):
+    h = {"host": ENV["DEMO_HOST"]}
+    h.update(headers)
+    return request("GET", ENV["INGEST_URL"] + "/api/live", None, h)
+
+
+def upgrade_headers():
+    return {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13",
+            "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
+
+
+def test_refused_without_rights():
+    assert get_live(upgrade_headers()).status == 401
+    r = get_live({**upgrade_headers(), "authorization": f"Bearer {ENV['REVOKED_API_KEY']}"})
+    assert r.status == 401 and "error" in r.json()
+    r = get_live({**upgrade_headers(), "authorization": "Bearer bk_made_up"})
+    assert r.status == 401
+    # another tenant's valid key sees nothing of this site
+    r = get_live({**upgrade_headers(), "authorization": f"Bearer {ENV['OTHER_API_KEY']}"})
+    assert r.status == 404 and "error" in r.json()
+    r = get_live({"authorization": f"Bearer {ENV['DEMO_API_KEY']}"})
+    assert r.status == 426
+
+
+def test_refused_over_websocket_too():
+    async def attempt(token):
+        try:
+            async with ws_connect(token):
+                return 101
+        except websockets.exceptions.InvalidStatus as e:
+            return e.response.status_code
+
+    assert asyncio.run(attempt(None)) == 401
+    assert asyncio.run(attempt(ENV["OTHER_API_KEY"])) == 404
+
+
+def pageview(ip, path, at=None):
+    headers = {"x-beacon-dev-time": str(at)} if at else None
+    r = send({"n": "pageview", "u": f"https://{ENV['DEMO_DOMAIN']}{RUN}{path}"}, ip=ip, ua=FIREFOX, headers=headers)
+    assert r.status == 202
+
+
+async def next_view(ws, until, timeout=10):
+    """Reads pushes until one satisfies `until`; returns it."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        view = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.time()))
+        if until(view):
+            return view
+    raise AssertionError("no matching live view")
+
+
+def test_live_count_rises_and_falls():
+    async def scenario():
+        async with ws_connect(ENV["DEMO_API_KEY"]) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert len(first["pageviews_per_minute"]) == 30
+            base = first["visitors"]
+            pageview(new_visitor(), "/one")
+            v = await next_view(ws, lambda v: v["visitors"] == base + 1)
+            assert {"page": f"{RUN}/one", "visitors": 1} in v["pages"]
+            pageview(new_visitor(), "/two")
+            v = await next_view(ws, lambda v: v["visitors"] == base + 2)
+            assert sum(v["pageviews_per_minute"]) >= 2
+            # Six minutes later (dev clock) only the newest visitor is live.
+            pageview(new_visitor(), "/three", at=int(time.time() * 1000) + 6 * MIN)
+            v = await next_view(ws, lambda v: v["visitors"] == 1)
+            assert v["pages"] == [{"page": f"{RUN}/three", "visitors": 1}]
+            # ping/pong is answered without waking the object
+            await ws.send("ping")
+            assert await asyncio.wait_for(ws.recv(), 5) == "pong"
+
+    asyncio.run(scenario())
+
+
+def test_pushes_are_at_most_one_per_second():
+    async def scenario():
+        async with ws_connect(ENV["DEMO_API_KEY"]) as ws:
+            await asyncio.wait_for(ws.recv(), 10)
+            times = []
+            for i in range(8):
+                pageview(new_visitor(), f"/burst{i}")
+            end = time.time() + 3.5
+            while time.time() < end:
+                try:
+                    await asyncio.wait_for(ws.recv(), max(0.01, end - time.time()))
+                    times.append(time.monotonic())
+                except asyncio.TimeoutError:
+                    break
+            assert times, "no push at all"
+            gaps = [b - a for a, b in zip(times, times[1:])]
+            assert all(g >= 0.9 for g in gaps), gaps
+            assert len(times) <= 5
+
+    asyncio.run(scenario())
