@@ -86,7 +86,10 @@ stack_start() {
   log "starting the ingest worker on :$ingest_port"
   # One wrangler process runs every worker; the first config is the one
   # served on the port, the others are reached through their bindings.
-  spawn "$state/ingest.log" "$ROOT/node_modules/.bin/wrangler" dev -c "$cfg" -c "$ROOT/wrangler/site.toml" --env local \
+  # BEACON_STACK_WITHOUT_SITE=1 leaves the site object out (tests of ingest's fallback).
+  local site_cfg=(-c "$ROOT/wrangler/site.toml")
+  [ "${BEACON_STACK_WITHOUT_SITE:-}" = 1 ] && site_cfg=()
+  spawn "$state/ingest.log" "$ROOT/node_modules/.bin/wrangler" dev -c "$cfg" "${site_cfg[@]}" --env local \
     --ip 127.0.0.1 --port "$ingest_port" --inspector-port "$inspector_port" --persist-to "$state/wrangler" \
     --var "AE_LOCAL_URL:http://127.0.0.1:$ae_port" --show-interactive-dev-session=false
   wait_http "http://127.0.0.1:$ingest_port/healthz" 120 || { tail -50 "$state/ingest.log" >&2; die "ingest worker did not start"; }

@@ -24,7 +24,8 @@ def visit(ip, at, name, url, host=None, interactive=True, extra=None):
     if not interactive:
         payload["i"] = False
     payload.update(extra or {})
-    r = send(payload, host=host, ip=ip, ua=FIREFOX, headers={"x-beacon-dev-time": str(at)})
+    headers = {"x-beacon-dev-time": str(at)} if at is not None else None
+    r = send(payload, host=host, ip=ip, ua=FIREFOX, headers=headers)
     assert r.status == 202, (r.status, r.body)
     return r
 

@@ -79,3 +79,27 @@ def test_event_rows_carry_the_session(scripted):
     first_visit = [r for r in rows if r["blob4"] == f"{RUN}/a"]
     assert [r["blob2"] for r in first_visit] == [f"{RUN}/a", f"{RUN}/b", f"{RUN}/c", f"{RUN}/c"]
     assert len({r["double5"] for r in first_visit}) == 1 and first_visit[0]["double5"] > 0
+
+
+def test_session_survives_midnight_salt_rotation():
+    """The visitor id changes with the daily salt; the object also looks the
+    visitor up under yesterday's, so the visit goes on across midnight."""
+    day = 86_400_000
+    midnight = (base_time() // day) * day  # today 00:00 UTC
+    run = RUN + "m"
+    ip = new_visitor()
+    url = lambda p: f"https://{ENV['DEMO_DOMAIN']}{run}{p}"
+    visit(ip, midnight - 2 * MIN, "pageview", url("/before"))
+    # Minutes apart in real life: let the first land (and create its day's salt).
+    wait_events(DEMO, run, 1)
+    visit(ip, midnight + 3 * MIN, "pageview", url("/after"))
+    wait_events(DEMO, run, 2)
+    m = metrics(DEMO, run)
+    assert m["visits"] == 1
+    assert m["visit_duration"] == 300
+    assert pages(DEMO, run, "blob2") == {f"{run}/after": 1}
+    # ...and the later event counts as the same visitor
+    from beacon import sql
+
+    ids = sql(f"SELECT DISTINCT double4 FROM EVENTS WHERE index1 = '{DEMO}' AND double1 = 1 AND startsWith(blob2, '{run}')")
+    assert len(ids) == 1

@@ -20,6 +20,9 @@ pub const EVENTS: &str = "EVENTS";
 pub const AE_LOCAL_URL: &str = "AE_LOCAL_URL";
 /// Variable: `1` only in the local wrangler environment.
 pub const BEACON_DEV: &str = "BEACON_DEV";
+/// Variable: `1` skips the site object (event rows only, no sessions): an
+/// operational kill switch, and the bench's "without the object" case.
+pub const SESSIONS_DISABLED: &str = "SESSIONS_DISABLED";
 
 /// Failures talking to the platform. None is the client's fault.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,11 @@ impl PlatformError {
 /// Whether the local dev environment is on (`BEACON_DEV=1`).
 pub fn is_dev(env: &worker::Env) -> bool {
     env.var(BEACON_DEV).map(|v| v.to_string() == "1").unwrap_or(false)
+}
+
+/// Whether sessions are switched off (`SESSIONS_DISABLED=1`).
+pub fn sessions_disabled(env: &worker::Env) -> bool {
+    env.var(SESSIONS_DISABLED).map(|v| v.to_string() == "1").unwrap_or(false)
 }
 
 /// Now, Unix milliseconds, from the runtime's clock.

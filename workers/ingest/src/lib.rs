@@ -121,6 +121,9 @@ async fn store(env: &Env, mut event: Event, ip: &str, user_agent: &str) -> std::
         _ => None,
     };
     let request = site_object::TrackRequest { event, previous_visitor_id: previous };
+    if beacon_platform::sessions_disabled(env) {
+        return analytics::write(env, &[slots::encode_event(&request.event, "", 0)]).await;
+    }
     let rows = match site_object::track(env, &site, &request).await {
         Ok(rows) => rows,
         Err(e) => {

@@ -1,0 +1,24 @@
+"""With the site object unreachable, an accepted event is still written
+(as its event row, without session rows). scripts/test runs this with a
+stack started without the object (BEACON_FALLBACK=1); otherwise skipped."""
+
+import os
+import uuid
+
+import pytest
+
+from beacon import ENV, sql
+from sessions import new_visitor, visit, wait_events
+
+pytestmark = pytest.mark.skipif(os.environ.get("BEACON_FALLBACK") != "1", reason="needs a stack without the site object")
+
+
+def test_event_row_is_written_without_the_object():
+    run = "/f" + uuid.uuid4().hex[:8]
+    site = ENV["DEMO_SITE_ID"]
+    visit(new_visitor(), None, "pageview", f"https://{ENV['DEMO_DOMAIN']}{run}/a")
+    rows = wait_events(site, run, 1)
+    assert [r["blob2"] for r in rows] == [f"{run}/a"]
+    event = sql(f"SELECT double4, double5, blob4 FROM EVENTS WHERE index1 = '{site}' AND startsWith(blob2, '{run}')")
+    assert len(event) == 1, "no session rows without the object"
+    assert event[0]["double4"] > 0 and event[0]["double5"] == 0 and event[0]["blob4"] == ""
