@@ -103,3 +103,28 @@ def test_session_survives_midnight_salt_rotation():
 
     ids = sql(f"SELECT DISTINCT double4 FROM EVENTS WHERE index1 = '{DEMO}' AND double1 = 1 AND startsWith(blob2, '{run}')")
     assert len(ids) == 1
+
+
+def test_idle_sessions_are_pruned():
+    """The object's pruning (its alarm's work, run on demand in dev) drops a
+    session idle for over 30 minutes, so the next event starts a new one;
+    without pruning the same gap continues the visit."""
+    import time
+
+    from beacon import request
+
+    now = int(time.time() * 1000)
+    run = RUN + "p"
+    url = lambda p: f"https://{ENV['DEMO_DOMAIN']}{run}{p}"
+    pruned, kept = new_visitor(), new_visitor()
+    visit(pruned, now - 40 * MIN, "pageview", url("/a1"))
+    wait_events(DEMO, run, 1)
+    r = request("POST", ENV["INGEST_URL"] + "/__dev/prune", "", {"host": ENV["DEMO_HOST"]})
+    assert r.status == 200 and "sessions_left" in r.json()
+    visit(pruned, now - 39 * MIN, "pageview", url("/a2"))
+    wait_events(DEMO, run, 2)
+    visit(kept, now - 40 * MIN, "pageview", url("/b1"))
+    wait_events(DEMO, run, 3)
+    visit(kept, now - 39 * MIN, "pageview", url("/b2"))
+    wait_events(DEMO, run, 4)
+    assert pages(DEMO, run, "blob4") == {f"{run}/a1": 1, f"{run}/a2": 1, f"{run}/b1": 1}

@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use beacon_platform::site_object::{TrackRequest, TrackResponse, LIVE_PATH, TRACK_PATH};
+use beacon_platform::site_object::{TrackRequest, TrackResponse, LIVE_PATH, PRUNE_PATH, TRACK_PATH};
 use beacon_sessions::live::{self, Presence, Snapshot, LIVE_WINDOW_MS, MINUTES};
 use beacon_sessions::{Session, TIMEOUT_MS};
 use worker::{
@@ -173,6 +173,24 @@ impl SiteObject {
         Ok(())
     }
 
+    /// Deletes sessions idle for over 30 minutes and live data past its
+    /// window, as of `t`; returns how many sessions are left.
+    fn prune(&self, t: u64) -> Result<i64> {
+        let cutoff = |age: u64| SqlStorageValue::Integer(clamp(t.saturating_sub(age)));
+        self.sql.exec("DELETE FROM sessions WHERE last_ms < ?", vec![cutoff(TIMEOUT_MS)])?;
+        self.sql.exec("DELETE FROM presence WHERE last_ms < ?", vec![cutoff(LIVE_WINDOW_MS)])?;
+        self.sql.exec(
+            "DELETE FROM minutes WHERE minute < ?",
+            vec![SqlStorageValue::Integer(clamp(live::minute_of(t).saturating_sub(MINUTES)))],
+        )?;
+        #[derive(serde::Deserialize)]
+        struct Count {
+            n: i64,
+        }
+        let left: Count = self.sql.exec("SELECT count(*) AS n FROM sessions", None)?.one()?;
+        Ok(left.n)
+    }
+
     fn accept_live(&self) -> Result<Response> {
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
@@ -233,6 +251,8 @@ impl DurableObject for SiteObject {
         match (req.method(), req.path().as_str()) {
             (Method::Post, TRACK_PATH) => self.track(req).await,
             (Method::Get, LIVE_PATH) => self.accept_live(),
+            // What the alarm does, on demand; ingest forwards it only in dev.
+            (Method::Post, PRUNE_PATH) => Response::from_json(&serde_json::json!({ "sessions_left": self.prune(now())? })),
             _ => Ok(Response::ok(r#"{"error":"not found"}"#)?.with_status(404)),
         }
     }
@@ -246,21 +266,10 @@ impl DurableObject for SiteObject {
             self.last_push_ms.set(0);
             self.push_live().await?;
         }
-        let cutoff = |age: u64| SqlStorageValue::Integer(clamp(t.saturating_sub(age)));
-        self.sql.exec("DELETE FROM sessions WHERE last_ms < ?", vec![cutoff(TIMEOUT_MS)])?;
-        self.sql.exec("DELETE FROM presence WHERE last_ms < ?", vec![cutoff(LIVE_WINDOW_MS)])?;
-        self.sql.exec(
-            "DELETE FROM minutes WHERE minute < ?",
-            vec![SqlStorageValue::Integer(clamp(live::minute_of(t).saturating_sub(MINUTES)))],
-        )?;
-        #[derive(serde::Deserialize)]
-        struct Count {
-            n: i64,
-        }
-        let left: Count = self.sql.exec("SELECT count(*) AS n FROM sessions", None)?.one()?;
+        let left = self.prune(t)?;
         if sockets {
             self.arm_alarm(t.saturating_add(REFRESH_EVERY_MS)).await?;
-        } else if left.n > 0 {
+        } else if left > 0 {
             self.arm_alarm(t.saturating_add(PRUNE_EVERY_MS)).await?;
         }
         Response::ok("done")

@@ -15,6 +15,8 @@ pub const CLASS: &str = "SiteObject";
 pub const TRACK_PATH: &str = "/track";
 /// Path of the live view's WebSocket upgrade.
 pub const LIVE_PATH: &str = "/live";
+/// Path that runs the alarm's pruning now (reachable only in dev).
+pub const PRUNE_PATH: &str = "/prune";
 
 /// One object per site, named after the site id.
 pub fn object_name(site: &SiteId) -> String {
@@ -72,4 +74,15 @@ pub async fn live(env: &Env, site: &SiteId, upgrade: &Request) -> Result<Respons
     let request = Request::new_with_init(&format!("https://site-object{LIVE_PATH}"), &init)
         .map_err(|e| PlatformError::binding("site object live", e))?;
     stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object live", e))
+}
+
+/// Runs the object's pruning now (dev only: tests cannot wait for the alarm).
+pub async fn prune(env: &Env, site: &SiteId) -> Result<Response, PlatformError> {
+    let ns = env.durable_object(BINDING).map_err(|e| PlatformError::binding("site object binding", e))?;
+    let stub = ns.get_by_name(&object_name(site)).map_err(|e| PlatformError::binding("site object stub", e))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post);
+    let request = Request::new_with_init(&format!("https://site-object{PRUNE_PATH}"), &init)
+        .map_err(|e| PlatformError::binding("site object prune", e))?;
+    stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object prune", e))
 }

@@ -36,6 +36,7 @@ async fn route(req: Request, env: Env, ctx: &Context) -> std::result::Result<Res
         (Method::Get | Method::Head, p) if tracker::is_script_path(p) => tracker::serve(&req, p),
         (Method::Post, "/api/event") => accept_event(req, env, ctx).await,
         (Method::Get, "/api/live") => live(req, env).await,
+        (Method::Post, "/__dev/prune") if beacon_platform::is_dev(&env) => dev_prune(req, env).await,
         (_, "/api/event") => Err(ApiError::MethodNotAllowed("POST, OPTIONS")),
         _ => Err(ApiError::NotFound("not found")),
     }
@@ -91,6 +92,21 @@ async fn live(req: Request, env: Env) -> std::result::Result<Response, ApiError>
         return Err(ApiError::UpgradeRequired);
     }
     site_object::live(&env, &site.id, &req).await.map_err(ApiError::Platform)
+}
+
+/// Dev only: runs the site object's pruning for this hostname's site now.
+async fn dev_prune(req: Request, env: Env) -> std::result::Result<Response, ApiError> {
+    let host = header(&req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
+    let site = sites::site_for_host(&env, &host, beacon_platform::now_ms())
+        .await
+        .map_err(ApiError::Platform)?
+        .ok_or(ApiError::NotFound("unknown hostname"))?;
+    let mut resp = site_object::prune(&env, &site.id).await.map_err(ApiError::Platform)?;
+    // The object's response has immutable headers; answer with our own.
+    let body = resp.text().await?;
+    let out = Response::ok(body)?.with_status(resp.status_code());
+    out.headers().set("content-type", "application/json")?;
+    Ok(out)
 }
 
 /// The API key from `Authorization: Bearer …` or the `token` query parameter.
