@@ -70,7 +70,10 @@ impl SiteObject {
     async fn track(&self, mut req: Request) -> Result<Response> {
         let body: TrackRequest = match req.json().await {
             Ok(b) => b,
-            Err(e) => return Ok(Response::ok(format!(r#"{{"error":"bad track request: {e}"}}"#))?.with_status(400)),
+            Err(e) => {
+                let body = serde_json::json!({ "error": format!("bad track request: {e}") }).to_string();
+                return Ok(Response::ok(body)?.with_status(400));
+            }
         };
         let mut ids = vec![body.event.visitor_id];
         ids.extend(body.previous_visitor_id);
@@ -85,8 +88,14 @@ impl SiteObject {
                 self.record_presence(session.visit.visitor_id, &page, at, name == "pageview")?;
             }
         }
-        self.push_live().await?;
-        self.arm_alarm(now().saturating_add(PRUNE_EVERY_MS)).await?;
+        // The session is stored: from here on, failing would make ingest
+        // drop this event's session rows, so the extras only log.
+        if let Err(e) = self.push_live().await {
+            console_error!("site object: live push failed: {e}");
+        }
+        if let Err(e) = self.arm_alarm(now().saturating_add(PRUNE_EVERY_MS)).await {
+            console_error!("site object: cannot arm the alarm: {e}");
+        }
         Response::from_json(&TrackResponse { rows: update.rows })
     }
 
