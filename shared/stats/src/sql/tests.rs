@@ -1,0 +1,146 @@
+use super::*;
+
+fn site(s: &str) -> SiteId {
+    SiteId::parse(s).unwrap()
+}
+
+/// An independent decoder of ClickHouse single-quoted literals (the subset
+/// `quote` emits): returns the value and the rest of the text after the
+/// closing quote.
+fn unquote(sql: &str) -> Option<(String, &str)> {
+    let rest = sql.strip_prefix('\'')?;
+    let mut out = Vec::new();
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => return Some((String::from_utf8(out).ok()?, &rest[i + 1..])),
+            b'\\' => {
+                let next = *bytes.get(i + 1)?;
+                i += 2;
+                match next {
+                    b'\\' => out.push(b'\\'),
+                    b'\'' => out.push(b'\''),
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'0' => out.push(0),
+                    b'x' => {
+                        let hex = std::str::from_utf8(bytes.get(i..i + 2)?).ok()?;
+                        out.push(u8::from_str_radix(hex, 16).ok()?);
+                        i += 2;
+                    }
+                    _ => return None,
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn quote_cases() {
+    assert_eq!(quote("plain"), "'plain'");
+    assert_eq!(quote("it's"), r"'it\'s'");
+    assert_eq!(quote(r"back\slash"), r"'back\\slash'");
+    assert_eq!(quote("a\nb\0c"), r"'a\nb\0c'");
+    assert_eq!(quote("\u{7}"), r"'\x07'");
+    assert_eq!(quote("\u{85}"), r"'\xC2\x85'");
+    assert_eq!(quote("🎉 ünï"), "'🎉 ünï'");
+    assert_eq!(quote(""), "''");
+    for hostile in ["' OR 1=1 --", "\\' OR '1'='1", "'; DROP TABLE EVENTS; --", "\\", "'''", "\\\\'"] {
+        let q = quote(hostile);
+        assert_eq!(unquote(&q), Some((hostile.to_owned(), "")), "{hostile:?} -> {q}");
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+proptest::proptest! {
+    #[test]
+    fn quote_round_trips_and_never_ends_early(s in "\\PC*|[\\x00-\\x7f]{0,64}|.{0,64}") {
+        let q = quote(&s);
+        proptest::prop_assert_eq!(unquote(&q), Some((s.clone(), "")));
+    }
+
+    #[test]
+    fn any_filter_value_stays_inside_its_literal(v in ".{0,80}") {
+        let mut q = Select::new(site("demo"), 0, 10);
+        q.filter(Cond::In(Column::Blob(Blob::Pathname), vec![v.clone()]));
+        let sql = q.render();
+        let literal_start = sql.find(" IN (").unwrap() + 5;
+        let (value, rest) = unquote(&sql[literal_start..]).unwrap();
+        proptest::prop_assert_eq!(value, v);
+        proptest::prop_assert_eq!(rest, ")");
+    }
+}
+
+#[test]
+fn the_site_filter_is_always_there_and_first() {
+    let q = Select::new(site("demo"), 100, 200);
+    assert_eq!(
+        q.render(),
+        "SELECT sum(_sample_interval) AS c0 FROM EVENTS WHERE index1 = 'demo' AND timestamp >= toDateTime(100) AND timestamp < toDateTime(200)"
+    );
+    let mut q = Select::new(site("other"), 0, 1);
+    q.filter(Cond::Or(vec![Cond::In(Column::Blob(Blob::Country), vec!["DE".into()]), Cond::NumberIs(Column::Double(Double::Kind), 1.0)]));
+    let sql = q.render();
+    assert!(sql.contains(" WHERE index1 = 'other' AND "), "{sql}");
+    assert!(sql.ends_with("AND (blob13 IN ('DE') OR double1 = 1)"), "{sql}");
+}
+
+#[test]
+fn a_breakdown_renders_in_aes_subset() {
+    // The exact text was also run through the AE stand-in (chDB) by hand.
+    let mut q = Select::new(site("demo"), 0, 86_400);
+    let page = q.column(Expr::Col(Column::Blob(Blob::Pathname)));
+    let visitors = q.column(Expr::Distinct(Column::Double(Double::VisitorId)));
+    let _visits = q.column(Expr::WeightedSum(Column::Double(Double::Sign)));
+    let _bounces = q.column(Expr::WeightedProduct(Column::Double(Double::Sign), Column::Double(Double::IsBounce)));
+    let hour = q.column(Expr::TimeBucket(3600));
+    q.filter(Cond::Contains(Column::Blob(Blob::Source), "Goo".into(), true))
+        .filter(Cond::matches(Column::Blob(Blob::Pathname), "^/blog/.*").unwrap())
+        .filter(Cond::Not(Box::new(Cond::In(Column::Blob(Blob::Country), vec![]))))
+        .group_by(page)
+        .group_by(hour)
+        .order_by(visitors, true)
+        .order_by(page, false)
+        .page(10, 20);
+    let sql = q.render();
+    assert_eq!(
+        sql,
+        "SELECT blob2 AS c0, count(DISTINCT double4) AS c1, sum(_sample_interval * double2) AS c2, \
+         sum(_sample_interval * double2 * double12) AS c3, toStartOfInterval(timestamp, INTERVAL 3600 SECOND) AS c4 \
+         FROM EVENTS WHERE index1 = 'demo' AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86400) \
+         AND position(lower(blob6), lower('Goo')) > 0 AND match(blob2, '^/blog/.*') AND NOT ((blob13 != blob13)) \
+         GROUP BY c0, c4 ORDER BY c1 DESC, c0 ASC LIMIT 10 OFFSET 20"
+    );
+    let upper = sql.to_uppercase();
+    for banned in [" JOIN ", " UNION ", "WITH ", " OVER ("] {
+        assert!(!upper.contains(banned), "{banned}");
+    }
+    assert_eq!(upper.matches("SELECT").count(), 1);
+}
+
+#[test]
+fn out_of_range_positions_and_odd_numbers_are_harmless() {
+    let mut q = Select::new(site("demo"), 0, 1);
+    q.group_by(7).order_by(9, true);
+    q.filter(Cond::NumberIs(Column::Double(Double::Sign), f64::NAN)).filter(Cond::And(vec![])).filter(Cond::Or(vec![]));
+    let sql = q.render();
+    assert!(!sql.contains("GROUP BY") && !sql.contains("ORDER BY"), "{sql}");
+    assert!(sql.ends_with("AND double2 = 0 AND 1 = 1 AND 1 = 0"), "{sql}");
+}
+
+#[test]
+fn regexes_are_validated() {
+    let col = Column::Blob(Blob::Pathname);
+    assert!(Cond::matches(col, "^/(a|b)/[0-9]+$").is_ok());
+    assert!(Cond::matches(col, r"\(literal\)").is_ok());
+    for bad in ["", "(?=x)", "(a)\\1", "(unclosed", "closed)", "trailing\\", &"a".repeat(MAX_REGEX + 1)] {
+        assert!(Cond::matches(col, bad).is_err(), "{bad:?}");
+    }
+}
