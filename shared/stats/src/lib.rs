@@ -7,11 +7,15 @@
 //! The output stays inside AE SQL's subset: one SELECT, no joins, unions,
 //! CTEs, subqueries or window functions.
 
+pub mod query;
 pub mod sql;
 
-/// Errors building a query from validated parts.
+/// Errors of the Stats API's query side (all are the caller's: 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatsError {
+    /// An invalid query; the text starts with a JSON pointer to the bad part.
+    #[error("{0}")]
+    Invalid(String),
     /// A regular expression that is too long or not plain RE2 syntax.
     #[error("invalid regular expression: {0}")]
     BadRegex(String),

@@ -1,0 +1,385 @@
+//! The Stats API v2 query model (Plausible's shape) and its validation.
+//! Errors name the offending place as a JSON pointer, as Plausible does:
+//! `#/metrics/1: Invalid metric "baa"`.
+
+use serde_json::{Map, Value};
+
+use crate::StatsError;
+
+/// Most rows one page may ask for.
+pub const MAX_LIMIT: u64 = 10_000;
+/// Deepest filter nesting accepted.
+pub const MAX_FILTER_DEPTH: usize = 8;
+/// Most filter leaves in one query.
+pub const MAX_FILTERS: usize = 64;
+
+/// A metric, as Plausible defines it.
+#[allow(missing_docs)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    Visitors,
+    Visits,
+    Pageviews,
+    ViewsPerVisit,
+    BounceRate,
+    VisitDuration,
+    Events,
+    Percentage,
+    ConversionRate,
+    TotalRevenue,
+    AverageRevenue,
+    TimeOnPage,
+    ScrollDepth,
+}
+
+const METRICS: &[(&str, Metric)] = &[
+    ("visitors", Metric::Visitors),
+    ("visits", Metric::Visits),
+    ("pageviews", Metric::Pageviews),
+    ("views_per_visit", Metric::ViewsPerVisit),
+    ("bounce_rate", Metric::BounceRate),
+    ("visit_duration", Metric::VisitDuration),
+    ("events", Metric::Events),
+    ("percentage", Metric::Percentage),
+    ("conversion_rate", Metric::ConversionRate),
+    ("total_revenue", Metric::TotalRevenue),
+    ("average_revenue", Metric::AverageRevenue),
+    ("time_on_page", Metric::TimeOnPage),
+    ("scroll_depth", Metric::ScrollDepth),
+];
+
+const EVENT_DIMENSIONS: &[&str] = &["page", "hostname", "name", "goal"];
+const VISIT_DIMENSIONS: &[&str] = &[
+    "source", "referrer", "channel", "utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term", "device",
+    "browser", "browser_version", "os", "os_version", "country", "region", "city", "entry_page", "exit_page",
+];
+const TIME_DIMENSIONS: &[&str] = &["time", "time:hour", "time:day", "time:week", "time:month"];
+const NAMED_RANGES: &[&str] = &["day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all"];
+
+/// A dimension, validated (`event:page`, `visit:country`, `event:props:plan`, `time:day`…).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dimension(pub String);
+
+/// The period asked for, before it is resolved in the site's time zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DateRange {
+    /// One of Plausible's names (`7d`, `month`…).
+    Named(String),
+    /// Two ISO dates (`2024-01-01`), inclusive.
+    Dates(String, String),
+    /// Two ISO 8601 date-times with offsets.
+    DateTimes(String, String),
+}
+
+/// Filter operators.
+#[allow(missing_docs)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operator {
+    Is,
+    IsNot,
+    Contains,
+    ContainsNot,
+    Matches,
+    MatchesNot,
+}
+
+/// A filter tree.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Filter {
+    /// `[op, dimension, [values], {case_sensitive}]`
+    Leaf {
+        /// The operator.
+        op: Operator,
+        /// What it applies to.
+        dimension: Dimension,
+        /// One or more values.
+        values: Vec<String>,
+        /// `case_sensitive` modifier (default true).
+        case_sensitive: bool,
+    },
+    /// `["and", [...]]`
+    And(Vec<Filter>),
+    /// `["or", [...]]`
+    Or(Vec<Filter>),
+    /// `["not", filter]`
+    Not(Box<Filter>),
+}
+
+/// A validated query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    /// The site the caller names; checked against the caller's rights, never trusted.
+    pub site_id: String,
+    /// Metrics, in the order asked.
+    pub metrics: Vec<Metric>,
+    /// The period.
+    pub date_range: DateRange,
+    /// Group-by dimensions.
+    pub dimensions: Vec<Dimension>,
+    /// Filters (implicitly ANDed).
+    pub filters: Vec<Filter>,
+    /// Order: (metric or dimension name, descending).
+    pub order_by: Vec<(String, bool)>,
+    /// `include.total_rows`.
+    pub total_rows: bool,
+    /// `include.time_labels`.
+    pub time_labels: bool,
+    /// Page size.
+    pub limit: u64,
+    /// Rows skipped.
+    pub offset: u64,
+}
+
+fn invalid(at: &str, msg: impl std::fmt::Display) -> StatsError {
+    StatsError::Invalid(format!("{at}: {msg}"))
+}
+
+/// Parses and validates a request body.
+pub fn parse(body: &[u8]) -> Result<Query, StatsError> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| invalid("#", "Request body must be a JSON object"))?;
+    let Value::Object(obj) = value else { return Err(invalid("#", "Request body must be a JSON object")) };
+    const KEYS: &[&str] = &["site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "include", "pagination"];
+    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(invalid("#", format_args!("Unknown key \"{k}\"")));
+    }
+    let site_id = match obj.get("site_id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => return Err(invalid("#/site_id", "Required string")),
+    };
+    let metrics = parse_metrics(&obj)?;
+    let date_range = parse_date_range(obj.get("date_range"))?;
+    let dimensions = match obj.get("dimensions") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, d)| parse_dimension(d, &format!("#/dimensions/{i}")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(invalid("#/dimensions", "Must be an array")),
+    };
+    let mut leaves = 0;
+    let filters = match obj.get("filters") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, f)| parse_filter(f, &format!("#/filters/{i}"), 1, &mut leaves))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(invalid("#/filters", "Must be an array")),
+    };
+    let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
+    let (total_rows, time_labels) = parse_include(obj.get("include"))?;
+    let (limit, offset) = parse_pagination(obj.get("pagination"))?;
+    Ok(Query { site_id, metrics, date_range, dimensions, filters, order_by, total_rows, time_labels, limit, offset })
+}
+
+fn parse_metrics(obj: &Map<String, Value>) -> Result<Vec<Metric>, StatsError> {
+    let Some(Value::Array(items)) = obj.get("metrics") else {
+        return Err(invalid("#/metrics", "Required non-empty array"));
+    };
+    if items.is_empty() {
+        return Err(invalid("#/metrics", "Required non-empty array"));
+    }
+    let mut out = Vec::new();
+    for (i, m) in items.iter().enumerate() {
+        let at = format!("#/metrics/{i}");
+        let Value::String(name) = m else { return Err(invalid(&at, "Must be a string")) };
+        let metric = METRICS
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| invalid(&at, format_args!("Invalid metric {}", Value::from(name.as_str()))))?;
+        if out.contains(&metric) {
+            return Err(invalid(&at, format_args!("Metric {} is given twice", Value::from(name.as_str()))));
+        }
+        out.push(metric);
+    }
+    Ok(out)
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && matches!(s.get(5..7).and_then(|m| m.parse::<u8>().ok()), Some(1..=12))
+        && matches!(s.get(8..10).and_then(|d| d.parse::<u8>().ok()), Some(1..=31))
+}
+
+fn is_datetime(s: &str) -> bool {
+    // 2024-01-01T10:00:00+02:00 / ...Z, seconds optional fraction
+    s.len() >= 20 && s.len() <= 35 && s.get(..10).is_some_and(is_date) && s.as_bytes().get(10) == Some(&b'T')
+        && s.bytes().all(|c| c.is_ascii_digit() || b"-:T+Z.".contains(&c))
+}
+
+fn parse_date_range(v: Option<&Value>) -> Result<DateRange, StatsError> {
+    let at = "#/date_range";
+    match v {
+        Some(Value::String(s)) if NAMED_RANGES.contains(&s.as_str()) => Ok(DateRange::Named(s.clone())),
+        Some(Value::Array(pair)) if pair.len() == 2 => {
+            let (Some(Value::String(a)), Some(Value::String(b))) = (pair.first(), pair.get(1)) else {
+                return Err(invalid(at, "Invalid date range"));
+            };
+            if is_date(a) && is_date(b) {
+                if a > b {
+                    return Err(invalid(at, "Start date must not be after end date"));
+                }
+                Ok(DateRange::Dates(a.clone(), b.clone()))
+            } else if is_datetime(a) && is_datetime(b) {
+                Ok(DateRange::DateTimes(a.clone(), b.clone()))
+            } else {
+                Err(invalid(at, "Invalid date range"))
+            }
+        }
+        None => Err(invalid(at, "Required")),
+        Some(other) => Err(invalid(at, format_args!("Invalid date range {other}"))),
+    }
+}
+
+fn parse_dimension(v: &Value, at: &str) -> Result<Dimension, StatsError> {
+    let Value::String(s) = v else { return Err(invalid(at, "Must be a string")) };
+    let ok = if let Some(rest) = s.strip_prefix("event:props:") {
+        !rest.is_empty() && rest.len() <= 300
+    } else if let Some(rest) = s.strip_prefix("event:") {
+        EVENT_DIMENSIONS.contains(&rest)
+    } else if let Some(rest) = s.strip_prefix("visit:") {
+        VISIT_DIMENSIONS.contains(&rest)
+    } else {
+        TIME_DIMENSIONS.contains(&s.as_str())
+    };
+    if ok {
+        Ok(Dimension(s.clone()))
+    } else {
+        Err(invalid(at, format_args!("Invalid dimension {}", Value::from(s.as_str()))))
+    }
+}
+
+fn parse_filter(v: &Value, at: &str, depth: usize, leaves: &mut usize) -> Result<Filter, StatsError> {
+    if depth > MAX_FILTER_DEPTH {
+        return Err(invalid(at, format_args!("Filters nest at most {MAX_FILTER_DEPTH} deep")));
+    }
+    let Value::Array(parts) = v else { return Err(invalid(at, "Invalid filter")) };
+    let Some(Value::String(op)) = parts.first() else { return Err(invalid(at, "Invalid filter")) };
+    let children = |list: Option<&Value>, leaves: &mut usize| -> Result<Vec<Filter>, StatsError> {
+        let Some(Value::Array(items)) = list else { return Err(invalid(at, "Invalid filter")) };
+        if items.is_empty() {
+            return Err(invalid(at, "Invalid filter"));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, f)| parse_filter(f, &format!("{at}/1/{i}"), depth + 1, leaves))
+            .collect()
+    };
+    match op.as_str() {
+        "and" if parts.len() == 2 => Ok(Filter::And(children(parts.get(1), leaves)?)),
+        "or" if parts.len() == 2 => Ok(Filter::Or(children(parts.get(1), leaves)?)),
+        "not" if parts.len() == 2 => {
+            let inner = parts.get(1).ok_or_else(|| invalid(at, "Invalid filter"))?;
+            Ok(Filter::Not(Box::new(parse_filter(inner, &format!("{at}/1"), depth + 1, leaves)?)))
+        }
+        _ => {
+            let op = match op.as_str() {
+                "is" => Operator::Is,
+                "is_not" => Operator::IsNot,
+                "contains" => Operator::Contains,
+                "contains_not" => Operator::ContainsNot,
+                "matches" => Operator::Matches,
+                "matches_not" => Operator::MatchesNot,
+                other => return Err(invalid(&format!("{at}/0"), format_args!("Invalid filter operator {}", Value::from(other)))),
+            };
+            if !(3..=4).contains(&parts.len()) {
+                return Err(invalid(at, "Invalid filter"));
+            }
+            *leaves += 1;
+            if *leaves > MAX_FILTERS {
+                return Err(invalid("#/filters", format_args!("At most {MAX_FILTERS} filters")));
+            }
+            let dimension = parse_dimension(parts.get(1).unwrap_or(&Value::Null), &format!("{at}/1"))?;
+            if dimension.0.starts_with("time") {
+                return Err(invalid(&format!("{at}/1"), "Time dimensions cannot be filtered"));
+            }
+            let Some(Value::Array(raw)) = parts.get(2) else { return Err(invalid(&format!("{at}/2"), "Must be an array of values")) };
+            if raw.is_empty() || raw.len() > 1000 {
+                return Err(invalid(&format!("{at}/2"), "Must hold 1 to 1000 values"));
+            }
+            let mut values = Vec::with_capacity(raw.len());
+            for (i, r) in raw.iter().enumerate() {
+                match r {
+                    Value::String(s) if s.len() <= 2000 => values.push(s.clone()),
+                    _ => return Err(invalid(&format!("{at}/2/{i}"), "Must be a string of at most 2000 bytes")),
+                }
+            }
+            let case_sensitive = match parts.get(3) {
+                None => true,
+                Some(Value::Object(m)) => match (m.len(), m.get("case_sensitive")) {
+                    (1, Some(Value::Bool(b))) => *b,
+                    _ => return Err(invalid(&format!("{at}/3"), "Only {\"case_sensitive\": bool} is allowed")),
+                },
+                Some(_) => return Err(invalid(&format!("{at}/3"), "Must be an object")),
+            };
+            Ok(Filter::Leaf { op, dimension, values, case_sensitive })
+        }
+    }
+}
+
+fn parse_order_by(v: Option<&Value>, metrics: &[Metric], dims: &[Dimension]) -> Result<Vec<(String, bool)>, StatsError> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    let Value::Array(items) = v else { return Err(invalid("#/order_by", "Must be an array")) };
+    let metric_names: Vec<&str> =
+        METRICS.iter().filter(|(_, m)| metrics.contains(m)).map(|(n, _)| *n).collect();
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("#/order_by/{i}");
+        let (Some(Value::String(key)), Some(Value::String(dir))) = (item.get(0), item.get(1)) else {
+            return Err(invalid(&at, "Must be [metric or dimension, \"asc\" | \"desc\"]"));
+        };
+        if !(metric_names.contains(&key.as_str()) || dims.iter().any(|d| &d.0 == key)) {
+            return Err(invalid(&at, format_args!("Invalid order_by entry {}: not among the query's metrics or dimensions", Value::from(key.as_str()))));
+        }
+        let desc = match dir.as_str() {
+            "desc" => true,
+            "asc" => false,
+            _ => return Err(invalid(&at, "Direction must be \"asc\" or \"desc\"")),
+        };
+        out.push((key.clone(), desc));
+    }
+    Ok(out)
+}
+
+fn parse_include(v: Option<&Value>) -> Result<(bool, bool), StatsError> {
+    let Some(v) = v else { return Ok((false, false)) };
+    let Value::Object(m) = v else { return Err(invalid("#/include", "Must be an object")) };
+    let mut flags = (false, false);
+    for (k, val) in m {
+        let Value::Bool(b) = val else { return Err(invalid(&format!("#/include/{k}"), "Must be a boolean")) };
+        match k.as_str() {
+            "total_rows" => flags.0 = *b,
+            "time_labels" => flags.1 = *b,
+            "imports" => {}
+            other => return Err(invalid("#/include", format_args!("Unknown key \"{other}\""))),
+        }
+    }
+    Ok(flags)
+}
+
+fn parse_pagination(v: Option<&Value>) -> Result<(u64, u64), StatsError> {
+    let Some(v) = v else { return Ok((MAX_LIMIT, 0)) };
+    let Value::Object(m) = v else { return Err(invalid("#/pagination", "Must be an object")) };
+    let num = |key: &str, default: u64| -> Result<u64, StatsError> {
+        match m.get(key) {
+            None => Ok(default),
+            Some(x) => x.as_u64().ok_or_else(|| invalid(&format!("#/pagination/{key}"), "Must be a non-negative integer")),
+        }
+    };
+    if let Some(k) = m.keys().find(|k| *k != "limit" && *k != "offset") {
+        return Err(invalid("#/pagination", format_args!("Unknown key \"{k}\"")));
+    }
+    let limit = num("limit", MAX_LIMIT)?;
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(invalid("#/pagination/limit", format_args!("Must be 1 to {MAX_LIMIT}")));
+    }
+    Ok((limit, num("offset", 0)?))
+}
+
+#[cfg(test)]
+mod tests;

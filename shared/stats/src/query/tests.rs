@@ -1,0 +1,95 @@
+use super::*;
+
+fn err(body: &str) -> String {
+    match parse(body.as_bytes()) {
+        Err(StatsError::Invalid(m)) => m,
+        other => panic!("expected an error for {body}, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_full_query_parses() {
+    let q = parse(
+        br#"{"site_id":"demo.example","metrics":["visitors","bounce_rate"],"date_range":["2024-01-01","2024-01-31"],
+            "dimensions":["visit:country","event:props:plan","time:day"],
+            "filters":[["is","visit:browser",["Firefox","Chrome"]],["or",[["contains","event:page",["/blog"],{"case_sensitive":false}],["not",["matches","visit:source",["^Goo"]]]]]],
+            "order_by":[["visitors","desc"],["visit:country","asc"]],"include":{"total_rows":true,"imports":false},
+            "pagination":{"limit":100,"offset":200}}"#,
+    )
+    .unwrap();
+    assert_eq!(q.site_id, "demo.example");
+    assert_eq!(q.metrics, vec![Metric::Visitors, Metric::BounceRate]);
+    assert_eq!(q.date_range, DateRange::Dates("2024-01-01".into(), "2024-01-31".into()));
+    assert_eq!(q.dimensions.len(), 3);
+    assert_eq!(q.filters.len(), 2);
+    assert!(matches!(&q.filters[1], Filter::Or(parts) if parts.len() == 2));
+    assert_eq!(q.order_by, vec![("visitors".into(), true), ("visit:country".into(), false)]);
+    assert!(q.total_rows && !q.time_labels);
+    assert_eq!((q.limit, q.offset), (100, 200));
+}
+
+#[test]
+fn every_named_range_and_datetimes() {
+    for r in NAMED_RANGES {
+        let q = parse(format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":"{r}"}}"#).as_bytes()).unwrap();
+        assert_eq!(q.date_range, DateRange::Named((*r).into()));
+    }
+    let q = parse(br#"{"site_id":"s","metrics":["visits"],"date_range":["2024-01-01T10:00:00+02:00","2024-01-01T12:00:00Z"]}"#).unwrap();
+    assert!(matches!(q.date_range, DateRange::DateTimes(..)));
+}
+
+#[test]
+fn errors_point_at_the_bad_part() {
+    let base = r#""site_id":"s","date_range":"7d""#;
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visitors","baa"]}}"#)), "#/metrics/1: Invalid metric \"baa\"");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":[]}}"#)), "#/metrics: Required non-empty array");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits","visits"]}}"#)), "#/metrics/1: Metric \"visits\" is given twice");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"extra":1}}"#)), "#: Unknown key \"extra\"");
+    assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":"8d"}"#), "#/date_range: Invalid date range \"8d\"");
+    assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2024-02-01","2024-01-01"]}"#), "#/date_range: Start date must not be after end date");
+    assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2024-13-01","2024-01-01"]}"#), "#/date_range: Invalid date range");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"dimensions":["visit:nope"]}}"#)), "#/dimensions/0: Invalid dimension \"visit:nope\"");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["equals","visit:os",["x"]]]}}"#)), "#/filters/0/0: Invalid filter operator \"equals\"");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","visit:os",[1]]]}}"#)), "#/filters/0/2/0: Must be a string of at most 2000 bytes");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","time:day",["x"]]]}}"#)), "#/filters/0/1: Time dimensions cannot be filtered");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"order_by":[["pageviews","desc"]]}}"#)), "#/order_by/0: Invalid order_by entry \"pageviews\": not among the query's metrics or dimensions");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"pagination":{{"limit":10001}}}}"#)), "#/pagination/limit: Must be 1 to 10000");
+    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"pagination":{{"limit":-1}}}}"#)), "#/pagination/limit: Must be a non-negative integer");
+    assert_eq!(err(r#"{"metrics":["visits"],"date_range":"7d"}"#), "#/site_id: Required string");
+    assert_eq!(err("[]"), "#: Request body must be a JSON object");
+    assert_eq!(err("{\"a\":"), "#: Request body must be a JSON object");
+}
+
+#[test]
+fn hostile_filter_trees_are_bounded() {
+    let mut deep = r#"["is","visit:os",["x"]]"#.to_owned();
+    for _ in 0..20 {
+        deep = format!(r#"["not",{deep}]"#);
+    }
+    let m = err(&format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":"7d","filters":[{deep}]}}"#));
+    assert!(m.contains("nest at most"), "{m}");
+    let many: Vec<String> = (0..65).map(|i| format!(r#"["is","visit:os",["{i}"]]"#)).collect();
+    let m = err(&format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":"7d","filters":[["and",[{}]]]}}"#, many.join(",")));
+    assert_eq!(m, "#/filters: At most 64 filters");
+    // SQL metacharacters are just values here; the escaper handles them later.
+    let q = parse(br#"{"site_id":"s","metrics":["visits"],"date_range":"7d","filters":[["is","visit:os",["' OR 1=1 --","\\'\u0000"]]]}"#).unwrap();
+    assert!(matches!(&q.filters[0], Filter::Leaf { values, .. } if values[0] == "' OR 1=1 --"));
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+        let _ = parse(&body);
+    }
+
+    #[test]
+    fn arbitrary_json_values_in_every_field_never_panic(s in "\\PC{0,40}", n in proptest::num::i64::ANY) {
+        for body in [
+            serde_json::json!({"site_id": s, "metrics": [s], "date_range": [s, s], "dimensions": [s], "filters": [[s, s, [s]]], "order_by": [[s, s]], "pagination": {"limit": n}}),
+            serde_json::json!({"site_id": n, "metrics": n, "date_range": n, "filters": [[n]], "include": {s.clone(): n}}),
+        ] {
+            let _ = parse(body.to_string().as_bytes());
+        }
+    }
+}
