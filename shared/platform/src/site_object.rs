@@ -3,7 +3,7 @@
 
 use beacon_types::{DataPoint, Event, SiteId};
 use serde::{Deserialize, Serialize};
-use worker::{Env, Headers, Method, Request, RequestInit, Response};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
 use crate::PlatformError;
 
@@ -41,10 +41,14 @@ pub struct TrackResponse {
     pub rows: Vec<DataPoint>,
 }
 
+fn stub(env: &Env, site: &SiteId) -> Result<Stub, PlatformError> {
+    let ns = env.durable_object(BINDING).map_err(|e| PlatformError::binding("site object binding", e))?;
+    ns.get_by_name(&object_name(site)).map_err(|e| PlatformError::binding("site object stub", e))
+}
+
 /// Hands `req` to the site's object; returns the rows to write.
 pub async fn track(env: &Env, site: &SiteId, req: &TrackRequest) -> Result<Vec<DataPoint>, PlatformError> {
-    let ns = env.durable_object(BINDING).map_err(|e| PlatformError::binding("site object binding", e))?;
-    let stub = ns.get_by_name(&object_name(site)).map_err(|e| PlatformError::binding("site object stub", e))?;
+    let stub = stub(env, site)?;
     let body = serde_json::to_string(req).map_err(|e| PlatformError::binding("site object encode", e))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
@@ -61,8 +65,7 @@ pub async fn track(env: &Env, site: &SiteId, req: &TrackRequest) -> Result<Vec<D
 /// Hands a WebSocket upgrade to the site's object. The caller has checked
 /// that the requester may see `site`.
 pub async fn live(env: &Env, site: &SiteId, upgrade: &Request) -> Result<Response, PlatformError> {
-    let ns = env.durable_object(BINDING).map_err(|e| PlatformError::binding("site object binding", e))?;
-    let stub = ns.get_by_name(&object_name(site)).map_err(|e| PlatformError::binding("site object stub", e))?;
+    let stub = stub(env, site)?;
     let headers = Headers::new();
     for name in ["upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol"] {
         if let Ok(Some(v)) = upgrade.headers().get(name) {
@@ -78,8 +81,7 @@ pub async fn live(env: &Env, site: &SiteId, upgrade: &Request) -> Result<Respons
 
 /// Runs the object's pruning now (dev only: tests cannot wait for the alarm).
 pub async fn prune(env: &Env, site: &SiteId) -> Result<Response, PlatformError> {
-    let ns = env.durable_object(BINDING).map_err(|e| PlatformError::binding("site object binding", e))?;
-    let stub = ns.get_by_name(&object_name(site)).map_err(|e| PlatformError::binding("site object stub", e))?;
+    let stub = stub(env, site)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post);
     let request = Request::new_with_init(&format!("https://site-object{PRUNE_PATH}"), &init)

@@ -9,7 +9,7 @@ mod tracker;
 
 use beacon_ingest::{geo, visitor, Context as PipelineContext, Rejection};
 use beacon_platform::{analytics, api_keys, salts, site_object, sites};
-use beacon_types::{slots, Event, Geo};
+use beacon_types::{slots, Event, Geo, Site};
 use worker::{console_error, event, Context, Env, Method, Request, Response, Result};
 
 use http::ApiError;
@@ -44,12 +44,7 @@ async fn route(req: Request, env: Env, ctx: &Context) -> std::result::Result<Res
 
 async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result::Result<Response, ApiError> {
     let now = request_time(&req, &env);
-    let host = header(&req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
-    // Cache freshness follows the real clock, not a dev override.
-    let site = sites::site_for_host(&env, &host, beacon_platform::now_ms())
-        .await
-        .map_err(ApiError::Platform)?
-        .ok_or(ApiError::NotFound("unknown hostname"))?;
+    let site = site_of(&req, &env).await?;
 
     let body = http::read_body(&mut req, beacon_ingest::payload::MAX_BODY).await?;
     let user_agent = header(&req, "user-agent").unwrap_or_default();
@@ -75,11 +70,7 @@ async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result:
 /// cannot set headers on WebSockets). The query worker takes this over
 /// once it exists.
 async fn live(req: Request, env: Env) -> std::result::Result<Response, ApiError> {
-    let host = header(&req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
-    let site = sites::site_for_host(&env, &host, beacon_platform::now_ms())
-        .await
-        .map_err(ApiError::Platform)?
-        .ok_or(ApiError::NotFound("unknown hostname"))?;
+    let site = site_of(&req, &env).await?;
     let key = bearer(&req).ok_or(ApiError::Unauthorized("an API key is required"))?;
     let owner = api_keys::site_for_key(&env, &key).await.map_err(ApiError::Platform)?;
     match owner {
@@ -94,13 +85,19 @@ async fn live(req: Request, env: Env) -> std::result::Result<Response, ApiError>
     site_object::live(&env, &site.id, &req).await.map_err(ApiError::Platform)
 }
 
-/// Dev only: runs the site object's pruning for this hostname's site now.
-async fn dev_prune(req: Request, env: Env) -> std::result::Result<Response, ApiError> {
-    let host = header(&req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
-    let site = sites::site_for_host(&env, &host, beacon_platform::now_ms())
+/// The active site behind the request's Host header, or 404.
+async fn site_of(req: &Request, env: &Env) -> std::result::Result<Site, ApiError> {
+    let host = header(req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
+    // Cache freshness follows the real clock, not a dev override.
+    sites::site_for_host(env, &host, beacon_platform::now_ms())
         .await
         .map_err(ApiError::Platform)?
-        .ok_or(ApiError::NotFound("unknown hostname"))?;
+        .ok_or(ApiError::NotFound("unknown hostname"))
+}
+
+/// Dev only: runs the site object's pruning for this hostname's site now.
+async fn dev_prune(req: Request, env: Env) -> std::result::Result<Response, ApiError> {
+    let site = site_of(&req, &env).await?;
     let mut resp = site_object::prune(&env, &site.id).await.map_err(ApiError::Platform)?;
     // The object's response has immutable headers; answer with our own.
     let body = resp.text().await?;
