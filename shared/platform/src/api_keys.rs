@@ -10,7 +10,7 @@ use crate::{PlatformError, DB};
 
 /// SHA-256 hex of a presented key: what D1 stores.
 pub fn key_hash(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&Sha256::digest(key.as_bytes()))
 }
 
 /// The site an unrevoked key belongs to, if the key is known.

@@ -45,12 +45,22 @@ impl PlatformError {
 
 /// Whether the local dev environment is on (`BEACON_DEV=1`).
 pub fn is_dev(env: &worker::Env) -> bool {
-    env.var(BEACON_DEV).map(|v| v.to_string() == "1").unwrap_or(false)
+    flag(env, BEACON_DEV)
 }
 
 /// Whether sessions are switched off (`SESSIONS_DISABLED=1`).
 pub fn sessions_disabled(env: &worker::Env) -> bool {
-    env.var(SESSIONS_DISABLED).map(|v| v.to_string() == "1").unwrap_or(false)
+    flag(env, SESSIONS_DISABLED)
+}
+
+/// A variable that is on only when set to exactly `1`.
+fn flag(env: &worker::Env, name: &str) -> bool {
+    env.var(name).map(|v| v.to_string() == "1").unwrap_or(false)
+}
+
+/// Lower-case hex of `bytes` (salts and API key hashes in D1).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Now, Unix milliseconds, from the runtime's clock.

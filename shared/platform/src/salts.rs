@@ -47,26 +47,29 @@ pub async fn salt_for_day(env: &Env, day: u64) -> Result<Salt, PlatformError> {
     let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
     let mut fresh = [0u8; SALT_LEN];
     getrandom::fill(&mut fresh).map_err(|e| PlatformError::binding("getrandom", e))?;
-    let day_value = day as f64;
     db.prepare("INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)")
-        .bind(&[day_value.into(), to_hex(&fresh).into()])
+        .bind(&[(day as f64).into(), crate::hex(&fresh).into()])
         .map_err(|e| PlatformError::binding("d1 bind", e))?
         .run()
         .await
         .map_err(|e| PlatformError::binding("d1 salt insert", e))?;
+    let salt = stored_salt(&db, day)
+        .await?
+        .ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
+    cache(day, Some(salt));
+    Ok(salt)
+}
+
+/// The salt D1 holds for `day`, if any (a malformed one counts as none).
+async fn stored_salt(db: &worker::D1Database, day: u64) -> Result<Option<Salt>, PlatformError> {
     let stored: Option<String> = db
         .prepare("SELECT salt FROM salts WHERE day = ?1")
-        .bind(&[day_value.into()])
+        .bind(&[(day as f64).into()])
         .map_err(|e| PlatformError::binding("d1 bind", e))?
         .first(Some("salt"))
         .await
         .map_err(|e| PlatformError::binding("d1 salt read", e))?;
-    let salt = stored
-        .as_deref()
-        .and_then(from_hex)
-        .ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
-    cache(day, Some(salt));
-    Ok(salt)
+    Ok(stored.as_deref().and_then(from_hex))
 }
 
 /// The salt of `day` if one was ever created (never creates it): the
@@ -76,14 +79,7 @@ pub async fn existing_salt(env: &Env, day: u64) -> Result<Option<Salt>, Platform
         return Ok(known);
     }
     let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let stored: Option<String> = db
-        .prepare("SELECT salt FROM salts WHERE day = ?1")
-        .bind(&[(day as f64).into()])
-        .map_err(|e| PlatformError::binding("d1 bind", e))?
-        .first(Some("salt"))
-        .await
-        .map_err(|e| PlatformError::binding("d1 salt read", e))?;
-    let salt = stored.as_deref().and_then(from_hex);
+    let salt = stored_salt(&db, day).await?;
     cache(day, salt);
     Ok(salt)
 }
@@ -94,10 +90,6 @@ pub fn emergency_salt() -> Salt {
     let mut s = [0u8; SALT_LEN];
     let _ = getrandom::fill(&mut s);
     s
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn from_hex(hex: &str) -> Option<Salt> {
@@ -120,7 +112,7 @@ mod tests {
     #[test]
     fn hex_round_trip_and_rejects() {
         let s = [0xa5; SALT_LEN];
-        assert_eq!(from_hex(&to_hex(&s)), Some(s));
+        assert_eq!(from_hex(&crate::hex(&s)), Some(s));
         assert_eq!(from_hex("zz"), None);
         assert_eq!(from_hex(&"g".repeat(32)), None);
     }

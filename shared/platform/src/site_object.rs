@@ -9,8 +9,6 @@ use crate::PlatformError;
 
 /// The Durable Object namespace binding.
 pub const BINDING: &str = "SITE";
-/// The Rust struct (and class) name of the object.
-pub const CLASS: &str = "SiteObject";
 /// Path of the "apply an event" call.
 pub const TRACK_PATH: &str = "/track";
 /// Path of the live view's WebSocket upgrade.

@@ -129,14 +129,15 @@ async fn store(env: &Env, mut event: Event, ip: &str, user_agent: &str) -> std::
         }
     };
     event.visitor_id = visitor::visitor_id(&salt, &site, ip, user_agent);
+    if beacon_platform::sessions_disabled(env) {
+        return analytics::write(env, &[slots::encode_event(&event, "", 0)]).await;
+    }
+    // Only sessions need yesterday's id: skip that D1 read when they are off.
     let previous = match salts::existing_salt(env, day.saturating_sub(1)).await {
         Ok(Some(s)) => Some(visitor::visitor_id(&s, &site, ip, user_agent)),
         _ => None,
     };
     let request = site_object::TrackRequest { event, previous_visitor_id: previous };
-    if beacon_platform::sessions_disabled(env) {
-        return analytics::write(env, &[slots::encode_event(&request.event, "", 0)]).await;
-    }
     let rows = match site_object::track(env, &site, &request).await {
         Ok(rows) => rows,
         Err(e) => {
