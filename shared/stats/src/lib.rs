@@ -1,22 +1,43 @@
-//! The Stats API's SQL side (groundwork for the Stats API issue).
+//! The Stats API (Plausible's v2, with v1 on top of it), as pure logic:
+//! the request model and its validation (`query`), periods in the site's
+//! time zone (`period`), goals (`goal`), the typed AE SQL builder (`sql`)
+//! and the engine that plans, runs (through a [`report::Runner`]) and
+//! shapes a report (`report`).
 //!
 //! Every Analytics Engine query is built by [`sql::Select`], which takes the
 //! site id as a required argument and always emits `index1 = '<site>'`.
 //! Columns come only from the slot layout (`beacon_types::slots`), never
 //! from request text; user values reach SQL only through [`sql::quote`].
 //! The output stays inside AE SQL's subset: one SELECT, no joins, unions,
-//! CTEs, subqueries or window functions.
+//! CTEs, subqueries, window functions or regular expressions.
 
+pub mod goal;
+pub mod period;
 pub mod query;
+pub mod report;
 pub mod sql;
+pub mod v1;
 
-/// Errors of the Stats API's query side (all are the caller's: 400).
+/// Errors of the Stats API's query side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatsError {
-    /// An invalid query; the text starts with a JSON pointer to the bad part.
+    /// An invalid query (400); the text starts with a JSON pointer to the bad part.
     #[error("{0}")]
     Invalid(String),
-    /// A regular expression that is too long or not plain RE2 syntax.
-    #[error("invalid regular expression: {0}")]
+    /// A regular expression that does not compile or is too long (400).
+    #[error("#/filters: invalid regular expression: {0}")]
     BadRegex(String),
+    /// Analytics Engine failed or answered something unreadable (503).
+    #[error("analytics engine: {0}")]
+    Upstream(String),
+}
+
+impl StatsError {
+    /// The HTTP status this error answers with: the one place it is decided.
+    pub fn status(&self) -> u16 {
+        match self {
+            StatsError::Invalid(_) | StatsError::BadRegex(_) => 400,
+            StatsError::Upstream(_) => 503,
+        }
+    }
 }

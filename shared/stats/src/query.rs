@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::period::Comparison;
 use crate::StatsError;
 
 /// Most rows one page may ask for.
@@ -124,6 +125,8 @@ pub struct Query {
     pub total_rows: bool,
     /// `include.time_labels`.
     pub time_labels: bool,
+    /// `include.comparisons`.
+    pub comparison: Option<Comparison>,
     /// Page size.
     pub limit: u64,
     /// Rows skipped.
@@ -168,9 +171,11 @@ pub fn parse(body: &[u8]) -> Result<Query, StatsError> {
         Some(_) => return Err(invalid("#/filters", "Must be an array")),
     };
     let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
-    let (total_rows, time_labels) = parse_include(obj.get("include"))?;
+    let (total_rows, time_labels, comparison) = parse_include(obj.get("include"))?;
     let (limit, offset) = parse_pagination(obj.get("pagination"))?;
-    Ok(Query { site_id, metrics, date_range, dimensions, filters, order_by, total_rows, time_labels, limit, offset })
+    let query = Query { site_id, metrics, date_range, dimensions, filters, order_by, total_rows, time_labels, comparison, limit, offset };
+    validate(&query)?;
+    Ok(query)
 }
 
 fn parse_metrics(obj: &Map<String, Value>) -> Result<Vec<Metric>, StatsError> {
@@ -346,17 +351,28 @@ fn parse_order_by(v: Option<&Value>, metrics: &[Metric], dims: &[Dimension]) -> 
     Ok(out)
 }
 
-fn parse_include(v: Option<&Value>) -> Result<(bool, bool), StatsError> {
-    let Some(v) = v else { return Ok((false, false)) };
+fn parse_include(v: Option<&Value>) -> Result<(bool, bool, Option<Comparison>), StatsError> {
+    let Some(v) = v else { return Ok((false, false, None)) };
     let Value::Object(m) = v else { return Err(invalid("#/include", "Must be an object")) };
-    let mut flags = (false, false);
+    let mut flags = (false, false, None);
     for (k, val) in m {
-        let Value::Bool(b) = val else { return Err(invalid(&format!("#/include/{k}"), "Must be a boolean")) };
-        match k.as_str() {
-            "total_rows" => flags.0 = *b,
-            "time_labels" => flags.1 = *b,
-            "imports" => {}
-            other => return Err(invalid("#/include", format_args!("Unknown key \"{other}\""))),
+        let at = format!("#/include/{k}");
+        match (k.as_str(), val) {
+            ("total_rows", Value::Bool(b)) => flags.0 = *b,
+            ("time_labels", Value::Bool(b)) => flags.1 = *b,
+            ("imports", Value::Bool(_)) => {}
+            ("total_rows" | "time_labels" | "imports", _) => return Err(invalid(&at, "Must be a boolean")),
+            ("comparisons", Value::Null) => {}
+            ("comparisons", Value::Object(c)) => {
+                flags.2 = Some(match c.get("mode").and_then(Value::as_str) {
+                    Some("previous_period") => Comparison::PreviousPeriod,
+                    Some("year_over_year") => Comparison::YearOverYear,
+                    Some("custom") => Comparison::Custom(parse_date_range(c.get("date_range")).map_err(|_| invalid(&format!("{at}/date_range"), "Invalid date range"))?),
+                    _ => return Err(invalid(&format!("{at}/mode"), "Must be \"previous_period\", \"year_over_year\" or \"custom\"")),
+                });
+            }
+            ("comparisons", _) => return Err(invalid(&at, "Must be an object")),
+            (other, _) => return Err(invalid("#/include", format_args!("Unknown key \"{other}\""))),
         }
     }
     Ok(flags)
@@ -379,6 +395,111 @@ fn parse_pagination(v: Option<&Value>) -> Result<(u64, u64), StatsError> {
         return Err(invalid("#/pagination/limit", format_args!("Must be 1 to {MAX_LIMIT}")));
     }
     Ok((limit, num("offset", 0)?))
+}
+
+impl Metric {
+    /// The metric's API name.
+    pub fn name(self) -> &'static str {
+        METRICS.iter().find(|(_, m)| *m == self).map(|(n, _)| *n).unwrap_or("")
+    }
+
+    /// Computed from sessions only (Plausible's "session metrics").
+    pub fn session_only(self) -> bool {
+        matches!(self, Metric::BounceRate | Metric::VisitDuration | Metric::ViewsPerVisit)
+    }
+}
+
+impl Dimension {
+    /// `time`, `time:day`…
+    pub fn is_time(&self) -> bool {
+        self.0 == "time" || self.0.starts_with("time:")
+    }
+}
+
+impl Operator {
+    fn name(self) -> &'static str {
+        match self {
+            Operator::Is => "is",
+            Operator::IsNot => "is_not",
+            Operator::Contains => "contains",
+            Operator::ContainsNot => "contains_not",
+            Operator::Matches => "matches",
+            Operator::MatchesNot => "matches_not",
+        }
+    }
+}
+
+impl Filter {
+    /// The filter in the request's JSON shape.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Filter::Leaf { op, dimension, values, case_sensitive } => {
+                let mut v = vec![Value::from(op.name()), Value::from(dimension.0.as_str()), Value::from(values.clone())];
+                if !case_sensitive {
+                    v.push(serde_json::json!({ "case_sensitive": false }));
+                }
+                Value::Array(v)
+            }
+            Filter::And(parts) => serde_json::json!(["and", parts.iter().map(Filter::to_json).collect::<Vec<_>>()]),
+            Filter::Or(parts) => serde_json::json!(["or", parts.iter().map(Filter::to_json).collect::<Vec<_>>()]),
+            Filter::Not(inner) => serde_json::json!(["not", inner.to_json()]),
+        }
+    }
+
+    /// Every dimension a filter names, with its nesting depth (0 = top level).
+    pub fn dimensions<'a>(&'a self, depth: usize, out: &mut Vec<(&'a str, usize)>) {
+        match self {
+            Filter::Leaf { dimension, .. } => out.push((dimension.0.as_str(), depth)),
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| p.dimensions(depth + 1, out)),
+            Filter::Not(inner) => inner.dimensions(depth + 1, out),
+        }
+    }
+}
+
+/// Plausible's rules on which metrics, filters and dimensions go together.
+fn validate(q: &Query) -> Result<(), StatsError> {
+    let mut used = Vec::new();
+    q.filters.iter().for_each(|f| f.dimensions(0, &mut used));
+    let filtered = |d: &str| used.iter().any(|(x, _)| *x == d);
+    let toplevel = |d: &str| used.iter().any(|(x, depth)| *x == d && *depth == 0);
+    let has_dim = |d: &str| q.dimensions.iter().any(|x| x.0 == d);
+    if let Some((d, _)) = used.iter().find(|(d, depth)| *depth > 0 && (*d == "event:goal" || *d == "event:hostname")) {
+        return Err(invalid("#/filters", format_args!("Invalid filters. Dimension `{d}` can only be filtered at the top level.")));
+    }
+    for (i, m) in q.metrics.iter().enumerate() {
+        let at = format!("#/metrics/{i}");
+        match m {
+            Metric::ConversionRate if !(has_dim("event:goal") || filtered("event:goal")) => {
+                return Err(invalid(&at, "Metric `conversion_rate` can only be queried with event:goal filters or dimensions."));
+            }
+            Metric::ScrollDepth if !(has_dim("event:page") || toplevel("event:page")) => {
+                return Err(invalid(&at, "Metric `scroll_depth` can only be queried with event:page filters or dimensions."));
+            }
+            Metric::ViewsPerVisit if filtered("event:page") => {
+                return Err(invalid(&at, "Metric `views_per_visit` cannot be queried with a filter on `event:page`."));
+            }
+            Metric::ViewsPerVisit if !q.dimensions.is_empty() => {
+                return Err(invalid(&at, "Metric `views_per_visit` cannot be queried with `dimensions`."));
+            }
+            _ => {}
+        }
+    }
+    let session: Vec<&str> = q.metrics.iter().filter(|m| m.session_only()).map(|m| m.name()).collect();
+    if !session.is_empty() && q.dimensions.iter().any(|d| d.0.starts_with("event:") && d.0 != "event:page") {
+        return Err(invalid("#/metrics", format_args!("Session metric(s) `{}` cannot be queried along with event dimensions.", session.join(", "))));
+    }
+    if q.time_labels && !q.dimensions.iter().any(Dimension::is_time) {
+        return Err(invalid("#/include/time_labels", "Invalid include.time_labels: requires a time dimension."));
+    }
+    if q.dimensions.iter().filter(|d| d.is_time()).count() > 1 {
+        return Err(invalid("#/dimensions", "At most one time dimension"));
+    }
+    for (i, d) in q.dimensions.iter().enumerate() {
+        if q.dimensions.iter().take(i).any(|x| x == d) {
+            return Err(invalid(&format!("#/dimensions/{i}"), format_args!("Dimension {} is given twice", Value::from(d.0.as_str()))));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

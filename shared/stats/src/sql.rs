@@ -1,11 +1,15 @@
 //! The typed AE SQL builder and the one escaping function.
+//!
+//! Only functions Cloudflare documents for Analytics Engine SQL are emitted
+//! (`position(… IN …)`, `substring`, `lowerUTF8`, `sumIf`, `count(DISTINCT)`,
+//! `toStartOfInterval` with a time zone, `toUnixTimestamp`, `toDateTime`,
+//! `if`). AE has no regular expressions: `matches` filters are resolved to
+//! `IN` lists before rendering (see `report`).
 
 use std::fmt::Write as _;
 
-use beacon_types::slots::{Blob, Double};
+use beacon_types::slots::{json_inner, Blob, Double, RowKind};
 use beacon_types::SiteId;
-
-use crate::StatsError;
 
 /// A ClickHouse string literal for `value`: single-quoted, with backslash,
 /// quote and every control character escaped, so no input can end the
@@ -34,44 +38,67 @@ pub fn quote(value: &str) -> String {
     out
 }
 
-/// A column of the dataset, by meaning; never built from request text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a custom property reads as when the event does not have it.
+pub const NONE: &str = "(none)";
+
+/// A column of the dataset, by meaning; never built from request text
+/// except a prop key, which reaches SQL only through [`quote`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Column {
     /// A blob slot.
     Blob(Blob),
     /// A double slot.
     Double(Double),
-    /// AE's `timestamp`.
-    Timestamp,
-    /// AE's `_sample_interval`.
-    SampleInterval,
+    /// One custom property's value (still JSON-escaped), `(none)` if absent.
+    Prop(String),
 }
 
 impl Column {
-    fn sql(self) -> String {
+    fn sql(&self) -> String {
         match self {
             Column::Blob(b) => b.column(),
             Column::Double(d) => d.column(),
-            Column::Timestamp => "timestamp".to_owned(),
-            Column::SampleInterval => "_sample_interval".to_owned(),
+            Column::Prop(key) => {
+                // Props are `{"k":"v",…}` with every inner quote escaped as
+                // \u0022 (slots::json_inner), so `"k":"` marks the start of
+                // the value and the next raw quote its end.
+                let needle = format!("\"{}\":\"", json_inner(key));
+                let at = format!("position({} IN {})", quote(&needle), Blob::Props.column());
+                let tail = format!("substring({}, {at} + {})", Blob::Props.column(), needle.chars().count());
+                format!("if({at} > 0, substring({tail}, 1, position('\"' IN {tail}) - 1), {})", quote(NONE))
+            }
+        }
+    }
+
+    /// Whether values of this column must be JSON-escaped to compare.
+    fn escaped(&self) -> bool {
+        matches!(self, Column::Prop(_))
+    }
+
+    /// `value` as stored in this column.
+    pub fn stored(&self, value: &str) -> String {
+        if self.escaped() && value != NONE {
+            json_inner(value)
+        } else {
+            value.to_owned()
         }
     }
 }
 
-/// Longest regular expression accepted.
-pub const MAX_REGEX: usize = 256;
-
-/// A condition on rows.
+/// A condition on rows. Values are as the user gave them; the renderer
+/// escapes them for the column.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cond {
-    /// Column equals one of the values.
-    In(Column, Vec<String>),
-    /// Column contains the text (optionally ignoring case).
-    Contains(Column, String, bool),
-    /// Column matches an RE2 expression (validated by [`Cond::matches`]).
-    Matches(Column, String),
-    /// A double compares to a number: `=`.
-    NumberIs(Column, f64),
+    /// Column equals one of the values (optionally ignoring case).
+    In(Column, Vec<String>, bool),
+    /// Column contains one of the texts (optionally ignoring case).
+    Contains(Column, Vec<String>, bool),
+    /// Column matches one of the RE2 patterns (case flag). AE SQL has no
+    /// regular expressions: `report` replaces every one with an `In` of the
+    /// matching values before rendering; an unresolved one matches nothing.
+    Matches(Column, Vec<String>, bool),
+    /// A double equals one of the numbers.
+    NumberIn(Column, Vec<f64>),
     /// All of them.
     And(Vec<Cond>),
     /// Any of them.
@@ -81,54 +108,59 @@ pub enum Cond {
 }
 
 impl Cond {
-    /// A regex condition, if `pattern` is acceptable: bounded length and no
-    /// constructs RE2 lacks (backreferences, lookaround).
-    pub fn matches(column: Column, pattern: &str) -> Result<Cond, StatsError> {
-        if pattern.is_empty() || pattern.len() > MAX_REGEX {
-            return Err(StatsError::BadRegex(format!("must be 1 to {MAX_REGEX} bytes")));
-        }
-        for banned in ["(?=", "(?!", "(?<=", "(?<!", "\\1", "\\2", "\\k<"] {
-            if pattern.contains(banned) {
-                return Err(StatsError::BadRegex(format!("{banned} is not supported")));
-            }
-        }
-        let mut depth = 0i32;
-        let mut escaped = false;
-        for c in pattern.chars() {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '(') => depth += 1,
-                (false, ')') => depth -= 1,
-                _ => {}
-            }
-            if depth < 0 {
-                return Err(StatsError::BadRegex("unbalanced parentheses".into()));
-            }
-        }
-        if depth != 0 || escaped {
-            return Err(StatsError::BadRegex("unbalanced parentheses or trailing backslash".into()));
-        }
-        Ok(Cond::Matches(column, pattern.to_owned()))
-    }
-
     fn sql(&self) -> String {
         match self {
-            Cond::In(c, values) if values.is_empty() => format!("({} != {})", c.sql(), c.sql()),
-            Cond::In(c, values) => {
-                let list: Vec<String> = values.iter().map(|v| quote(v)).collect();
-                format!("{} IN ({})", c.sql(), list.join(", "))
+            Cond::In(_, values, _) | Cond::Contains(_, values, _) if values.is_empty() => "1 = 0".to_owned(),
+            Cond::In(c, values, case_sensitive) => {
+                let (col, list) = cased(c, values, *case_sensitive);
+                format!("{col} IN ({})", list.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", "))
             }
-            Cond::Contains(c, text, true) => format!("position(lower({}), lower({})) > 0", c.sql(), quote(text)),
-            Cond::Contains(c, text, false) => format!("position({}, {}) > 0", c.sql(), quote(text)),
-            Cond::Matches(c, re) => format!("match({}, {})", c.sql(), quote(re)),
-            Cond::NumberIs(c, n) => format!("{} = {}", c.sql(), finite(*n)),
+            Cond::Contains(c, values, case_sensitive) => {
+                let (col, list) = cased(c, values, *case_sensitive);
+                let parts: Vec<String> = list.iter().map(|v| format!("position({} IN {col}) > 0", quote(v))).collect();
+                format!("({})", parts.join(" OR "))
+            }
+            Cond::Matches(..) => "1 = 0".to_owned(),
+            Cond::NumberIn(_, values) if values.is_empty() => "1 = 0".to_owned(),
+            Cond::NumberIn(c, values) => {
+                format!("{} IN ({})", c.sql(), values.iter().map(|n| finite(*n)).collect::<Vec<_>>().join(", "))
+            }
             Cond::And(parts) if parts.is_empty() => "1 = 1".to_owned(),
             Cond::Or(parts) if parts.is_empty() => "1 = 0".to_owned(),
             Cond::And(parts) => format!("({})", parts.iter().map(Cond::sql).collect::<Vec<_>>().join(" AND ")),
             Cond::Or(parts) => format!("({})", parts.iter().map(Cond::sql).collect::<Vec<_>>().join(" OR ")),
             Cond::Not(inner) => format!("NOT ({})", inner.sql()),
         }
+    }
+
+    /// Rewrites every `Matches` leaf with `f` (children first).
+    pub fn rewrite_matches(&mut self, f: &mut impl FnMut(&Column, &[String], bool) -> Cond) {
+        match self {
+            Cond::Matches(c, patterns, cs) => *self = f(c, patterns, *cs),
+            Cond::And(parts) | Cond::Or(parts) => parts.iter_mut().for_each(|p| p.rewrite_matches(f)),
+            Cond::Not(inner) => inner.rewrite_matches(f),
+            _ => {}
+        }
+    }
+
+    /// Every `Matches` leaf's column.
+    pub fn regex_columns(&self, out: &mut Vec<Column>) {
+        match self {
+            Cond::Matches(c, ..) if !out.contains(c) => out.push(c.clone()),
+            Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| p.regex_columns(out)),
+            Cond::Not(inner) => inner.regex_columns(out),
+            _ => {}
+        }
+    }
+}
+
+/// The column expression and values, lower-cased together when case is ignored.
+fn cased(c: &Column, values: &[String], case_sensitive: bool) -> (String, Vec<String>) {
+    let stored = values.iter().map(|v| c.stored(v));
+    if case_sensitive {
+        (c.sql(), stored.collect())
+    } else {
+        (format!("lowerUTF8({})", c.sql()), stored.map(|v| v.to_lowercase()).collect())
     }
 }
 
@@ -140,40 +172,50 @@ fn finite(n: f64) -> String {
     }
 }
 
-/// An aggregate or grouping expression of the builder's own vocabulary.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Expr {
-    /// A plain column (for GROUP BY dimensions).
-    Col(Column),
-    /// `sum(_sample_interval)`: weighted row count.
-    Rows,
-    /// `sum(_sample_interval * a)`.
-    WeightedSum(Column),
-    /// `sum(_sample_interval * a * b)`.
-    WeightedProduct(Column, Column),
-    /// `count(DISTINCT a)` (AE: approximate at high volume).
-    Distinct(Column),
-    /// `toStartOfInterval(timestamp, INTERVAL n SECOND)`.
-    TimeBucket(u32),
+/// A calendar unit for time buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// An hour.
+    Hour,
+    /// A calendar day.
+    Day,
+    /// A week starting on Monday.
+    Week,
+    /// A calendar month.
+    Month,
 }
 
-impl Expr {
-    fn sql(&self) -> String {
+impl Unit {
+    fn sql(self) -> &'static str {
         match self {
-            Expr::Col(c) => c.sql(),
-            Expr::Rows => "sum(_sample_interval)".to_owned(),
-            Expr::WeightedSum(c) => format!("sum(_sample_interval * {})", c.sql()),
-            Expr::WeightedProduct(a, b) => format!("sum(_sample_interval * {} * {})", a.sql(), b.sql()),
-            Expr::Distinct(c) => format!("count(DISTINCT {})", c.sql()),
-            Expr::TimeBucket(s) => format!("toStartOfInterval(timestamp, INTERVAL {} SECOND)", (*s).max(1)),
+            Unit::Hour => "HOUR",
+            Unit::Day => "DAY",
+            Unit::Week => "WEEK",
+            Unit::Month => "MONTH",
         }
     }
 }
 
-/// One SELECT over `EVENTS`, scoped to one site, with a time range.
+/// An output expression of the builder's own vocabulary.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A plain column (a group key).
+    Col(Column),
+    /// `sum(_sample_interval * f1 * f2 …)`, or `sumIf(…, cond)`: weighted sums.
+    Sum(Vec<Double>, Option<Cond>),
+    /// `count(DISTINCT col)` (AE: approximate at high volume).
+    Distinct(Double),
+    /// Start of the row's time bucket in the site's zone, Unix seconds.
+    /// Session rows are bucketed by session start (double11), so a session's
+    /// sign rows always land in one bucket.
+    Bucket(Unit, String),
+}
+
+/// One SELECT over `EVENTS`: one site, one kind of row, one time range.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Select {
     site: SiteId,
+    kind: RowKind,
     from_s: u64,
     to_s: u64,
     columns: Vec<Expr>,
@@ -181,13 +223,31 @@ pub struct Select {
     group_by: Vec<usize>,
     order_by: Vec<(usize, bool)>,
     limit: Option<u32>,
-    offset: u32,
 }
 
+/// How far past a range's end session rows are still read: a session that
+/// started in the range may change later (each change writes its -1 and
+/// +1 rows at one instant, so any cut is a consistent state).
+pub const SESSION_TAIL_S: u64 = 86_400;
+
 impl Select {
-    /// A query over the site's rows with `from_s <= timestamp < to_s` (Unix seconds).
-    pub fn new(site: SiteId, from_s: u64, to_s: u64) -> Self {
-        Select { site, from_s, to_s, columns: Vec::new(), filters: Vec::new(), group_by: Vec::new(), order_by: Vec::new(), limit: None, offset: 0 }
+    /// Event rows of `site` with `from_s <= timestamp < to_s` (Unix seconds).
+    pub fn events(site: SiteId, from_s: u64, to_s: u64) -> Self {
+        Self::new(site, RowKind::Event, from_s, to_s)
+    }
+
+    /// Session sign rows of `site` for sessions started in `[from_s, to_s)`.
+    pub fn sessions(site: SiteId, from_s: u64, to_s: u64) -> Self {
+        Self::new(site, RowKind::Session, from_s, to_s)
+    }
+
+    fn new(site: SiteId, kind: RowKind, from_s: u64, to_s: u64) -> Self {
+        Select { site, kind, from_s, to_s, columns: Vec::new(), filters: Vec::new(), group_by: Vec::new(), order_by: Vec::new(), limit: None }
+    }
+
+    /// Which rows this reads.
+    pub fn kind(&self) -> RowKind {
+        self.kind
     }
 
     /// Adds an output column; returns its position (`c0`, `c1`… in results).
@@ -196,7 +256,7 @@ impl Select {
         self.columns.len() - 1
     }
 
-    /// Adds a condition (ANDed with the site and time filters).
+    /// Adds a condition (ANDed with the site, kind and time filters).
     pub fn filter(&mut self, cond: Cond) -> &mut Self {
         self.filters.push(cond);
         self
@@ -214,11 +274,34 @@ impl Select {
         self
     }
 
-    /// Pagination.
-    pub fn page(&mut self, limit: u32, offset: u32) -> &mut Self {
+    /// At most `limit` rows.
+    pub fn limit(&mut self, limit: u32) -> &mut Self {
         self.limit = Some(limit);
-        self.offset = offset;
         self
+    }
+
+    fn expr(&self, e: &Expr) -> String {
+        let time = match self.kind {
+            RowKind::Event => "timestamp".to_owned(),
+            RowKind::Session => format!("toDateTime({} / 1000)", Double::Time.column()),
+        };
+        match e {
+            Expr::Col(c) => c.sql(),
+            Expr::Sum(factors, when) => {
+                let mut product = "_sample_interval".to_owned();
+                for f in factors {
+                    let _ = write!(product, " * {}", f.column());
+                }
+                match when {
+                    None => format!("sum({product})"),
+                    Some(cond) => format!("sumIf({product}, {})", cond.sql()),
+                }
+            }
+            Expr::Distinct(d) => format!("count(DISTINCT {})", d.column()),
+            Expr::Bucket(unit, tz) => {
+                format!("toUnixTimestamp(toStartOfInterval({time}, INTERVAL '1' {}, {}))", unit.sql(), quote(tz))
+            }
+        }
     }
 
     /// The SQL text. The site filter is always the first condition.
@@ -226,15 +309,31 @@ impl Select {
         let cols: Vec<String> = if self.columns.is_empty() {
             vec!["sum(_sample_interval) AS c0".to_owned()]
         } else {
-            self.columns.iter().enumerate().map(|(i, e)| format!("{} AS c{i}", e.sql())).collect()
+            self.columns.iter().enumerate().map(|(i, e)| format!("{} AS c{i}", self.expr(e))).collect()
         };
         let mut sql = format!(
-            "SELECT {} FROM EVENTS WHERE index1 = {} AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})",
+            "SELECT {} FROM EVENTS WHERE index1 = {} AND {} = {}",
             cols.join(", "),
             quote(self.site.as_str()),
-            self.from_s,
-            self.to_s
+            Double::Kind.column(),
+            self.kind as u8
         );
+        match self.kind {
+            RowKind::Event => {
+                let _ = write!(sql, " AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})", self.from_s, self.to_s);
+            }
+            RowKind::Session => {
+                let _ = write!(
+                    sql,
+                    " AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) AND {t} >= {} AND {t} < {}",
+                    self.from_s,
+                    self.to_s.saturating_add(SESSION_TAIL_S),
+                    self.from_s.saturating_mul(1000),
+                    self.to_s.saturating_mul(1000),
+                    t = Double::Time.column()
+                );
+            }
+        }
         for f in &self.filters {
             let _ = write!(sql, " AND {}", f.sql());
         }
@@ -253,7 +352,7 @@ impl Select {
             let _ = write!(sql, " ORDER BY {}", orders.join(", "));
         }
         if let Some(limit) = self.limit {
-            let _ = write!(sql, " LIMIT {limit} OFFSET {}", self.offset);
+            let _ = write!(sql, " LIMIT {limit}");
         }
         sql
     }

@@ -65,7 +65,7 @@ pub const AE_BLOB_TOTAL_MAX: usize = 16 * 1024;
 
 /// Blob slots by meaning, numbered as AE numbers them (`blob1` = 1).
 #[allow(missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Blob {
     Name = 1,
     Pathname = 2,
@@ -91,7 +91,7 @@ pub enum Blob {
 
 /// Double slots by meaning, numbered as AE numbers them (`double1` = 1).
 #[allow(missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Double {
     Kind = 1,
     Sign = 2,
@@ -277,17 +277,30 @@ pub fn encode_props(props: &Props, cap: usize) -> String {
     }
     let mut out = String::from("{");
     for (key, value) in props {
-        let pair = format!(
-            "{}{}:{}",
-            if out.len() > 1 { "," } else { "" },
-            serde_json::Value::from(key.as_str()),
-            serde_json::Value::from(value.as_str())
-        );
+        let pair = format!("{}\"{}\":\"{}\"", if out.len() > 1 { "," } else { "" }, json_inner(key), json_inner(value));
         if out.len() + pair.len() < cap {
             out.push_str(&pair);
         }
     }
     out.push('}');
+    out
+}
+
+/// `s` as the inside of a JSON string literal, with `"` written as
+/// `\u0022`: a raw `"` in the props blob is then always structural, so AE
+/// SQL (no JSON functions) can cut a value out with `position` and
+/// `substring`, and `"key":"` occurs only where that key starts. Control
+/// characters use lower-case hex so `lowerUTF8` leaves escapes intact.
+pub fn json_inner(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\u0022"),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
     out
 }
 
@@ -400,6 +413,16 @@ mod tests {
         assert!(!v.as_object().unwrap().is_empty());
     }
 
+    #[test]
+    fn props_keep_raw_quotes_structural() {
+        let mut props = Props::new();
+        props.insert("a\"b".into(), "say \"hi\"\\\n".into());
+        let s = encode_props(&props, 6000);
+        assert_eq!(s, r#"{"a\u0022b":"say \u0022hi\u0022\\\u000a"}"#);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["a\"b"], "say \"hi\"\\\n");
+    }
+
     #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         #[test]
@@ -416,6 +439,8 @@ mod tests {
             let props = p.blob(Blob::Props);
             if !props.is_empty() {
                 proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(props).is_ok());
+                // Every raw quote is structural: 4 per pair.
+                proptest::prop_assert_eq!(props.matches('"').count() % 4, 0);
             }
         }
     }

@@ -10,7 +10,7 @@ fn err(body: &str) -> String {
 #[test]
 fn a_full_query_parses() {
     let q = parse(
-        br#"{"site_id":"demo.example","metrics":["visitors","bounce_rate"],"date_range":["2024-01-01","2024-01-31"],
+        br#"{"site_id":"demo.example","metrics":["visitors","pageviews"],"date_range":["2024-01-01","2024-01-31"],
             "dimensions":["visit:country","event:props:plan","time:day"],
             "filters":[["is","visit:browser",["Firefox","Chrome"]],["or",[["contains","event:page",["/blog"],{"case_sensitive":false}],["not",["matches","visit:source",["^Goo"]]]]]],
             "order_by":[["visitors","desc"],["visit:country","asc"]],"include":{"total_rows":true,"imports":false},
@@ -18,7 +18,7 @@ fn a_full_query_parses() {
     )
     .unwrap();
     assert_eq!(q.site_id, "demo.example");
-    assert_eq!(q.metrics, vec![Metric::Visitors, Metric::BounceRate]);
+    assert_eq!(q.metrics, vec![Metric::Visitors, Metric::Pageviews]);
     assert_eq!(q.date_range, DateRange::Dates("2024-01-01".into(), "2024-01-31".into()));
     assert_eq!(q.dimensions.len(), 3);
     assert_eq!(q.filters.len(), 2);

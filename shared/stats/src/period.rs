@@ -1,0 +1,285 @@
+//! Date ranges resolved in the site's time zone, as Plausible resolves
+//! them, and the time buckets and labels of a period.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+use crate::query::DateRange;
+use crate::sql::Unit;
+use crate::StatsError;
+
+/// How far back `all` reaches: Analytics Engine keeps about three months.
+pub const RETENTION_DAYS: i64 = 92;
+
+/// A resolved period: `[from_s, to_s)` in Unix seconds, with the local
+/// dates it covers (inclusive) when it is made of whole days.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Period {
+    /// First second.
+    pub from_s: u64,
+    /// One past the last second.
+    pub to_s: u64,
+    /// First local date.
+    pub first: Date,
+    /// Last local date (inclusive).
+    pub last: Date,
+    /// Whole local days (a named or date range) rather than instants.
+    pub whole_days: bool,
+}
+
+/// A site's time zone; unknown names fall back to UTC (sites are validated
+/// when saved, so this is only a guard).
+pub fn zone(name: &str) -> TimeZone {
+    jiff::tz::db().get(name).unwrap_or(TimeZone::UTC)
+}
+
+fn bad(msg: impl std::fmt::Display) -> StatsError {
+    StatsError::Invalid(format!("#/date_range: {msg}"))
+}
+
+fn secs(ts: Timestamp) -> u64 {
+    u64::try_from(ts.as_second()).unwrap_or(0)
+}
+
+/// Start of `date` in `tz`, Unix seconds.
+fn day_start(date: Date, tz: &TimeZone) -> Result<u64, StatsError> {
+    date.to_zoned_datetime(tz.clone()).map(|z| secs(z.timestamp())).map_err(|_| bad("date out of range"))
+}
+
+fn add_days(date: Date, days: i64) -> Result<Date, StatsError> {
+    date.checked_add(days.days()).map_err(|_| bad("date out of range"))
+}
+
+fn add_months(date: Date, months: i64) -> Result<Date, StatsError> {
+    date.checked_add(months.months()).map_err(|_| bad("date out of range"))
+}
+
+/// The period of whole local days `first..=last`.
+pub fn days(first: Date, last: Date, tz: &TimeZone) -> Result<Period, StatsError> {
+    let from_s = day_start(first, tz)?;
+    let to_s = day_start(add_days(last, 1)?, tz)?;
+    Ok(Period { from_s, to_s, first, last, whole_days: true })
+}
+
+/// Resolves `range` for a site in `tz` at `now_ms`.
+pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
+    let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0)).map_err(|_| bad("clock out of range"))?;
+    let today = now.to_zoned_datetime(tz.clone()).date();
+    match range {
+        DateRange::Named(name) => match name.as_str() {
+            "day" => days(today, today, tz),
+            "24h" => {
+                let to_s = secs(now);
+                let from_s = to_s.saturating_sub(86_400);
+                let first = Timestamp::from_second(from_s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).unwrap_or(today);
+                Ok(Period { from_s, to_s, first, last: today, whole_days: false })
+            }
+            "7d" => days(add_days(today, -6)?, today, tz),
+            "28d" => days(add_days(today, -27)?, today, tz),
+            "30d" => days(add_days(today, -30)?, today, tz),
+            "91d" => days(add_days(today, -90)?, today, tz),
+            "month" => days(today.first_of_month(), today.last_of_month(), tz),
+            "6mo" => days(add_months(today.first_of_month(), -5)?, today.last_of_month(), tz),
+            "12mo" => days(add_months(today.first_of_month(), -11)?, today.last_of_month(), tz),
+            "year" => days(today.first_of_year(), today.last_of_year(), tz),
+            "all" => days(add_days(today, -RETENTION_DAYS)?, today, tz),
+            other => Err(bad(format_args!("Invalid date range {other:?}"))),
+        },
+        DateRange::Dates(a, b) => {
+            let first: Date = a.parse().map_err(|_| bad(format_args!("Invalid date {a:?}")))?;
+            let last: Date = b.parse().map_err(|_| bad(format_args!("Invalid date {b:?}")))?;
+            if first > last {
+                return Err(bad("Start date must not be after end date"));
+            }
+            days(first, last, tz)
+        }
+        DateRange::DateTimes(a, b) => {
+            let from: Timestamp = a.parse().map_err(|_| bad(format_args!("Invalid date-time {a:?}")))?;
+            let to: Timestamp = b.parse().map_err(|_| bad(format_args!("Invalid date-time {b:?}")))?;
+            if from >= to {
+                return Err(bad("Start must be before end"));
+            }
+            Ok(Period {
+                from_s: secs(from),
+                to_s: secs(to),
+                first: from.to_zoned_datetime(tz.clone()).date(),
+                last: to.to_zoned_datetime(tz.clone()).date(),
+                whole_days: false,
+            })
+        }
+    }
+}
+
+/// How a comparison period is chosen (`include.comparisons.mode`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Comparison {
+    /// The period of the same length just before.
+    PreviousPeriod,
+    /// The same dates a year earlier.
+    YearOverYear,
+    /// An explicit range.
+    Custom(DateRange),
+}
+
+/// The period `period` is compared with.
+pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
+    match how {
+        Comparison::Custom(range) => resolve(range, tz, now_ms),
+        Comparison::YearOverYear if period.whole_days => {
+            days(period.first.checked_sub(1.year()).map_err(|_| bad("date out of range"))?, period.last.checked_sub(1.year()).map_err(|_| bad("date out of range"))?, tz)
+        }
+        Comparison::YearOverYear => {
+            let shift = 365 * 86_400;
+            shifted(period, shift, tz)
+        }
+        Comparison::PreviousPeriod if period.whole_days => {
+            let n = period.first.until(period.last).map(|s| i64::from(s.get_days())).unwrap_or(0) + 1;
+            days(add_days(period.first, -n)?, add_days(period.last, -n)?, tz)
+        }
+        Comparison::PreviousPeriod => shifted(period, period.to_s.saturating_sub(period.from_s), tz),
+    }
+}
+
+fn shifted(period: &Period, by_s: u64, tz: &TimeZone) -> Result<Period, StatsError> {
+    let from_s = period.from_s.saturating_sub(by_s);
+    let to_s = period.to_s.saturating_sub(by_s);
+    let date = |s: u64| Timestamp::from_second(s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).map_err(|_| bad("date out of range"));
+    Ok(Period { from_s, to_s, first: date(from_s)?, last: date(to_s.saturating_sub(1))?, whole_days: false })
+}
+
+/// The bucket unit `time` stands for over `period` (as Plausible picks it).
+pub fn auto_unit(period: &Period) -> Unit {
+    let span = period.to_s.saturating_sub(period.from_s);
+    if span <= 86_400 + 3_600 {
+        Unit::Hour
+    } else if span <= 40 * 86_400 {
+        Unit::Day
+    } else {
+        Unit::Month
+    }
+}
+
+/// The label of the bucket starting at `start_s`: `2024-01-31 10:00:00`
+/// for hours, the bucket's first date otherwise (never before the
+/// period's first date, as Plausible labels a partial first week or month).
+pub fn label(start_s: i64, unit: Unit, period: &Period, tz: &TimeZone) -> String {
+    let Ok(ts) = Timestamp::from_second(start_s) else { return String::new() };
+    let local = ts.to_zoned_datetime(tz.clone());
+    match unit {
+        Unit::Hour => local.strftime("%Y-%m-%d %H:00:00").to_string(),
+        _ => local.date().max(period.first).to_string(),
+    }
+}
+
+/// Every bucket label of `period`, in order (for `include.time_labels`).
+pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(start) = Timestamp::from_second(period.from_s as i64) else { return out };
+    let mut cursor = start.to_zoned_datetime(tz.clone());
+    // Align to the bucket's start.
+    let aligned = match unit {
+        Unit::Hour => cursor.start_of_day().ok().map(|d| {
+            let hours = cursor.timestamp().as_second().saturating_sub(d.timestamp().as_second()) / 3600;
+            d.timestamp().as_second() + hours * 3600
+        }),
+        Unit::Day => cursor.start_of_day().ok().map(|d| d.timestamp().as_second()),
+        Unit::Week => {
+            let back = i64::from(cursor.date().weekday().to_monday_zero_offset());
+            add_days(cursor.date(), -back).ok().and_then(|d| day_start(d, tz).ok()).map(|s| s as i64)
+        }
+        Unit::Month => day_start(cursor.date().first_of_month(), tz).ok().map(|s| s as i64),
+    };
+    let Some(mut at) = aligned else { return out };
+    while (at as u64) < period.to_s && out.len() < 10_000 {
+        out.push(label(at, unit, period, tz));
+        let next = match unit {
+            Unit::Hour => Some(at + 3600),
+            _ => {
+                let Ok(ts) = Timestamp::from_second(at) else { break };
+                cursor = ts.to_zoned_datetime(tz.clone());
+                let d = cursor.date();
+                let nd = match unit {
+                    Unit::Day => add_days(d, 1),
+                    Unit::Week => add_days(d, 7),
+                    _ => add_months(d, 1),
+                };
+                nd.ok().and_then(|d| day_start(d, tz).ok()).map(|s| s as i64)
+            }
+        };
+        match next {
+            Some(n) if n > at => at = n,
+            _ => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(s: &str) -> u64 {
+        s.parse::<Timestamp>().unwrap().as_millisecond() as u64
+    }
+
+    fn utc(s: u64) -> String {
+        Timestamp::from_second(s as i64).unwrap().to_string()
+    }
+
+    #[test]
+    fn named_ranges_follow_plausible() {
+        let berlin = zone("Europe/Berlin");
+        // 23:30 UTC on Jan 31 is already Feb 1 in Berlin.
+        let now = ms("2024-01-31T23:30:00Z");
+        let p = resolve(&DateRange::Named("day".into()), &berlin, now).unwrap();
+        assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-31T23:00:00Z".into(), "2024-02-01T23:00:00Z".into()));
+        let p = resolve(&DateRange::Named("7d".into()), &berlin, now).unwrap();
+        assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-01-26".into(), "2024-02-01".into()));
+        let p = resolve(&DateRange::Named("month".into()), &berlin, now).unwrap();
+        assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-02-01".into(), "2024-02-29".into()));
+        let p = resolve(&DateRange::Named("6mo".into()), &zone("UTC"), now).unwrap();
+        assert_eq!((p.first.to_string(), p.last.to_string()), ("2023-08-01".into(), "2024-01-31".into()));
+        let p = resolve(&DateRange::Named("year".into()), &zone("UTC"), now).unwrap();
+        assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-01-01".into(), "2024-12-31".into()));
+        let p = resolve(&DateRange::Named("24h".into()), &zone("UTC"), now).unwrap();
+        assert_eq!(p.to_s - p.from_s, 86_400);
+    }
+
+    #[test]
+    fn dst_days_are_23_and_25_hours() {
+        let berlin = zone("Europe/Berlin");
+        let spring = days("2024-03-31".parse().unwrap(), "2024-03-31".parse().unwrap(), &berlin).unwrap();
+        assert_eq!(spring.to_s - spring.from_s, 23 * 3600);
+        let autumn = days("2024-10-27".parse().unwrap(), "2024-10-27".parse().unwrap(), &berlin).unwrap();
+        assert_eq!(autumn.to_s - autumn.from_s, 25 * 3600);
+        assert_eq!(labels(&autumn, Unit::Hour, &berlin).len(), 25);
+    }
+
+    #[test]
+    fn custom_ranges_and_comparisons() {
+        let tz = zone("UTC");
+        let p = resolve(&DateRange::Dates("2024-03-01".into(), "2024-03-10".into()), &tz, 0).unwrap();
+        let prev = compare(&p, &Comparison::PreviousPeriod, &tz, 0).unwrap();
+        assert_eq!((prev.first.to_string(), prev.last.to_string()), ("2024-02-20".into(), "2024-02-29".into()));
+        let yoy = compare(&p, &Comparison::YearOverYear, &tz, 0).unwrap();
+        assert_eq!((yoy.first.to_string(), yoy.last.to_string()), ("2023-03-01".into(), "2023-03-10".into()));
+        let p = resolve(&DateRange::DateTimes("2024-01-01T10:00:00+02:00".into(), "2024-01-01T12:00:00Z".into()), &tz, 0).unwrap();
+        assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-01T08:00:00Z".into(), "2024-01-01T12:00:00Z".into()));
+        assert!(resolve(&DateRange::DateTimes("2024-01-02T00:00:00Z".into(), "2024-01-01T00:00:00Z".into()), &tz, 0).is_err());
+        assert!(resolve(&DateRange::Dates("2024-02-30".into(), "2024-03-01".into()), &tz, 0).is_err());
+    }
+
+    #[test]
+    fn labels_cover_the_period() {
+        let tz = zone("UTC");
+        let p = days("2024-01-03".parse().unwrap(), "2024-02-14".parse().unwrap(), &tz).unwrap();
+        assert_eq!(labels(&p, Unit::Month, &tz), vec!["2024-01-03", "2024-02-01"]);
+        let weeks = labels(&p, Unit::Week, &tz);
+        assert_eq!(weeks.first().map(String::as_str), Some("2024-01-03"));
+        assert_eq!(weeks.get(1).map(String::as_str), Some("2024-01-08"));
+        assert_eq!(labels(&p, Unit::Day, &tz).len(), 43);
+        assert_eq!(auto_unit(&p), Unit::Month);
+        assert_eq!(zone("Not/AZone"), TimeZone::UTC);
+    }
+}

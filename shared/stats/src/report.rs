@@ -1,0 +1,764 @@
+//! Answers a validated [`Query`]: plans Analytics Engine queries, runs
+//! them through a [`Runner`], merges and shapes the results as Plausible's
+//! Stats API v2 does.
+//!
+//! AE SQL has no joins, subqueries or regular expressions, so:
+//! - event metrics read event rows and session metrics read session sign
+//!   rows, in separate queries merged here by dimension values;
+//! - a top-level filter one kind of row cannot evaluate (an event filter
+//!   for session metrics, `visit:exit_page` for event metrics) is first
+//!   turned into the matching session ids (at most [`MAX_IDS`]);
+//! - a `matches` filter is turned into the list of matching values seen in
+//!   the period (at most [`MAX_VALUES`]), matched here with an RE2-style
+//!   engine.
+
+use std::collections::{BTreeMap, HashMap};
+
+use beacon_types::slots::{Blob, Double, RowKind};
+use beacon_types::{Device, SiteId};
+use futures_util::future::try_join_all;
+use jiff::tz::TimeZone;
+use serde_json::{json, Map, Value};
+
+use crate::goal::Goal;
+use crate::period::{self, Period};
+use crate::query::{Dimension, Filter, Metric, Operator, Query};
+use crate::sql::{Column, Cond, Expr, Select, Unit, NONE};
+use crate::StatsError;
+
+/// Most distinct values a regular expression is matched against.
+pub const MAX_VALUES: usize = 10_000;
+/// Most sessions an event filter may select for session metrics.
+pub const MAX_IDS: usize = 10_000;
+/// Most groups read from one AE query.
+pub const MAX_GROUPS: u32 = 100_000;
+/// Longest regular expression accepted.
+pub const MAX_REGEX: usize = 512;
+
+/// Runs SQL on Analytics Engine; rows come back as `{"c0": …, "c1": …}`.
+#[allow(async_fn_in_trait)]
+pub trait Runner {
+    /// Runs one SELECT.
+    async fn rows(&self, sql: String) -> Result<Vec<Map<String, Value>>, StatsError>;
+}
+
+/// The site a query is answered for, from the caller's rights.
+#[derive(Clone, Debug)]
+pub struct SiteInfo {
+    /// The tenant key (`index1`).
+    pub id: SiteId,
+    /// IANA time zone of the site's reports.
+    pub timezone: String,
+}
+
+/// Raw aggregates a query reads; metrics are computed from them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Raw {
+    Visitors,
+    Visits,
+    Pageviews,
+    Events,
+    Bounces,
+    Duration,
+    Revenue,
+    RevenueEvents,
+    EngagementMs,
+    ScrollSum,
+    ScrollEvents,
+    /// Session-side pageviews (for views_per_visit).
+    SessionPageviews,
+    /// Share of all visitors (percentage).
+    Share,
+    /// Share of the group's visitors without the goal (conversion_rate).
+    Converted,
+}
+
+/// What one dimension groups by.
+#[derive(Clone, Debug, PartialEq)]
+enum Dim {
+    Time(Unit),
+    Col(Column),
+    Device,
+    Goal,
+}
+
+type Key = Vec<String>;
+type Table = HashMap<Key, BTreeMap<Raw, f64>>;
+
+struct Ctx<'a, R> {
+    runner: &'a R,
+    site: &'a SiteInfo,
+    tz: TimeZone,
+    goals: &'a [Goal],
+}
+
+/// Answers `q` for `site` at `now_ms` with the site's `goals`.
+pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goal], now_ms: u64) -> Result<Value, StatsError> {
+    let ctx = Ctx { runner, site, tz: period::zone(&site.timezone), goals };
+    let main = period::resolve(&q.date_range, &ctx.tz, now_ms)?;
+    let dims = q.dimensions.iter().map(|d| dimension(d, &main)).collect::<Vec<_>>();
+    let mut rows = compute(&ctx, q, &dims, &main).await?;
+    sort(&mut rows, q, &dims);
+    let total_rows = rows.len();
+
+    let compared = match &q.comparison {
+        Some(how) => {
+            let other = period::compare(&main, how, &ctx.tz, now_ms)?;
+            let mut cmp = compute(&ctx, q, &dims, &other).await?;
+            sort(&mut cmp, q, &dims);
+            Some((other, cmp))
+        }
+        None => None,
+    };
+
+    let time_at = dims.iter().position(|d| matches!(d, Dim::Time(_)));
+    let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
+    let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
+    let mut results = Vec::new();
+    for (i, (key, metrics)) in rows.iter().enumerate().skip(start).take(page) {
+        let mut row = json!({ "metrics": metric_values(q, metrics), "dimensions": dim_values(key, &dims, &main, &ctx.tz) });
+        if let Some((other, cmp)) = &compared {
+            // Time buckets pair by position, other dimensions by value.
+            let found = match time_at {
+                Some(_) => cmp.get(i),
+                None => cmp.iter().find(|(k, _)| k == key),
+            };
+            let empty = BTreeMap::new();
+            let (ck, cm) = found.map(|(k, m)| (k.clone(), m)).unwrap_or_else(|| (key.clone(), &empty));
+            let now_vals = metric_values(q, metrics);
+            let then_vals = metric_values(q, cm);
+            let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
+            row["comparison"] = json!({ "dimensions": dim_values(&ck, &dims, other, &ctx.tz), "metrics": then_vals, "change": change });
+        }
+        results.push(row);
+    }
+
+    let mut meta = Map::new();
+    if q.time_labels {
+        if let Some(Dim::Time(unit)) = time_at.and_then(|i| dims.get(i)) {
+            meta.insert("time_labels".into(), json!(period::labels(&main, *unit, &ctx.tz)));
+        }
+    }
+    if q.total_rows {
+        meta.insert("total_rows".into(), json!(total_rows));
+    }
+    Ok(json!({ "results": results, "meta": meta, "query": echo(q, &main, &ctx.tz) }))
+}
+
+fn dimension(d: &Dimension, p: &Period) -> Dim {
+    let blob = |b| Dim::Col(Column::Blob(b));
+    match d.0.as_str() {
+        "time" => Dim::Time(period::auto_unit(p)),
+        "time:hour" => Dim::Time(Unit::Hour),
+        "time:day" => Dim::Time(Unit::Day),
+        "time:week" => Dim::Time(Unit::Week),
+        "time:month" => Dim::Time(Unit::Month),
+        "event:goal" => Dim::Goal,
+        "visit:device" => Dim::Device,
+        other => match other.strip_prefix("event:props:") {
+            Some(key) => Dim::Col(Column::Prop(key.to_owned())),
+            None => column_of(other).map(blob).unwrap_or(Dim::Col(Column::Blob(Blob::Name))),
+        },
+    }
+}
+
+/// The blob of a non-special dimension, on event rows (exit page: on session rows).
+fn column_of(name: &str) -> Option<Blob> {
+    Some(match name {
+        "event:page" => Blob::Pathname,
+        "event:hostname" => Blob::Hostname,
+        "event:name" => Blob::Name,
+        "visit:source" => Blob::Source,
+        "visit:referrer" => Blob::Referrer,
+        "visit:channel" => Blob::Channel,
+        "visit:utm_medium" => Blob::UtmMedium,
+        "visit:utm_source" => Blob::UtmSource,
+        "visit:utm_campaign" => Blob::UtmCampaign,
+        "visit:utm_content" => Blob::UtmContent,
+        "visit:utm_term" => Blob::UtmTerm,
+        "visit:browser" => Blob::Browser,
+        "visit:browser_version" => Blob::BrowserVersion,
+        "visit:os" => Blob::Os,
+        "visit:os_version" => Blob::OsVersion,
+        "visit:country" => Blob::Country,
+        "visit:region" => Blob::Region,
+        "visit:city" => Blob::City,
+        "visit:entry_page" => Blob::EntryPage,
+        "visit:exit_page" => Blob::Pathname,
+        _ => return None,
+    })
+}
+
+/// Dimensions only event rows hold.
+fn event_only(name: &str) -> bool {
+    name.starts_with("event:") && name != "event:hostname"
+}
+
+/// Dimensions only session rows hold.
+fn session_only(name: &str) -> bool {
+    name == "visit:exit_page"
+}
+
+fn uses(f: &Filter, test: fn(&str) -> bool) -> bool {
+    let mut dims = Vec::new();
+    f.dimensions(0, &mut dims);
+    dims.iter().any(|(d, _)| test(d))
+}
+
+/// Which kind of rows each requested metric is read from.
+struct Plan {
+    /// Everything from session rows (a session-only dimension is asked).
+    sessions_only: bool,
+    /// An event dimension other than time/visit ones is asked.
+    event_dims: bool,
+}
+
+async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Period) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
+    let plan = Plan {
+        sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)),
+        event_dims: q.dimensions.iter().any(|d| event_only(&d.0)),
+    };
+    if plan.sessions_only {
+        if let Some(m) = q.metrics.iter().find(|m| !matches!(m, Metric::Visitors | Metric::Visits | Metric::Pageviews | Metric::Events | Metric::BounceRate | Metric::VisitDuration | Metric::Percentage)) {
+            return Err(StatsError::Invalid(format!("#/metrics: Metric `{}` cannot be queried with visit:exit_page", m.name())));
+        }
+    }
+    let wants = |ms: &[Metric]| q.metrics.iter().any(|m| ms.contains(m));
+    let needs_sessions = plan.sessions_only || wants(&[Metric::BounceRate, Metric::VisitDuration, Metric::ViewsPerVisit]) || (wants(&[Metric::Visits]) && !plan.event_dims);
+    let needs_events = !plan.sessions_only
+        && (wants(&[Metric::Visitors, Metric::Pageviews, Metric::Events, Metric::TotalRevenue, Metric::AverageRevenue, Metric::TimeOnPage, Metric::ScrollDepth, Metric::Percentage, Metric::ConversionRate])
+            || (wants(&[Metric::Visits]) && plan.event_dims));
+
+    let goal_dim = dims.iter().position(|d| matches!(d, Dim::Goal));
+    let mut table: Table = HashMap::new();
+
+    if needs_events {
+        let mut raws = vec![];
+        for m in &q.metrics {
+            raws.extend(event_raws(*m));
+            if *m == Metric::Visits && plan.event_dims {
+                raws.push(Raw::Visits);
+            }
+        }
+        raws.sort();
+        raws.dedup();
+        match goal_dim {
+            Some(at) => {
+                // One query per goal: an event may complete several goals.
+                let names: Vec<String> = ctx.goals.iter().map(Goal::name).collect();
+                let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
+                let parts = ctx.goals.iter().map(|g| query_kind(ctx, q, RowKind::Event, &others, &raws, p, Some(g.cond())));
+                for (name, part) in names.into_iter().zip(try_join_all(parts).await?) {
+                    for (mut key, vals) in part {
+                        key.insert(at.min(key.len()), name.clone());
+                        merge(&mut table, key, vals);
+                    }
+                }
+            }
+            None => {
+                for (key, vals) in query_kind(ctx, q, RowKind::Event, dims, &raws, p, None).await? {
+                    merge(&mut table, key, vals);
+                }
+            }
+        }
+    }
+    if needs_sessions {
+        let mut raws = vec![Raw::Visits];
+        if plan.sessions_only {
+            raws.extend([Raw::Visitors, Raw::Pageviews, Raw::Events]);
+        }
+        if wants(&[Metric::BounceRate]) {
+            raws.push(Raw::Bounces);
+        }
+        if wants(&[Metric::VisitDuration]) {
+            raws.push(Raw::Duration);
+        }
+        if wants(&[Metric::ViewsPerVisit]) {
+            raws.push(Raw::Pageviews);
+        }
+        raws.dedup();
+        // Session rows group event:page by entry page (Plausible's bounce
+        // rate of a page is that of visits entering on it).
+        let sdims: Vec<Dim> = dims
+            .iter()
+            .map(|d| match d {
+                Dim::Col(Column::Blob(Blob::Pathname)) if !plan.sessions_only => Dim::Col(Column::Blob(Blob::EntryPage)),
+                other => other.clone(),
+            })
+            .collect();
+        for (key, mut vals) in query_kind(ctx, q, RowKind::Session, &sdims, &raws, p, None).await? {
+            if !plan.sessions_only && plan.event_dims {
+                vals.remove(&Raw::Visits);
+            }
+            let entry = table.entry(key).or_default();
+            for (raw, v) in vals {
+                // Session-side pageviews serve views_per_visit only.
+                let slot = if raw == Raw::Pageviews && !plan.sessions_only { Raw::SessionPageviews } else { raw };
+                entry.insert(slot, v);
+            }
+        }
+    }
+    // Groups whose sign rows cancel out are not visits at all.
+    table.retain(|_, v| v.iter().any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::Pageviews | Raw::Events)));
+
+    if wants(&[Metric::Percentage]) {
+        let kind = if plan.sessions_only { RowKind::Session } else { RowKind::Event };
+        let total = query_kind(ctx, q, kind, &[], &[Raw::Visitors], p, None).await?;
+        let all = total.first().and_then(|(_, v)| v.get(&Raw::Visitors)).copied().unwrap_or(0.0);
+        for v in table.values_mut() {
+            let mine = get(v, Raw::Visitors);
+            v.insert(Raw::Share, ratio(mine, all));
+        }
+    }
+    if wants(&[Metric::ConversionRate]) {
+        // Visitors of the same groups without any goal filter or dimension.
+        let others: Vec<(usize, Dim)> = dims.iter().cloned().enumerate().filter(|(_, d)| !matches!(d, Dim::Goal)).collect();
+        let other_dims: Vec<Dim> = others.iter().map(|(_, d)| d.clone()).collect();
+        let mut bare = q.clone();
+        bare.filters.retain(|f| !uses(f, |d| d == "event:goal"));
+        let base: HashMap<Key, f64> = query_kind(ctx, &bare, RowKind::Event, &other_dims, &[Raw::Visitors], p, None)
+            .await?
+            .into_iter()
+            .map(|(k, v)| (k, v.get(&Raw::Visitors).copied().unwrap_or(0.0)))
+            .collect();
+        for (key, v) in table.iter_mut() {
+            let k: Key = key.iter().enumerate().filter(|(i, _)| Some(*i) != goal_dim).map(|(_, s)| s.clone()).collect();
+            let all = base.get(&k).copied().unwrap_or(0.0);
+            let mine = get(v, Raw::Visitors);
+            v.insert(Raw::Converted, ratio(mine, all));
+        }
+    }
+    Ok(table.into_iter().collect())
+}
+
+/// Raw aggregates event rows give for `m`.
+fn event_raws(m: Metric) -> Vec<Raw> {
+    match m {
+        Metric::Visitors | Metric::Percentage | Metric::ConversionRate => vec![Raw::Visitors],
+        Metric::Pageviews => vec![Raw::Pageviews],
+        Metric::Events => vec![Raw::Events],
+        Metric::TotalRevenue | Metric::AverageRevenue => vec![Raw::Revenue, Raw::RevenueEvents],
+        Metric::TimeOnPage => vec![Raw::EngagementMs, Raw::Visitors],
+        Metric::ScrollDepth => vec![Raw::ScrollSum, Raw::ScrollEvents],
+        _ => vec![],
+    }
+}
+
+fn name_is(v: &str) -> Cond {
+    Cond::In(Column::Blob(Blob::Name), vec![v.to_owned()], true)
+}
+
+fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
+    let engaged = || Some(name_is("engagement"));
+    match (kind, raw) {
+        (_, Raw::Visitors) => Expr::Distinct(Double::VisitorId),
+        (RowKind::Event, Raw::Visits) => Expr::Distinct(Double::SessionId),
+        (RowKind::Event, Raw::Pageviews) => Expr::Sum(vec![], Some(name_is("pageview"))),
+        (RowKind::Event, Raw::Events) => Expr::Sum(vec![], Some(Cond::Not(Box::new(name_is("engagement"))))),
+        (RowKind::Event, Raw::Revenue) => Expr::Sum(vec![Double::RevenueAmount], None),
+        (RowKind::Event, Raw::RevenueEvents) => {
+            Expr::Sum(vec![], Some(Cond::Not(Box::new(Cond::NumberIn(Column::Double(Double::RevenueAmount), vec![0.0])))))
+        }
+        (RowKind::Event, Raw::EngagementMs) => Expr::Sum(vec![Double::EngagementMs], engaged()),
+        (RowKind::Event, Raw::ScrollSum) => Expr::Sum(vec![Double::ScrollDepth], engaged()),
+        (RowKind::Event, Raw::ScrollEvents) => Expr::Sum(vec![], engaged()),
+        (RowKind::Session, Raw::Pageviews) => Expr::Sum(vec![Double::Sign, Double::Pageviews], None),
+        (RowKind::Session, Raw::Events) => Expr::Sum(vec![Double::Sign, Double::Events], None),
+        (RowKind::Session, Raw::Bounces) => Expr::Sum(vec![Double::Sign, Double::IsBounce], None),
+        (RowKind::Session, Raw::Duration) => Expr::Sum(vec![Double::Sign, Double::Duration], None),
+        (_, _) => Expr::Sum(vec![Double::Sign], None),
+    }
+}
+
+/// One aggregate query over one kind of rows, with the query's filters
+/// (and `extra`), grouped by `dims`.
+async fn query_kind<R: Runner>(
+    ctx: &Ctx<'_, R>,
+    q: &Query,
+    kind: RowKind,
+    dims: &[Dim],
+    raws: &[Raw],
+    p: &Period,
+    extra: Option<Cond>,
+) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
+    let mut select = match kind {
+        RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
+        RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
+    };
+    for cond in filters_for(ctx, q, kind, p).await? {
+        select.filter(cond);
+    }
+    if let Some(mut cond) = extra {
+        resolve_regex(ctx, &mut cond, kind, p).await?;
+        select.filter(cond);
+    }
+    let mut dim_cols = Vec::new();
+    for d in dims {
+        let col = select.column(match d {
+            Dim::Time(unit) => Expr::Bucket(*unit, ctx.tz.iana_name().unwrap_or("UTC").to_owned()),
+            Dim::Col(c) => Expr::Col(c.clone()),
+            Dim::Device => Expr::Col(Column::Double(Double::Device)),
+            Dim::Goal => continue,
+        });
+        select.group_by(col);
+        dim_cols.push(col);
+    }
+    let raw_cols: Vec<(Raw, usize)> = raws.iter().map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
+    if let Some((_, first)) = raw_cols.first() {
+        select.order_by(*first, true);
+    }
+    select.limit(MAX_GROUPS);
+    let rows = ctx.runner.rows(select.render()).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let key = dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect();
+            let vals = raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect();
+            (key, vals)
+        })
+        .collect())
+}
+
+fn merge(table: &mut Table, key: Key, vals: BTreeMap<Raw, f64>) {
+    table.entry(key).or_default().extend(vals);
+}
+
+/// A cell as text (AE returns 64-bit integers as strings).
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn number(v: Option<&Value>) -> f64 {
+    match v {
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+        Some(Value::String(s)) => s.parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// The query's top-level filters as conditions on `kind` rows; those the
+/// rows cannot evaluate become the session ids that match them.
+async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &Period) -> Result<Vec<Cond>, StatsError> {
+    let foreign: fn(&str) -> bool = match kind {
+        RowKind::Event => session_only,
+        RowKind::Session => event_only,
+    };
+    let mut own = Vec::new();
+    let mut other = Vec::new();
+    for f in &q.filters {
+        if uses(f, foreign) {
+            other.push(f);
+        } else {
+            own.push(f);
+        }
+    }
+    let mut out = Vec::new();
+    for f in own {
+        let mut cond = compile(ctx, f, kind)?;
+        resolve_regex(ctx, &mut cond, kind, p).await?;
+        out.push(cond);
+    }
+    if !other.is_empty() {
+        let that = match kind {
+            RowKind::Event => RowKind::Session,
+            RowKind::Session => RowKind::Event,
+        };
+        let mut ids = match that {
+            RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
+            RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
+        };
+        for f in other {
+            if uses(f, match that {
+                RowKind::Event => session_only,
+                RowKind::Session => event_only,
+            }) {
+                return Err(StatsError::Invalid("#/filters: a filter cannot mix visit:exit_page with event dimensions".into()));
+            }
+            let mut cond = compile(ctx, f, that)?;
+            resolve_regex(ctx, &mut cond, that, p).await?;
+            ids.filter(cond);
+        }
+        let c = ids.column(Expr::Col(Column::Double(Double::SessionId)));
+        ids.group_by(c).limit(u32::try_from(MAX_IDS + 1).unwrap_or(u32::MAX));
+        let rows = ctx.runner.rows(ids.render()).await?;
+        if rows.len() > MAX_IDS {
+            return Err(StatsError::Invalid(format!(
+                "#/filters: more than {MAX_IDS} visits match these filters for the metrics asked; narrow the date range"
+            )));
+        }
+        let list: Vec<f64> = rows.iter().map(|r| number(r.get("c0"))).collect();
+        out.push(Cond::NumberIn(Column::Double(Double::SessionId), list));
+    }
+    Ok(out)
+}
+
+/// A filter as a condition on `kind` rows (before regexes are resolved).
+fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Cond, StatsError> {
+    Ok(match f {
+        Filter::And(parts) => Cond::And(parts.iter().map(|p| compile(ctx, p, kind)).collect::<Result<_, _>>()?),
+        Filter::Or(parts) => Cond::Or(parts.iter().map(|p| compile(ctx, p, kind)).collect::<Result<_, _>>()?),
+        Filter::Not(inner) => Cond::Not(Box::new(compile(ctx, inner, kind)?)),
+        Filter::Leaf { op, dimension, values, case_sensitive } => {
+            let cs = *case_sensitive;
+            let negate = matches!(op, Operator::IsNot | Operator::ContainsNot | Operator::MatchesNot);
+            let positive = match dimension.0.as_str() {
+                "visit:device" => {
+                    let names = [Device::Unknown, Device::Desktop, Device::Mobile, Device::Tablet];
+                    let codes = names
+                        .iter()
+                        .filter(|d| values.iter().any(|v| leaf_matches(*op, device_name(**d), v, cs)))
+                        .map(|d| d.code())
+                        .collect();
+                    Cond::NumberIn(Column::Double(Double::Device), codes)
+                }
+                "event:goal" => {
+                    let mut conds = Vec::new();
+                    for v in values {
+                        let found: Vec<&Goal> = ctx.goals.iter().filter(|g| leaf_matches(*op, &g.name(), v, cs)).collect();
+                        if found.is_empty() && matches!(op, Operator::Is | Operator::IsNot) {
+                            return Err(StatsError::Invalid(format!("#/filters: The goal `{v}` is not configured for this site.")));
+                        }
+                        conds.extend(found.into_iter().map(Goal::cond));
+                    }
+                    Cond::Or(conds)
+                }
+                name => {
+                    let column = match name.strip_prefix("event:props:") {
+                        Some(key) => Column::Prop(key.to_owned()),
+                        None => {
+                            let blob = column_of(name).ok_or_else(|| StatsError::Invalid(format!("#/filters: cannot filter on {name}")))?;
+                            // visit:exit_page reads session rows' last page.
+                            if name == "visit:exit_page" && kind == RowKind::Event {
+                                return Err(StatsError::Invalid("#/filters: visit:exit_page cannot filter events".into()));
+                            }
+                            Column::Blob(blob)
+                        }
+                    };
+                    let values = values.clone();
+                    match op {
+                        Operator::Is | Operator::IsNot => Cond::In(column, values, cs),
+                        Operator::Contains | Operator::ContainsNot => Cond::Contains(column, values, cs),
+                        Operator::Matches | Operator::MatchesNot => {
+                            for v in &values {
+                                regex(v, cs)?;
+                            }
+                            Cond::Matches(column, values, cs)
+                        }
+                    }
+                }
+            };
+            if negate {
+                Cond::Not(Box::new(positive))
+            } else {
+                positive
+            }
+        }
+    })
+}
+
+fn device_name(d: Device) -> &'static str {
+    match d {
+        Device::Unknown => "(not set)",
+        other => other.name(),
+    }
+}
+
+/// Whether `value` satisfies a leaf's positive operator with `pattern`.
+fn leaf_matches(op: Operator, value: &str, pattern: &str, case_sensitive: bool) -> bool {
+    let (v, p) = if case_sensitive { (value.to_owned(), pattern.to_owned()) } else { (value.to_lowercase(), pattern.to_lowercase()) };
+    match op {
+        Operator::Is | Operator::IsNot => v == p,
+        Operator::Contains | Operator::ContainsNot => v.contains(&p),
+        Operator::Matches | Operator::MatchesNot => regex(pattern, case_sensitive).map(|r| r.is_match(value)).unwrap_or(false),
+    }
+}
+
+/// Compiles a user regex (RE2-style syntax), bounded in size.
+fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::Regex, StatsError> {
+    if pattern.is_empty() || pattern.len() > MAX_REGEX {
+        return Err(StatsError::BadRegex(format!("must be 1 to {MAX_REGEX} bytes")));
+    }
+    regex_lite::RegexBuilder::new(pattern)
+        .case_insensitive(!case_sensitive)
+        .size_limit(1 << 20)
+        .nest_limit(32)
+        .build()
+        .map_err(|e| StatsError::BadRegex(e.to_string().lines().last().unwrap_or("invalid").to_owned()))
+}
+
+/// Replaces each `Matches` in `cond` with the matching values of its
+/// column seen in the period.
+async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKind, p: &Period) -> Result<(), StatsError> {
+    let mut columns = Vec::new();
+    cond.regex_columns(&mut columns);
+    let mut seen: HashMap<Column, Vec<String>> = HashMap::new();
+    for column in columns {
+        let mut s = match kind {
+            RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
+            RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
+        };
+        let c = s.column(Expr::Col(column.clone()));
+        s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
+        let rows = ctx.runner.rows(s.render()).await?;
+        if rows.len() > MAX_VALUES {
+            return Err(StatsError::Invalid(format!("#/filters: more than {MAX_VALUES} distinct values to match a pattern against; narrow the date range")));
+        }
+        let values = rows.iter().map(|r| decoded(&column, &text(r.get("c0")))).collect();
+        seen.insert(column, values);
+    }
+    let mut failure = None;
+    cond.rewrite_matches(&mut |column, patterns, cs| {
+        let compiled: Vec<regex_lite::Regex> = patterns.iter().filter_map(|p| regex(p, cs).map_err(|e| failure = Some(e)).ok()).collect();
+        let values = seen.get(column).map(Vec::as_slice).unwrap_or(&[]);
+        let hits = values.iter().filter(|v| compiled.iter().any(|r| r.is_match(v))).cloned().collect();
+        Cond::In(column.clone(), hits, true)
+    });
+    failure.map_or(Ok(()), Err)
+}
+
+/// A stored value as people read it (props are kept JSON-escaped).
+fn decoded(column: &Column, raw: &str) -> String {
+    match column {
+        Column::Prop(_) if raw != NONE => serde_json::from_str::<String>(&format!("\"{raw}\"")).unwrap_or_else(|_| raw.to_owned()),
+        _ => raw.to_owned(),
+    }
+}
+
+/// Plausible's default order: time ascending, else the first metric
+/// descending; explicit `order_by` first. Ties break on the dimensions.
+fn sort(rows: &mut [(Key, BTreeMap<Raw, f64>)], q: &Query, dims: &[Dim]) {
+    let metric_of = |vals: &BTreeMap<Raw, f64>, m: Metric| metric_number(m, vals);
+    let mut order: Vec<(Result<usize, Metric>, bool)> = Vec::new();
+    for (name, desc) in &q.order_by {
+        if let Some(i) = q.dimensions.iter().position(|d| &d.0 == name) {
+            order.push((Ok(i), *desc));
+        } else if let Some(m) = q.metrics.iter().find(|m| m.name() == name) {
+            order.push((Err(*m), *desc));
+        }
+    }
+    if let Some(i) = dims.iter().position(|d| matches!(d, Dim::Time(_))) {
+        order.push((Ok(i), false));
+    }
+    if let Some(m) = q.metrics.first() {
+        order.push((Err(*m), true));
+    }
+    for i in 0..dims.len() {
+        order.push((Ok(i), false));
+    }
+    rows.sort_by(|(ka, va), (kb, vb)| {
+        for (by, desc) in &order {
+            let o = match by {
+                Ok(i) => {
+                    let (a, b) = (ka.get(*i).map(String::as_str).unwrap_or(""), kb.get(*i).map(String::as_str).unwrap_or(""));
+                    match (a.parse::<f64>(), b.parse::<f64>()) {
+                        (Ok(x), Ok(y)) if matches!(dims.get(*i), Some(Dim::Time(_)) | Some(Dim::Device)) => x.total_cmp(&y),
+                        _ => a.cmp(b),
+                    }
+                }
+                Err(m) => metric_of(va, *m).total_cmp(&metric_of(vb, *m)),
+            };
+            let o = if *desc { o.reverse() } else { o };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+}
+
+fn get(vals: &BTreeMap<Raw, f64>, r: Raw) -> f64 {
+    vals.get(&r).copied().unwrap_or(0.0)
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+fn round_to(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+/// A metric's value from the raw aggregates of its group.
+fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
+    let visits = get(v, Raw::Visits);
+    match m {
+        Metric::Visitors => get(v, Raw::Visitors).round(),
+        Metric::Visits => visits.round(),
+        Metric::Pageviews => get(v, Raw::Pageviews).round(),
+        Metric::Events => get(v, Raw::Events).round(),
+        Metric::ViewsPerVisit => round_to(ratio(get(v, Raw::SessionPageviews), visits), 2),
+        Metric::BounceRate => (ratio(get(v, Raw::Bounces), visits) * 100.0).round(),
+        Metric::VisitDuration => ratio(get(v, Raw::Duration), visits).round(),
+        Metric::Percentage => round_to(get(v, Raw::Share) * 100.0, 1),
+        Metric::ConversionRate => round_to(get(v, Raw::Converted) * 100.0, 2),
+        Metric::TotalRevenue => round_to(get(v, Raw::Revenue), 2),
+        Metric::AverageRevenue => round_to(ratio(get(v, Raw::Revenue), get(v, Raw::RevenueEvents)), 2),
+        Metric::TimeOnPage => ratio(get(v, Raw::EngagementMs) / 1000.0, get(v, Raw::Visitors)).round(),
+        Metric::ScrollDepth => ratio(get(v, Raw::ScrollSum), get(v, Raw::ScrollEvents)).round(),
+    }
+}
+
+fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>) -> Vec<Value> {
+    q.metrics
+        .iter()
+        .map(|m| {
+            let x = metric_number(*m, v);
+            match m {
+                Metric::ViewsPerVisit | Metric::Percentage | Metric::ConversionRate | Metric::TotalRevenue | Metric::AverageRevenue => json!(x),
+                _ => json!(x as i64),
+            }
+        })
+        .collect()
+}
+
+/// Plausible's `change`: percent change, or the difference for rates.
+fn change(m: Metric, now: &Value, then: &Value) -> Value {
+    let (a, b) = (now.as_f64().unwrap_or(0.0), then.as_f64().unwrap_or(0.0));
+    match m {
+        Metric::BounceRate | Metric::ConversionRate | Metric::Percentage => json!(round_to(a - b, 1)),
+        _ if b == 0.0 && a > 0.0 => json!(100),
+        _ if b == 0.0 => json!(0),
+        _ => json!(((a - b) / b * 100.0).round() as i64),
+    }
+}
+
+fn dim_values(key: &Key, dims: &[Dim], p: &Period, tz: &TimeZone) -> Vec<Value> {
+    dims.iter()
+        .zip(key)
+        .map(|(d, raw)| match d {
+            Dim::Time(unit) => json!(period::label(raw.parse::<i64>().unwrap_or(0), *unit, p, tz)),
+            Dim::Device => json!(device_name(Device::from_code(raw.parse::<f64>().unwrap_or(0.0)))),
+            Dim::Col(c) => json!(decoded(c, raw)),
+            Dim::Goal => json!(raw),
+        })
+        .collect()
+}
+
+/// The query as answered, echoed the way Plausible does.
+fn echo(q: &Query, p: &Period, tz: &TimeZone) -> Value {
+    let iso = |s: u64| {
+        jiff::Timestamp::from_second(s as i64).map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()).unwrap_or_default()
+    };
+    json!({
+        "site_id": q.site_id,
+        "metrics": q.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "date_range": [iso(p.from_s), iso(p.to_s.saturating_sub(1))],
+        "filters": q.filters.iter().map(Filter::to_json).collect::<Vec<_>>(),
+        "dimensions": q.dimensions.iter().map(|d| d.0.clone()).collect::<Vec<_>>(),
+        "order_by": q.order_by.iter().map(|(k, d)| json!([k, if *d { "desc" } else { "asc" }])).collect::<Vec<_>>(),
+        "include": { "total_rows": q.total_rows, "time_labels": q.time_labels, "imports": false },
+        "pagination": { "limit": q.limit, "offset": q.offset },
+    })
+}
+
+#[cfg(test)]
+mod tests;

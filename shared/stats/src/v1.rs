@@ -1,0 +1,241 @@
+//! Plausible's Stats API v1 (`/api/v1/stats/aggregate|timeseries|breakdown`)
+//! on top of v2: the query string becomes a v2 body, which goes through
+//! the same validation and engine, and the v2 answer is reshaped.
+
+use serde_json::{json, Map, Value};
+
+use crate::goal::wildcard_regex;
+use crate::StatsError;
+
+/// Which v1 endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/api/v1/stats/aggregate`
+    Aggregate,
+    /// `/api/v1/stats/timeseries`
+    Timeseries,
+    /// `/api/v1/stats/breakdown`
+    Breakdown,
+}
+
+fn bad(msg: impl Into<String>) -> StatsError {
+    StatsError::Invalid(msg.into())
+}
+
+fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// The v2 request body for a v1 call's query parameters.
+pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, StatsError> {
+    let site_id = param(params, "site_id").filter(|s| !s.is_empty()).ok_or_else(|| bad("site_id: required"))?;
+    let metrics: Vec<String> = param(params, "metrics").unwrap_or("visitors").split(',').map(|m| m.trim().to_owned()).collect();
+    let period = param(params, "period").unwrap_or("30d");
+    let date = param(params, "date");
+    let date_range = match (period, date) {
+        ("custom", Some(d)) => {
+            let (a, b) = d.split_once(',').ok_or_else(|| bad("date: a custom period needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
+            json!([a, b])
+        }
+        ("custom", None) => return Err(bad("date: a custom period needs date=YYYY-MM-DD,YYYY-MM-DD")),
+        ("day", Some(d)) => json!([d, d]),
+        ("month", Some(d)) => {
+            let first = format!("{}-01", d.get(..7).ok_or_else(|| bad("date: expected YYYY-MM-DD"))?);
+            json!([first, month_end(d)?])
+        }
+        ("7d" | "30d" | "28d" | "91d", Some(d)) => {
+            let back: i64 = match period { "7d" => 6, "28d" => 27, "30d" => 29, _ => 90 };
+            let end: jiff::civil::Date = d.parse().map_err(|_| bad("date: expected YYYY-MM-DD"))?;
+            let start = end.checked_sub(jiff::Span::new().days(back)).map_err(|_| bad("date: out of range"))?;
+            json!([start.to_string(), d])
+        }
+        (named, _) => json!(named),
+    };
+    let mut body = Map::new();
+    body.insert("site_id".into(), json!(site_id));
+    body.insert("metrics".into(), json!(metrics));
+    body.insert("date_range".into(), date_range);
+    if let Some(f) = param(params, "filters").filter(|f| !f.trim().is_empty()) {
+        body.insert("filters".into(), filters(f)?);
+    }
+    match endpoint {
+        Endpoint::Aggregate => {
+            if param(params, "compare") == Some("previous_period") {
+                body.insert("include".into(), json!({ "comparisons": { "mode": "previous_period" } }));
+            }
+        }
+        Endpoint::Timeseries => {
+            let dim = match param(params, "interval") {
+                None => "time".to_owned(),
+                Some(i @ ("hour" | "day" | "week" | "month")) => format!("time:{i}"),
+                Some(other) => return Err(bad(format!("interval: invalid {other:?}"))),
+            };
+            body.insert("dimensions".into(), json!([dim]));
+            body.insert("include".into(), json!({ "time_labels": true }));
+        }
+        Endpoint::Breakdown => {
+            let property = param(params, "property").ok_or_else(|| bad("property: required"))?;
+            body.insert("dimensions".into(), json!([property]));
+            let limit: u64 = param(params, "limit").map(str::parse).transpose().map_err(|_| bad("limit: must be a number"))?.unwrap_or(100);
+            let page: u64 = param(params, "page").map(str::parse).transpose().map_err(|_| bad("page: must be a number"))?.unwrap_or(1);
+            if !(1..=1000).contains(&limit) || page == 0 {
+                return Err(bad("limit: 1 to 1000; page: from 1"));
+            }
+            body.insert("pagination".into(), json!({ "limit": limit, "offset": limit.saturating_mul(page - 1) }));
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+fn month_end(d: &str) -> Result<String, StatsError> {
+    let date: jiff::civil::Date = d.parse().map_err(|_| bad("date: expected YYYY-MM-DD"))?;
+    Ok(date.last_of_month().to_string())
+}
+
+/// v1 filters (`event:page==/blog/**;visit:country!=DE|FR;visit:source~oo`)
+/// as v2 filters. `;` joins with AND, `|` lists values (`\|` is a literal
+/// bar), `*`/`**` are wildcards, `~` means contains.
+pub fn filters(text: &str) -> Result<Value, StatsError> {
+    let mut out = Vec::new();
+    for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (dim, op, rest) = if let Some((d, v)) = part.split_once("!=") {
+            (d, "is_not", v)
+        } else if let Some((d, v)) = part.split_once("==") {
+            (d, "is", v)
+        } else if let Some((d, v)) = part.split_once('~') {
+            (d, "contains", v)
+        } else {
+            return Err(bad(format!("filters: cannot read {part:?}")));
+        };
+        let values: Vec<String> = split_values(rest.trim());
+        let wild = values.iter().any(|v| v.contains('*'));
+        let (op, values) = match (op, wild) {
+            ("is", true) => ("matches", values.iter().map(|v| wildcard_regex(v)).collect()),
+            ("is_not", true) => ("matches_not", values.iter().map(|v| wildcard_regex(v)).collect()),
+            _ => (op, values),
+        };
+        out.push(json!([op, dim.trim(), values]));
+    }
+    Ok(Value::Array(out))
+}
+
+fn split_values(s: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                chars.next();
+                if let Some(last) = out.last_mut() {
+                    last.push('|');
+                }
+            }
+            '|' => out.push(String::new()),
+            c => {
+                if let Some(last) = out.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The v1 answer for a v2 `answer` to the body [`to_v2`] made.
+pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
+    let metrics: Vec<&str> = body["metrics"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let empty = Vec::new();
+    let rows = answer["results"].as_array().unwrap_or(&empty);
+    let named = |row: &Value| -> Map<String, Value> {
+        metrics.iter().enumerate().map(|(i, m)| ((*m).to_owned(), row["metrics"].get(i).cloned().unwrap_or(json!(0)))).collect()
+    };
+    match endpoint {
+        Endpoint::Aggregate => {
+            let first = rows.first().cloned().unwrap_or(json!({ "metrics": [] }));
+            let mut out = Map::new();
+            for (i, m) in metrics.iter().enumerate() {
+                let mut entry = json!({ "value": first["metrics"].get(i).cloned().unwrap_or(json!(0)) });
+                if let Some(change) = first["comparison"]["change"].get(i) {
+                    entry["change"] = change.clone();
+                }
+                out.insert((*m).to_owned(), entry);
+            }
+            json!({ "results": out })
+        }
+        Endpoint::Timeseries => {
+            let labels = answer["meta"]["time_labels"].as_array().cloned().unwrap_or_default();
+            let results: Vec<Value> = labels
+                .iter()
+                .map(|label| {
+                    let row = rows.iter().find(|r| r["dimensions"].get(0) == Some(label));
+                    let mut m = row.map(named).unwrap_or_else(|| metrics.iter().map(|m| ((*m).to_owned(), json!(0))).collect());
+                    m.insert("date".into(), label.clone());
+                    Value::Object(m)
+                })
+                .collect();
+            json!({ "results": results })
+        }
+        Endpoint::Breakdown => {
+            let property = body["dimensions"][0].as_str().unwrap_or("");
+            let key = property.rsplit(':').next().unwrap_or(property).to_owned();
+            let results: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut m = named(r);
+                    m.insert(key.clone(), r["dimensions"].get(0).cloned().unwrap_or(Value::Null));
+                    Value::Object(m)
+                })
+                .collect();
+            json!({ "results": results })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn filters_translate() {
+        let f = filters("event:page==/blog/**;visit:country!=DE|FR;visit:source~oo;event:name==a\\|b").unwrap();
+        assert_eq!(
+            f,
+            json!([["matches", "event:page", ["^/blog/.*$"]], ["is_not", "visit:country", ["DE", "FR"]], ["contains", "visit:source", ["oo"]], ["is", "event:name", ["a|b"]]])
+        );
+        assert!(filters("nonsense").is_err());
+    }
+
+    #[test]
+    fn params_become_v2_bodies_that_parse() {
+        let b = to_v2(Endpoint::Breakdown, &p(&[("site_id", "demo.example"), ("property", "visit:source"), ("limit", "5"), ("page", "3"), ("period", "7d"), ("date", "2024-03-10")])).unwrap();
+        assert_eq!(b["pagination"], json!({"limit": 5, "offset": 10}));
+        assert_eq!(b["date_range"], json!(["2024-03-04", "2024-03-10"]));
+        assert!(crate::query::parse(b.to_string().as_bytes()).is_ok());
+        let t = to_v2(Endpoint::Timeseries, &p(&[("site_id", "s"), ("period", "month"), ("date", "2024-02-10"), ("interval", "day")])).unwrap();
+        assert_eq!(t["date_range"], json!(["2024-02-01", "2024-02-29"]));
+        assert!(crate::query::parse(t.to_string().as_bytes()).is_ok());
+        assert!(to_v2(Endpoint::Aggregate, &p(&[("period", "7d")])).is_err());
+        assert!(to_v2(Endpoint::Breakdown, &p(&[("site_id", "s"), ("property", "visit:source"), ("limit", "x")])).is_err());
+    }
+
+    #[test]
+    fn answers_are_reshaped() {
+        let body = json!({"metrics": ["visitors", "pageviews"], "dimensions": ["visit:source"]});
+        let answer = json!({"results": [{"metrics": [3, 7], "dimensions": ["Google"]}]});
+        assert_eq!(shape(Endpoint::Breakdown, &body, &answer), json!({"results": [{"source": "Google", "visitors": 3, "pageviews": 7}]}));
+        let answer = json!({"results": [{"metrics": [3, 7], "dimensions": [], "comparison": {"change": [50, -10]}}]});
+        assert_eq!(
+            shape(Endpoint::Aggregate, &body, &answer),
+            json!({"results": {"visitors": {"value": 3, "change": 50}, "pageviews": {"value": 7, "change": -10}}})
+        );
+        let answer = json!({"results": [{"metrics": [1, 2], "dimensions": ["2024-01-02"]}], "meta": {"time_labels": ["2024-01-01", "2024-01-02"]}});
+        assert_eq!(
+            shape(Endpoint::Timeseries, &body, &answer),
+            json!({"results": [{"date": "2024-01-01", "visitors": 0, "pageviews": 0}, {"date": "2024-01-02", "visitors": 1, "pageviews": 2}]})
+        );
+    }
+}
