@@ -14,7 +14,7 @@ WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
 
 # Every worker the stack runs, as crate-dir:wrangler-config.
-WORKERS=("workers/ingest:wrangler/ingest.toml" "durable-objects/site:wrangler/site.toml")
+WORKERS=("workers/ingest:wrangler/ingest.toml" "durable-objects/site:wrangler/site.toml" "workers/query:wrangler/query.toml")
 # Built too, but only run by scripts/bench.
 BENCH_WORKERS=("tests/hello-worker:wrangler/hello.toml")
 
@@ -67,9 +67,10 @@ spawn() {
 stack_start() {
   local state=$1 env_file=$2
   mkdir -p "$state" "$(dirname "$env_file")"
-  local ae_port ingest_port inspector_port
+  local ae_port ingest_port query_port inspector_port
   ae_port=${BEACON_AE_PORT:-$(free_port)}
   ingest_port=${BEACON_INGEST_PORT:-$(free_port)}
+  query_port=${BEACON_QUERY_PORT:-$(free_port)}
   inspector_port=$(free_port)
   local cfg="$ROOT/wrangler/ingest.toml"
 
@@ -94,8 +95,17 @@ stack_start() {
     --var "AE_LOCAL_URL:http://127.0.0.1:$ae_port" --show-interactive-dev-session=false
   wait_http "http://127.0.0.1:$ingest_port/healthz" 120 || { tail -50 "$state/ingest.log" >&2; die "ingest worker did not start"; }
 
+  log "starting the query worker on :$query_port"
+  # Its own process and port (the Stats API's hostname in production),
+  # over the same persisted D1.
+  spawn "$state/query.log" "$ROOT/node_modules/.bin/wrangler" dev -c "$ROOT/wrangler/query.toml" --env local \
+    --ip 127.0.0.1 --port "$query_port" --inspector-port "$(free_port)" --persist-to "$state/wrangler" \
+    --var "AE_SQL_URL:http://127.0.0.1:$ae_port/sql" --var "AE_SQL_TOKEN:dev-token" --show-interactive-dev-session=false
+  wait_http "http://127.0.0.1:$query_port/healthz" 120 || { tail -50 "$state/query.log" >&2; die "query worker did not start"; }
+
   cat >"$env_file" <<ENV
 INGEST_URL=http://127.0.0.1:$ingest_port
+QUERY_URL=http://127.0.0.1:$query_port
 AE_SQL_URL=http://127.0.0.1:$ae_port/sql
 AE_SQL_TOKEN=dev-token
 AE_LOCAL_URL=http://127.0.0.1:$ae_port
@@ -109,6 +119,7 @@ INACTIVE_HOST=t.paused.localhost
 DEMO_API_KEY=bk_demo_read_0123456789abcdef
 OTHER_API_KEY=bk_other_read_0123456789abcdef
 REVOKED_API_KEY=bk_demo_revoked_0123456789abcdef
+LIMITED_API_KEY=bk_demo_limited_0123456789abcdef
 STATE_DIR=$state
 ENV
 }

@@ -18,3 +18,16 @@ INSERT INTO api_keys (id, key_hash, site_id, scope, name, revoked_at) VALUES
     ('key_other', '52c3f1abfd2c38e3d724930c458e386e2da8c71f71e3a1cd4f5997d6f872f94a', 'other', 'read', 'other read key', NULL),
     ('key_demo_revoked', '9d0c2b19800c2af3a8bc36083bc5a0e4031ae56ce04fd9dccc4c84d8fa760867', 'demo', 'read', 'revoked demo key', 1700000000)
 ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, site_id = excluded.site_id, revoked_at = excluded.revoked_at;
+
+-- A key with a tiny hourly limit, for the rate-limit test.
+INSERT INTO api_keys (id, key_hash, site_id, scope, name, hourly_limit) VALUES
+    ('key_demo_limited', '8400dcae79b7eebb77f92a6ce836629de7f75510ad86bbd485063444818e8789', 'demo', 'read', 'rate-limited demo key', 3)
+ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, hourly_limit = excluded.hourly_limit;
+
+-- Goals of the demo site (custom event and page goals).
+INSERT INTO goals (site_id, event_name, page_path) VALUES
+    ('demo', 'Signup', ''),
+    ('demo', '', '/thanks'),
+    ('demo', '', '/blog/**'),
+    ('other', 'Purchase', '')
+ON CONFLICT (site_id, event_name, page_path) DO NOTHING;

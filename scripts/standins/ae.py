@@ -47,6 +47,26 @@ FORBIDDEN = [
     (re.compile(r"\bSETTINGS\b"), "SETTINGS is not supported"),
     (re.compile(r"\bINTO\s+OUTFILE\b"), "INTO OUTFILE is not supported"),
 ]
+# Every function Cloudflare documents for AE SQL (sql-reference pages:
+# aggregate, string, date-time, conditional, mathematical, type conversion,
+# bit, encoding). Anything else is refused as AE refuses it.
+FUNCTIONS = {
+    name.lower()
+    for name in """
+    count sum avg min max quantileExactWeighted quantileWeighted argMin argMax first_value last_value topK
+    topKWeighted countIf sumIf avgIf
+    length empty lower lowerUTF8 upper upperUTF8 toLower toUpper startsWith endsWith position substring format extract
+    formatDateTime now today toDateTime toYear toMonth toDayOfMonth toDayOfWeek toHour toMinute toSecond
+    toUnixTimestamp toStartOfInterval toStartOfYear toStartOfMonth toStartOfWeek toStartOfDay toStartOfHour
+    toStartOfFifteenMinutes toStartOfTenMinutes toStartOfFiveMinutes toStartOfMinute toYYYYMM
+    if intDiv log ln pow round floor ceil toUInt8 toUInt32
+    bitAnd bitCount bitHammingDistance bitNot bitOr bitRotateLeft bitRotateRight bitShiftLeft bitShiftRight bitTest bitXor
+    bin hex unbin unhex
+    """.split()
+}
+# Words that look like calls but are SQL syntax.
+SYNTAX = {"in", "and", "or", "not", "as", "from", "where", "interval", "select", "distinct", "by", "over", "like", "ilike", "between"}
+CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 STATEMENT = re.compile(r"^\s*(SELECT|SHOW\s+TABLES)\b")
 FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*$")
 FROM_TARGET = re.compile(r"\bFROM\s+([^\s,()]+|\()")
@@ -104,6 +124,10 @@ def check_sql(sql):
             return "subqueries are not supported"
     if TABLE_FUNCTION.search(code):
         return "table functions are not supported"
+    for m in CALL.finditer(code):
+        name = m.group(1).lower()
+        if name not in FUNCTIONS and name not in SYNTAX:
+            return f"unknown function {m.group(1)}"
     fmt = FORMAT.search(upper)
     if fmt and fmt.group(1) not in ("JSON", "JSONEACHROW", "TABSEPARATED"):
         return f"unsupported format {fmt.group(1)}"

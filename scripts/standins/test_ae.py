@@ -14,6 +14,8 @@ ALLOWED = [
     "SELECT count() FROM EVENTS WHERE blob1 = 'it''s; fine'",
     "SELECT count() FROM EVENTS WHERE blob1 = 'back\\'slash (SELECT 1)'",
     "SHOW TABLES",
+    "SELECT formatDateTime(toStartOfInterval(timestamp, INTERVAL '1' DAY, 'UTC'), '%Y-%m-%d', 'UTC') AS d, "
+    "sumIf(_sample_interval, blob1 IN ('pageview')) AS p FROM EVENTS WHERE index1 = 'a' AND position('x' IN lowerUTF8(blob2)) > 0 GROUP BY d",
     "select count() from EVENTS;",
 ]
 
@@ -32,6 +34,9 @@ REFUSED = [
     ("SELECT 1 FROM EVENTS SETTINGS max_threads = 1", "SETTINGS"),
     ("SELECT 1 FROM EVENTS FORMAT Native", "format"),
     ("", "empty"),
+    ("SELECT match(blob1, 'a.*') FROM EVENTS", "unknown function match"),
+    ("SELECT JSONExtractString(blob20, 'k') FROM EVENTS", "unknown function"),
+    ("SELECT uniq(double4) FROM EVENTS", "unknown function"),
     ("-- only a comment", "empty"),
 ]
 

@@ -13,24 +13,38 @@ pub fn key_hash(key: &str) -> String {
     crate::hex(&Sha256::digest(key.as_bytes()))
 }
 
+/// An unrevoked API key, as the Stats API needs it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ApiKey {
+    /// The key's id (not the secret).
+    pub id: String,
+    /// The site it may read.
+    pub site_id: String,
+    /// `read` or `admin`.
+    pub scope: String,
+    /// Requests per hour it may make.
+    pub hourly_limit: f64,
+}
+
 /// The site an unrevoked key belongs to, if the key is known.
 pub async fn site_for_key(env: &Env, key: &str) -> Result<Option<SiteId>, PlatformError> {
-    #[derive(Deserialize)]
-    struct Row {
-        site_id: String,
-    }
+    Ok(find(env, key).await?.and_then(|k| SiteId::parse(&k.site_id).ok()))
+}
+
+/// The unrevoked key presented as `key`, if any.
+pub async fn find(env: &Env, key: &str) -> Result<Option<ApiKey>, PlatformError> {
     if key.is_empty() || key.len() > 200 {
         return Ok(None);
     }
     let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let row: Option<Row> = db
-        .prepare("SELECT site_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL")
+    let row: Option<ApiKey> = db
+        .prepare("SELECT id, site_id, scope, hourly_limit FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL")
         .bind(&[key_hash(key).into()])
         .map_err(|e| PlatformError::binding("d1 bind", e))?
         .first(None)
         .await
         .map_err(|e| PlatformError::binding("d1 api key lookup", e))?;
-    Ok(row.and_then(|r| SiteId::parse(&r.site_id).ok()))
+    Ok(row)
 }
 
 #[cfg(test)]

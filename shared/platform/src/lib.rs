@@ -4,8 +4,11 @@
 //!
 //! Binding and variable names live here, in one place.
 
+pub mod ae_sql;
 pub mod analytics;
 pub mod api_keys;
+pub mod goals;
+pub mod rate_limit;
 pub mod salts;
 pub mod site_object;
 pub mod sites;

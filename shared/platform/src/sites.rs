@@ -84,6 +84,22 @@ pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<
     Ok(site)
 }
 
+/// A site by id (active or not), straight from D1: for callers whose
+/// principal names the site (API keys, dashboard sessions).
+pub async fn site_by_id(env: &Env, id: &SiteId) -> Result<Option<Site>, PlatformError> {
+    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
+    let row: Option<Row> = db
+        .prepare("SELECT id, domain, timezone, status FROM sites WHERE id = ?1")
+        .bind(&[id.as_str().into()])
+        .map_err(|e| PlatformError::binding("d1 bind", e))?
+        .first(None)
+        .await
+        .map_err(|e| PlatformError::binding("d1 site lookup", e))?;
+    Ok(row.and_then(|r| {
+        Some(Site { id: SiteId::parse(&r.id).ok()?, domain: r.domain, timezone: r.timezone, status: SiteStatus::parse(&r.status).ok()? })
+    }))
+}
+
 async fn site_from_d1(env: &Env, host: &str) -> Result<Option<Site>, PlatformError> {
     let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
     let row: Option<Row> = db

@@ -160,16 +160,27 @@ pub fn auto_unit(period: &Period) -> Unit {
     }
 }
 
-/// The label of the bucket starting at `start_s`: `2024-01-31 10:00:00`
-/// for hours, the bucket's first date otherwise (never before the
-/// period's first date, as Plausible labels a partial first week or month).
-pub fn label(start_s: i64, unit: Unit, period: &Period, tz: &TimeZone) -> String {
+/// The label of a bucket as AE formats it: `2024-01-31 10:00:00` for
+/// hours, the bucket's first date otherwise, never before the period's
+/// first date (as Plausible labels a partial first week or month).
+pub fn label(bucket: &str, unit: Unit, period: &Period) -> String {
+    let first = period.first.to_string();
+    match unit {
+        Unit::Hour => bucket.to_owned(),
+        _ if bucket < first.as_str() => first,
+        _ => bucket.to_owned(),
+    }
+}
+
+/// The label of the bucket starting at `start_s` (Unix seconds).
+fn label_at(start_s: i64, unit: Unit, period: &Period, tz: &TimeZone) -> String {
     let Ok(ts) = Timestamp::from_second(start_s) else { return String::new() };
     let local = ts.to_zoned_datetime(tz.clone());
-    match unit {
+    let text = match unit {
         Unit::Hour => local.strftime("%Y-%m-%d %H:00:00").to_string(),
-        _ => local.date().max(period.first).to_string(),
-    }
+        _ => local.date().to_string(),
+    };
+    label(&text, unit, period)
 }
 
 /// Every bucket label of `period`, in order (for `include.time_labels`).
@@ -192,7 +203,7 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
     };
     let Some(mut at) = aligned else { return out };
     while (at as u64) < period.to_s && out.len() < 10_000 {
-        out.push(label(at, unit, period, tz));
+        out.push(label_at(at, unit, period, tz));
         let next = match unit {
             Unit::Hour => Some(at + 3600),
             _ => {
@@ -213,6 +224,11 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
         }
     }
     out
+}
+
+/// `ms` as an ISO 8601 UTC date-time (`2024-01-31T10:00:00Z`).
+pub fn iso_utc(ms: u64) -> String {
+    Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0)).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -67,6 +67,8 @@ enum Raw {
     ScrollEvents,
     /// Session-side pageviews (for views_per_visit).
     SessionPageviews,
+    /// Session-side visits: the denominator of session metrics.
+    SessionVisits,
     /// Share of all visitors (percentage).
     Share,
     /// Share of the group's visitors without the goal (conversion_rate).
@@ -116,7 +118,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let mut results = Vec::new();
     for (i, (key, metrics)) in rows.iter().enumerate().skip(start).take(page) {
-        let mut row = json!({ "metrics": metric_values(q, metrics), "dimensions": dim_values(key, &dims, &main, &ctx.tz) });
+        let mut row = json!({ "metrics": metric_values(q, metrics), "dimensions": dim_values(key, &dims, &main) });
         if let Some((other, cmp)) = &compared {
             // Time buckets pair by position, other dimensions by value.
             let found = match time_at {
@@ -128,7 +130,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
             let now_vals = metric_values(q, metrics);
             let then_vals = metric_values(q, cm);
             let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
-            row["comparison"] = json!({ "dimensions": dim_values(&ck, &dims, other, &ctx.tz), "metrics": then_vals, "change": change });
+            row["comparison"] = json!({ "dimensions": dim_values(&ck, &dims, other), "metrics": then_vals, "change": change });
         }
         results.push(row);
     }
@@ -286,20 +288,22 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
                 other => other.clone(),
             })
             .collect();
-        for (key, mut vals) in query_kind(ctx, q, RowKind::Session, &sdims, &raws, p, None).await? {
-            if !plan.sessions_only && plan.event_dims {
-                vals.remove(&Raw::Visits);
-            }
+        for (key, vals) in query_kind(ctx, q, RowKind::Session, &sdims, &raws, p, None).await? {
             let entry = table.entry(key).or_default();
             for (raw, v) in vals {
-                // Session-side pageviews serve views_per_visit only.
-                let slot = if raw == Raw::Pageviews && !plan.sessions_only { Raw::SessionPageviews } else { raw };
+                // Event rows answer pageviews and visits when they are read;
+                // the session side keeps its own as denominators.
+                let slot = match raw {
+                    Raw::Visits => Raw::SessionVisits,
+                    Raw::Pageviews if !plan.sessions_only => Raw::SessionPageviews,
+                    other => other,
+                };
                 entry.insert(slot, v);
             }
         }
     }
     // Groups whose sign rows cancel out are not visits at all.
-    table.retain(|_, v| v.iter().any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::Pageviews | Raw::Events)));
+    table.retain(|_, v| v.iter().any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events)));
 
     if wants(&[Metric::Percentage]) {
         let kind = if plan.sessions_only { RowKind::Session } else { RowKind::Event };
@@ -655,7 +659,7 @@ fn sort(rows: &mut [(Key, BTreeMap<Raw, f64>)], q: &Query, dims: &[Dim]) {
                 Ok(i) => {
                     let (a, b) = (ka.get(*i).map(String::as_str).unwrap_or(""), kb.get(*i).map(String::as_str).unwrap_or(""));
                     match (a.parse::<f64>(), b.parse::<f64>()) {
-                        (Ok(x), Ok(y)) if matches!(dims.get(*i), Some(Dim::Time(_)) | Some(Dim::Device)) => x.total_cmp(&y),
+                        (Ok(x), Ok(y)) if matches!(dims.get(*i), Some(Dim::Device)) => x.total_cmp(&y),
                         _ => a.cmp(b),
                     }
                 }
@@ -689,10 +693,10 @@ fn round_to(x: f64, places: i32) -> f64 {
 
 /// A metric's value from the raw aggregates of its group.
 fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
-    let visits = get(v, Raw::Visits);
+    let visits = get(v, Raw::SessionVisits);
     match m {
         Metric::Visitors => get(v, Raw::Visitors).round(),
-        Metric::Visits => visits.round(),
+        Metric::Visits => v.get(&Raw::Visits).copied().unwrap_or(visits).round(),
         Metric::Pageviews => get(v, Raw::Pageviews).round(),
         Metric::Events => get(v, Raw::Events).round(),
         Metric::ViewsPerVisit => round_to(ratio(get(v, Raw::SessionPageviews), visits), 2),
@@ -731,11 +735,11 @@ fn change(m: Metric, now: &Value, then: &Value) -> Value {
     }
 }
 
-fn dim_values(key: &Key, dims: &[Dim], p: &Period, tz: &TimeZone) -> Vec<Value> {
+fn dim_values(key: &Key, dims: &[Dim], p: &Period) -> Vec<Value> {
     dims.iter()
         .zip(key)
         .map(|(d, raw)| match d {
-            Dim::Time(unit) => json!(period::label(raw.parse::<i64>().unwrap_or(0), *unit, p, tz)),
+            Dim::Time(unit) => json!(period::label(raw, *unit, p)),
             Dim::Device => json!(device_name(Device::from_code(raw.parse::<f64>().unwrap_or(0.0)))),
             Dim::Col(c) => json!(decoded(c, raw)),
             Dim::Goal => json!(raw),

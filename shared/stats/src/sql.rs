@@ -2,7 +2,7 @@
 //!
 //! Only functions Cloudflare documents for Analytics Engine SQL are emitted
 //! (`position(… IN …)`, `substring`, `lowerUTF8`, `sumIf`, `count(DISTINCT)`,
-//! `toStartOfInterval` with a time zone, `toUnixTimestamp`, `toDateTime`,
+//! `toStartOfInterval` and `formatDateTime` with a time zone, `toDateTime`,
 //! `if`). AE has no regular expressions: `matches` filters are resolved to
 //! `IN` lists before rendering (see `report`).
 
@@ -205,9 +205,9 @@ pub enum Expr {
     Sum(Vec<Double>, Option<Cond>),
     /// `count(DISTINCT col)` (AE: approximate at high volume).
     Distinct(Double),
-    /// Start of the row's time bucket in the site's zone, Unix seconds.
-    /// Session rows are bucketed by session start (double11), so a session's
-    /// sign rows always land in one bucket.
+    /// Start of the row's time bucket in the site's zone, as local text
+    /// (`2024-01-31` or `2024-01-31 10:00:00`). Session rows are bucketed
+    /// by session start (double11), so a session's sign rows share a bucket.
     Bucket(Unit, String),
 }
 
@@ -299,7 +299,10 @@ impl Select {
             }
             Expr::Distinct(d) => format!("count(DISTINCT {})", d.column()),
             Expr::Bucket(unit, tz) => {
-                format!("toUnixTimestamp(toStartOfInterval({time}, INTERVAL '1' {}, {}))", unit.sql(), quote(tz))
+                // Formatted in SQL: week and month buckets are dates, which
+                // as Unix time would read as UTC midnight.
+                let format = if *unit == Unit::Hour { "%Y-%m-%d %H:00:00" } else { "%Y-%m-%d" };
+                format!("formatDateTime(toStartOfInterval({time}, INTERVAL '1' {}, {tz}), '{format}', {tz})", unit.sql(), tz = quote(tz))
             }
         }
     }

@@ -131,7 +131,7 @@ fn a_breakdown_renders_in_aes_subset() {
         sql,
         "SELECT blob2 AS c0, count(DISTINCT double4) AS c1, sumIf(_sample_interval, blob1 IN ('pageview')) AS c2, \
          sum(_sample_interval * double2 * double12) AS c3, \
-         toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '1' DAY, 'Europe/Berlin')) AS c4 \
+         formatDateTime(toStartOfInterval(timestamp, INTERVAL '1' DAY, 'Europe/Berlin'), '%Y-%m-%d', 'Europe/Berlin') AS c4 \
          FROM EVENTS WHERE index1 = 'demo' AND double1 = 1 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86400) \
          AND (position('goo' IN lowerUTF8(blob6)) > 0) AND NOT (1 = 0) \
          AND lowerUTF8(if(position('\"plan\":\"' IN blob20) > 0, substring(substring(blob20, position('\"plan\":\"' IN blob20) + 8), 1, \

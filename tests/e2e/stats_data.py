@@ -1,0 +1,156 @@
+"""A generated, fixed data set for the Stats API golden tests, sent through
+the real ingest endpoint, and an independent model of Plausible's metric
+definitions that computes the expected answers from the same script (it
+never calls the code under test)."""
+
+import datetime as dt
+import json
+import random
+import time
+from collections import defaultdict
+
+from beacon import ENV, FIREFOX, IPHONE, send, sql
+
+MIN = 60_000
+
+
+def pick_days():
+    """Two consecutive UTC days well inside AE's retention, chosen per run so
+    re-runs against a long-lived dev stack do not mix data sets."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    d0 = today - dt.timedelta(days=random.randint(10, 80))
+    return d0, d0 + dt.timedelta(days=1)
+
+
+def at(day, hour, minute=0):
+    return int(dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def script(d0, d1, salt):
+    """Every event of the data set: dicts with visitor, time, payload and
+    the visit attributes the model needs."""
+    events = []
+    for i in range(12):
+        ip = f"198.18.{salt}.{i + 1}"
+        ua = FIREFOX if i % 2 == 0 else IPHONE
+        country = ["DE", "US", "FR"][i % 3]
+        query = "?utm_source=newsletter" if i % 4 == 0 else ""
+        referrer = "https://www.google.com/" if i % 4 == 1 else None
+        source = "newsletter" if i % 4 == 0 else ("Google" if i % 4 == 1 else "Direct")
+        visit = {"ip": ip, "ua": ua, "country": country, "source": source,
+                 "device": "Desktop" if i % 2 == 0 else "Mobile", "browser": "Firefox" if i % 2 == 0 else "Safari"}
+
+        def ev(t, name, path, extra=None, first=False):
+            payload = {"n": name, "u": f"https://{ENV['DEMO_DOMAIN']}{path}{query if first else ''}"}
+            if first and referrer:
+                payload["r"] = referrer
+            payload.update(extra or {})
+            events.append(dict(visit, t=t, name=name, path=path, payload=payload,
+                               props=(extra or {}).get("p", {}), revenue=(extra or {}).get("$")))
+
+        t = at(d0, 10, i)
+        ev(t, "pageview", "/home", first=True)
+        last = "/home"
+        if i % 3 != 0:
+            ev(t + 2 * MIN, "pageview", f"/blog/post-{i % 2}")
+            last = f"/blog/post-{i % 2}"
+        if i % 4 == 2:
+            ev(t + 3 * MIN, "Signup", last, {"p": {"plan": "pro" if i % 2 else "free"}})
+        if i == 5:
+            ev(t + 3 * MIN + 1000, "Purchase", last, {"$": {"amount": "20.5", "currency": "EUR"}})
+        if i % 5 == 0:
+            ev(t + 4 * MIN, "pageview", "/thanks")
+            last = "/thanks"
+        if i % 2 == 0:
+            ev(t + 5 * MIN, "engagement", last, {"e": 30000, "sd": 50 + i, "i": False})
+        if i < 4:
+            # A second visit the next afternoon: one page, a bounce.
+            ev(at(d1, 15, i), "pageview", "/home", first=True)
+    return events
+
+
+def send_all(events):
+    for e in events:
+        headers = {"x-beacon-dev-time": str(e["t"]), "x-beacon-dev-geo": f"{e['country']};;"}
+        r = send(e["payload"], ip=e["ip"], ua=e["ua"], headers=headers)
+        assert r.status == 202, (r.status, r.body, e)
+
+
+def wait_landed(d0, d1, count, timeout=30.0):
+    lo, hi = at(d0, 0) // 1000, (at(d1, 0) + 86_400_000) // 1000
+    q = (f"SELECT count() AS n FROM EVENTS WHERE index1 = '{ENV['DEMO_SITE_ID']}' AND double1 = 1 "
+         f"AND timestamp >= toDateTime({lo}) AND timestamp < toDateTime({hi})")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if int(sql(q)[0]["n"]) >= count:
+            return
+        time.sleep(0.3)
+    raise AssertionError("events did not land")
+
+
+class Model:
+    """Plausible's definitions over the scripted events."""
+
+    def __init__(self, events):
+        self.events = sorted(events, key=lambda e: e["t"])
+        self.sessions = []
+        by_visitor = defaultdict(list)
+        for e in self.events:
+            by_visitor[e["ip"]].append(e)
+        for evs in by_visitor.values():
+            current = None
+            for e in evs:
+                if current is None or e["t"] - current[-1]["t"] > 30 * MIN:
+                    current = []
+                    self.sessions.append(current)
+                current.append(e)
+
+    def session_stats(self, s):
+        core = [e for e in s if e["name"] != "engagement"]
+        return {
+            "start": s[0]["t"],
+            "bounce": len(core) == 1,
+            "duration": (s[-1]["t"] - s[0]["t"]) // 1000,
+            "pageviews": sum(e["name"] == "pageview" for e in s),
+            "entry": next(e["path"] for e in s if e["name"] == "pageview"),
+            "visit": s[0],
+        }
+
+    def aggregate(self, keep_event=lambda e: True, keep_session=lambda s: True):
+        evs = [e for e in self.events if keep_event(e)]
+        ss = [self.session_stats(s) for s in self.sessions if keep_session(s)]
+        visits = len(ss)
+        return {
+            "visitors": len({e["ip"] for e in evs}),
+            "pageviews": sum(e["name"] == "pageview" for e in evs),
+            "events": sum(e["name"] != "engagement" for e in evs),
+            "visits": visits,
+            "bounce_rate": round(100 * sum(s["bounce"] for s in ss) / visits) if visits else 0,
+            "visit_duration": round(sum(s["duration"] for s in ss) / visits) if visits else 0,
+            "views_per_visit": round(sum(s["pageviews"] for s in ss) / visits, 2) if visits else 0,
+        }
+
+    def breakdown(self, key, metrics, keep_event=lambda e: True):
+        groups = defaultdict(list)
+        for e in self.events:
+            if keep_event(e):
+                groups[key(e)].append(e)
+        out = {}
+        for k, evs in groups.items():
+            a = {"visitors": len({e["ip"] for e in evs}), "pageviews": sum(e["name"] == "pageview" for e in evs),
+                 "events": sum(e["name"] != "engagement" for e in evs)}
+            out[k] = [a[m] for m in metrics]
+        return out
+
+
+def as_table(reply, metrics_len=None):
+    """v2 results as {tuple(dimensions) or single value: metrics}."""
+    out = {}
+    for r in reply["results"]:
+        dims = r["dimensions"]
+        out[dims[0] if len(dims) == 1 else tuple(dims)] = r["metrics"]
+    return out
+
+
+def dumps(x):
+    return json.dumps(x, sort_keys=True)
