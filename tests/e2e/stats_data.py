@@ -36,7 +36,7 @@ def script(d0, d1, salt):
         country = ["DE", "US", "FR"][i % 3]
         query = "?utm_source=newsletter" if i % 4 == 0 else ""
         referrer = "https://www.google.com/" if i % 4 == 1 else None
-        source = "newsletter" if i % 4 == 0 else ("Google" if i % 4 == 1 else "Direct")
+        source = "newsletter" if i % 4 == 0 else ("Google" if i % 4 == 1 else "Direct / None")
         visit = {"ip": ip, "ua": ua, "country": country, "source": source,
                  "device": "Desktop" if i % 2 == 0 else "Mobile", "browser": "Firefox" if i % 2 == 0 else "Safari"}
 
@@ -45,7 +45,10 @@ def script(d0, d1, salt):
             if first and referrer:
                 payload["r"] = referrer
             payload.update(extra or {})
-            events.append(dict(visit, t=t, name=name, path=path, payload=payload,
+            # Visitor ids are salted per UTC day, as Plausible's are: the
+            # same person on another day is another visitor.
+            vid = f"{ip}@{t // 86_400_000}"
+            events.append(dict(visit, t=t, vid=vid, name=name, path=path, payload=payload,
                                props=(extra or {}).get("p", {}), revenue=(extra or {}).get("$")))
 
         t = at(d0, 10, i)
@@ -121,7 +124,7 @@ class Model:
         ss = [self.session_stats(s) for s in self.sessions if keep_session(s)]
         visits = len(ss)
         return {
-            "visitors": len({e["ip"] for e in evs}),
+            "visitors": len({e["vid"] for e in evs}),
             "pageviews": sum(e["name"] == "pageview" for e in evs),
             "events": sum(e["name"] != "engagement" for e in evs),
             "visits": visits,
@@ -137,7 +140,7 @@ class Model:
                 groups[key(e)].append(e)
         out = {}
         for k, evs in groups.items():
-            a = {"visitors": len({e["ip"] for e in evs}), "pageviews": sum(e["name"] == "pageview" for e in evs),
+            a = {"visitors": len({e["vid"] for e in evs}), "pageviews": sum(e["name"] == "pageview" for e in evs),
                  "events": sum(e["name"] != "engagement" for e in evs)}
             out[k] = [a[m] for m in metrics]
         return out

@@ -118,7 +118,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let mut results = Vec::new();
     for (i, (key, metrics)) in rows.iter().enumerate().skip(start).take(page) {
-        let mut row = json!({ "metrics": metric_values(q, metrics), "dimensions": dim_values(key, &dims, &main) });
+        let mut row = json!({ "metrics": metric_values(q, metrics), "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
         if let Some((other, cmp)) = &compared {
             // Time buckets pair by position, other dimensions by value.
             let found = match time_at {
@@ -130,7 +130,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
             let now_vals = metric_values(q, metrics);
             let then_vals = metric_values(q, cm);
             let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
-            row["comparison"] = json!({ "dimensions": dim_values(&ck, &dims, other), "metrics": then_vals, "change": change });
+            row["comparison"] = json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change });
         }
         results.push(row);
     }
@@ -189,6 +189,15 @@ fn column_of(name: &str) -> Option<Blob> {
         "visit:exit_page" => Blob::Pathname,
         _ => return None,
     })
+}
+
+/// What a blank value of a dimension reads as (Plausible's wording).
+fn blank(name: &str) -> Option<&'static str> {
+    match name {
+        "visit:source" => Some("Direct / None"),
+        n if n.starts_with("visit:") && !n.ends_with("_page") => Some("(not set)"),
+        _ => None,
+    }
 }
 
 /// Dimensions only event rows hold.
@@ -302,8 +311,12 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
             }
         }
     }
+    if dims.is_empty() {
+        // An aggregate always answers one row, zeros when nothing matched.
+        table.entry(Vec::new()).or_default();
+    }
     // Groups whose sign rows cancel out are not visits at all.
-    table.retain(|_, v| v.iter().any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events)));
+    table.retain(|k, v| k.is_empty() || v.iter().any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events)));
 
     if wants(&[Metric::Percentage]) {
         let kind = if plan.sessions_only { RowKind::Session } else { RowKind::Event };
@@ -542,7 +555,13 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
                             Column::Blob(blob)
                         }
                     };
-                    let values = values.clone();
+                    // The placeholder for blanks matches blanks too.
+                    let mut values = values.clone();
+                    if let Some(placeholder) = blank(name) {
+                        if values.iter().any(|v| v == placeholder) {
+                            values.push(String::new());
+                        }
+                    }
                     match op {
                         Operator::Is | Operator::IsNot => Cond::In(column, values, cs),
                         Operator::Contains | Operator::ContainsNot => Cond::Contains(column, values, cs),
@@ -735,10 +754,12 @@ fn change(m: Metric, now: &Value, then: &Value) -> Value {
     }
 }
 
-fn dim_values(key: &Key, dims: &[Dim], p: &Period) -> Vec<Value> {
+fn dim_values(key: &Key, dims: &[Dim], names: &[Dimension], p: &Period) -> Vec<Value> {
     dims.iter()
         .zip(key)
-        .map(|(d, raw)| match d {
+        .zip(names)
+        .map(|((d, raw), name)| match d {
+            Dim::Col(_) if raw.is_empty() && blank(&name.0).is_some() => json!(blank(&name.0)),
             Dim::Time(unit) => json!(period::label(raw, *unit, p)),
             Dim::Device => json!(device_name(Device::from_code(raw.parse::<f64>().unwrap_or(0.0)))),
             Dim::Col(c) => json!(decoded(c, raw)),

@@ -123,9 +123,9 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
             json!({ "site_id": site_id, "metrics": ["visitors"], "date_range": [minutes_ago(5), iso(now_ms.saturating_add(5_000))] })
         }
     };
-    let named = body.get("site_id").and_then(Value::as_str).unwrap_or("");
-    let site = visible_site(env, &key, named).await?;
+    // Validate first: a broken body is the caller's 400 whatever it names.
     let parsed = query::parse(body.to_string().as_bytes())?;
+    let site = visible_site(env, &key, &parsed.site_id).await?;
     let goals = goals::for_site(env, &site.id).await?;
     let info = SiteInfo { id: site.id.clone(), timezone: site.timezone.clone() };
     let answer = report::run(&Ae(env), &parsed, &info, &goals, now_ms).await?;
