@@ -89,6 +89,8 @@ mod tests {
     use super::*;
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn wildcards() {
         assert_eq!(wildcard_regex("/blog/**"), "^/blog/.*$");
         assert_eq!(wildcard_regex("/a/*/b.html"), "^/a/[^/]*/b\\.html$");
@@ -97,6 +99,8 @@ mod tests {
     }
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn names_and_validation() {
         let page = Goal { event_name: String::new(), page_path: "/thanks".into() };
         assert_eq!(page.name(), "Visit /thanks");

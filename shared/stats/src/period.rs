@@ -244,6 +244,8 @@ mod tests {
     }
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn named_ranges_follow_plausible() {
         let berlin = zone("Europe/Berlin");
         // 23:30 UTC on Jan 31 is already Feb 1 in Berlin.
@@ -263,6 +265,8 @@ mod tests {
     }
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn dst_days_are_23_and_25_hours() {
         let berlin = zone("Europe/Berlin");
         let spring = days("2024-03-31".parse().unwrap(), "2024-03-31".parse().unwrap(), &berlin).unwrap();
@@ -273,6 +277,8 @@ mod tests {
     }
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn custom_ranges_and_comparisons() {
         let tz = zone("UTC");
         let p = resolve(&DateRange::Dates("2024-03-01".into(), "2024-03-10".into()), &tz, 0).unwrap();
@@ -287,6 +293,8 @@ mod tests {
     }
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn labels_cover_the_period() {
         let tz = zone("UTC");
         let p = days("2024-01-03".parse().unwrap(), "2024-02-14".parse().unwrap(), &tz).unwrap();

@@ -200,6 +200,8 @@ mod tests {
     }
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn filters_translate() {
         let f = filters("event:page==/blog/**;visit:country!=DE|FR;visit:source~oo;event:name==a\\|b").unwrap();
         assert_eq!(
@@ -210,6 +212,8 @@ mod tests {
     }
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn params_become_v2_bodies_that_parse() {
         let b = to_v2(Endpoint::Breakdown, &p(&[("site_id", "demo.example"), ("property", "visit:source"), ("limit", "5"), ("page", "3"), ("period", "7d"), ("date", "2024-03-10")])).unwrap();
         assert_eq!(b["pagination"], json!({"limit": 5, "offset": 10}));
@@ -223,6 +227,8 @@ mod tests {
     }
 
     #[test]
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn answers_are_reshaped() {
         let body = json!({"metrics": ["visitors", "pageviews"], "dimensions": ["visit:source"]});
         let answer = json!({"results": [{"metrics": [3, 7], "dimensions": ["Google"]}]});

@@ -8,6 +8,8 @@ fn err(body: &str) -> String {
 }
 
 #[test]
+
+#[wasm_bindgen_test::wasm_bindgen_test]
 fn a_full_query_parses() {
     let q = parse(
         br#"{"site_id":"demo.example","metrics":["visitors","pageviews"],"date_range":["2024-01-01","2024-01-31"],
@@ -29,6 +31,8 @@ fn a_full_query_parses() {
 }
 
 #[test]
+
+#[wasm_bindgen_test::wasm_bindgen_test]
 fn every_named_range_and_datetimes() {
     for r in NAMED_RANGES {
         let q = parse(format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":"{r}"}}"#).as_bytes()).unwrap();
@@ -39,6 +43,8 @@ fn every_named_range_and_datetimes() {
 }
 
 #[test]
+
+#[wasm_bindgen_test::wasm_bindgen_test]
 fn errors_point_at_the_bad_part() {
     let base = r#""site_id":"s","date_range":"7d""#;
     assert_eq!(err(&format!(r#"{{{base},"metrics":["visitors","baa"]}}"#)), "#/metrics/1: Invalid metric \"baa\"");
@@ -61,6 +67,8 @@ fn errors_point_at_the_bad_part() {
 }
 
 #[test]
+
+#[wasm_bindgen_test::wasm_bindgen_test]
 fn hostile_filter_trees_are_bounded() {
     let mut deep = r#"["is","visit:os",["x"]]"#.to_owned();
     for _ in 0..20 {
@@ -84,6 +92,7 @@ proptest::proptest! {
     }
 
     #[test]
+
     fn arbitrary_json_values_in_every_field_never_panic(s in "\\PC{0,40}", n in proptest::num::i64::ANY) {
         for body in [
             serde_json::json!({"site_id": s, "metrics": [s], "date_range": [s, s], "dimensions": [s], "filters": [[s, s, [s]]], "order_by": [[s, s]], "pagination": {"limit": n}}),

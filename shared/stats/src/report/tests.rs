@@ -1,1 +1,140 @@
+//! The engine against a fake Analytics Engine that records every SQL text
+//! and answers from canned rows: what it asks, and how it merges.
+
+use std::cell::RefCell;
+
+use serde_json::{json, Map, Value};
+use wasm_bindgen_test::wasm_bindgen_test;
+
 use super::*;
+use crate::query::parse;
+
+/// Answers by the first matching fragment of the SQL; records every query.
+struct Fake {
+    answers: Vec<(&'static str, Value)>,
+    seen: RefCell<Vec<String>>,
+}
+
+impl Fake {
+    fn new(answers: Vec<(&'static str, Value)>) -> Self {
+        Fake { answers, seen: RefCell::new(Vec::new()) }
+    }
+}
+
+impl Runner for Fake {
+    async fn rows(&self, sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
+        self.seen.borrow_mut().push(sql.clone());
+        if sql.contains("FAIL") {
+            return Err(StatsError::Upstream("boom".into()));
+        }
+        let rows = self.answers.iter().find(|(frag, _)| sql.contains(frag)).map(|(_, v)| v.clone()).unwrap_or(json!([]));
+        Ok(rows.as_array().into_iter().flatten().filter_map(|r| r.as_object().cloned()).collect())
+    }
+}
+
+fn site() -> SiteInfo {
+    SiteInfo { id: SiteId::parse("demo").unwrap(), timezone: "Europe/Berlin".into() }
+}
+
+const NOW: u64 = 1_706_745_600_000; // 2024-02-01T00:00:00Z
+
+fn run_q(fake: &Fake, body: Value, goals: &[Goal]) -> Result<Value, StatsError> {
+    let q = parse(body.to_string().as_bytes())?;
+    pollster::block_on(run(fake, &q, &site(), goals, NOW))
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn event_and_session_rows_merge_by_dimension() {
+    let fake = Fake::new(vec![
+        ("double1 = 1", json!([{"c0": "DE", "c1": "3"}, {"c0": "FR", "c1": 1}])),
+        ("double1 = 2", json!([{"c0": "DE", "c1": 4, "c2": 1}, {"c0": "FR", "c1": 0, "c2": 0}])),
+    ]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "bounce_rate"], "date_range": "day", "dimensions": ["visit:country"]}), &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [3, 25], "dimensions": ["DE"]}, {"metrics": [1, 0], "dimensions": ["FR"]}]));
+    let seen = fake.seen.borrow();
+    assert_eq!(seen.len(), 2);
+    for sql in seen.iter() {
+        assert!(sql.contains("WHERE index1 = 'demo' AND double1 = "), "{sql}");
+        // "day" in Berlin at 2024-02-01T00:00Z is Feb 1, from 23:00 UTC.
+        assert!(sql.contains("timestamp >= toDateTime(1706742000)"), "{sql}");
+    }
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn a_regex_becomes_the_matching_values_seen() {
+    let fake = Fake::new(vec![
+        ("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/other"}, {"c0": "/blog/b's"}])),
+        ("count(DISTINCT double4)", json!([{"c0": 5}])),
+    ]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}), &[]).unwrap();
+    assert_eq!(out["results"][0]["metrics"], json!([5]));
+    let seen = fake.seen.borrow();
+    assert!(seen[0].starts_with("SELECT blob2 AS c0 FROM EVENTS WHERE index1 = 'demo'"), "{}", seen[0]);
+    assert!(seen[1].contains("blob2 IN ('/blog/a', '/blog/b\\'s')"), "{}", seen[1]);
+    assert!(!seen.iter().any(|s| s.contains("match(")));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn an_event_filter_selects_sessions_by_id_for_session_metrics() {
+    let fake = Fake::new(vec![
+        ("SELECT double5 AS c0", json!([{"c0": 11}, {"c0": "12"}])),
+        ("double1 = 2", json!([{"c0": 2, "c1": 1}])),
+    ]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "filters": [["is", "event:page", ["/x"]]]}), &[]).unwrap();
+    assert_eq!(out["results"][0]["metrics"], json!([50]));
+    let seen = fake.seen.borrow();
+    assert!(seen[0].contains("double1 = 1") && seen[0].contains("blob2 IN ('/x')"), "{}", seen[0]);
+    assert!(seen[1].contains("double1 = 2") && seen[1].ends_with("AND double5 IN (11, 12) ORDER BY c0 DESC LIMIT 100000"), "{}", seen[1]);
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn bounded_pre_queries_refuse_rather_than_guess() {
+    let many: Vec<Value> = (0..=MAX_IDS).map(|i| json!({"c0": i})).collect();
+    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(many))]);
+    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visit_duration"], "date_range": "day", "filters": [["is", "event:name", ["x"]]]}), &[]);
+    assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("narrow the date range")));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
+    let goals = vec![
+        Goal { event_name: "Signup".into(), page_path: String::new() },
+        Goal { event_name: String::new(), page_path: "/thanks".into() },
+    ];
+    let fake = Fake::new(vec![
+        ("blob1 IN ('Signup')", json!([{"c0": 2}])),
+        ("blob2 IN ('/thanks')", json!([{"c0": 1}])),
+        ("count(DISTINCT double4)", json!([{"c0": 8}])),
+    ]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "conversion_rate"], "date_range": "day", "dimensions": ["event:goal"]}), &goals).unwrap();
+    assert_eq!(
+        out["results"],
+        json!([{"metrics": [2, 25.0], "dimensions": ["Signup"]}, {"metrics": [1, 12.5], "dimensions": ["Visit /thanks"]}])
+    );
+    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:goal", ["Nope"]]]}), &goals);
+    assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("not configured")));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn upstream_failures_are_not_the_callers_fault() {
+    let fake = Fake::new(vec![]);
+    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:page", ["FAIL"]]]}), &[]);
+    assert_eq!(err.map_err(|e| e.status()), Err(503));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn empty_aggregates_answer_zeros_and_labels_fill_the_period() {
+    let fake = Fake::new(vec![]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "visit_duration"], "date_range": "day"}), &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [0, 0], "dimensions": []}]));
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["time"], "include": {"time_labels": true}}), &[]).unwrap();
+    let labels = out["meta"]["time_labels"].as_array().unwrap();
+    assert_eq!((labels.len(), labels[0].as_str()), (24, Some("2024-02-01 00:00:00")));
+}

@@ -43,6 +43,8 @@ fn unquote(sql: &str) -> Option<(String, &str)> {
 }
 
 #[test]
+
+#[wasm_bindgen_test::wasm_bindgen_test]
 fn quote_cases() {
     assert_eq!(quote("plain"), "'plain'");
     assert_eq!(quote("it's"), r"'it\'s'");
@@ -67,6 +69,7 @@ proptest::proptest! {
     }
 
     #[test]
+
     fn any_filter_value_stays_inside_its_literal(v in ".{0,80}") {
         let mut q = Select::events(site("demo"), 0, 10);
         q.filter(Cond::In(Column::Blob(Blob::Pathname), vec![v.clone()], true));
@@ -78,6 +81,7 @@ proptest::proptest! {
     }
 
     #[test]
+
     fn any_prop_key_stays_inside_its_literals(k in ".{0,40}") {
         let mut q = Select::events(site("demo"), 0, 10);
         q.column(Expr::Col(Column::Prop(k)));
@@ -97,6 +101,8 @@ proptest::proptest! {
 }
 
 #[test]
+
+#[wasm_bindgen_test::wasm_bindgen_test]
 fn the_site_filter_is_always_there_and_first() {
     let q = Select::events(site("demo"), 100, 200);
     assert_eq!(
@@ -111,6 +117,8 @@ fn the_site_filter_is_always_there_and_first() {
 }
 
 #[test]
+
+#[wasm_bindgen_test::wasm_bindgen_test]
 fn a_breakdown_renders_in_aes_subset() {
     let mut q = Select::events(site("demo"), 0, 86_400);
     let page = q.column(Expr::Col(Column::Blob(Blob::Pathname)));
@@ -146,6 +154,8 @@ fn a_breakdown_renders_in_aes_subset() {
 }
 
 #[test]
+
+#[wasm_bindgen_test::wasm_bindgen_test]
 fn out_of_range_positions_and_odd_numbers_are_harmless() {
     let mut q = Select::events(site("demo"), 0, 1);
     q.group_by(7).order_by(9, true);
