@@ -288,3 +288,44 @@ def test_rate_limit_answers_429_with_retry_after_and_concurrency_cannot_overshoo
             assert int(r.headers["retry-after"]) > 0 and "error" in r.json()
     # Other keys are not affected.
     assert query(body).status == 200
+
+
+# --- dashboard sessions ------------------------------------------------------
+
+def session_cookie(sites, lifetime_s=None):
+    body = {"sub": "user_e2e", "sites": sites}
+    if lifetime_s is not None:
+        body["lifetime_s"] = lifetime_s
+    r = request("POST", ENV["QUERY_URL"] + "/__dev/session", json.dumps(body), {"content-type": "application/json"})
+    assert r.status == 200, r.body
+    assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=Strict" in r.headers["set-cookie"]
+    return "beacon_session=" + r.json()["token"]
+
+
+def as_user(cookie, site, path="/api/v2/query"):
+    body = json.dumps({"site_id": site, "metrics": ["visitors"], "date_range": "all"})
+    return request("POST", ENV["QUERY_URL"] + path, body, {"cookie": cookie, "content-type": "application/json"})
+
+
+def test_a_session_sees_exactly_the_sites_it_names(data):
+    demo_only = session_cookie([ENV["DEMO_SITE_ID"]])
+    assert as_user(demo_only, ENV["DEMO_DOMAIN"]).status == 200
+    assert as_user(demo_only, ENV["DEMO_SITE_ID"]).status == 200
+    for other in [ENV["OTHER_SITE_ID"], ENV["OTHER_DOMAIN"], "paused"]:
+        r = as_user(demo_only, other)
+        assert r.status == 404 and "results" not in r.body, (other, r.body)
+    both = session_cookie([ENV["DEMO_SITE_ID"], ENV["OTHER_SITE_ID"]])
+    assert as_user(both, ENV["OTHER_DOMAIN"]).status == 200
+    r = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/aggregate?site_id=" + ENV["OTHER_SITE_ID"], None, {"cookie": demo_only})
+    assert r.status == 404
+
+
+def test_expired_forged_and_missing_sessions_are_401(data):
+    expired = session_cookie([ENV["DEMO_SITE_ID"]], lifetime_s=-120)
+    assert as_user(expired, ENV["DEMO_SITE_ID"]).status == 401
+    good = session_cookie([ENV["DEMO_SITE_ID"]])
+    header, claims, sig = good.split("=", 1)[1].split(".")
+    forged_claims = claims[:-4] + ("AAAA" if not claims.endswith("AAAA") else "BBBB")
+    for cookie in [f"beacon_session={header}.{forged_claims}.{sig}", f"beacon_session={header}.{claims}.", "beacon_session=", "other=1"]:
+        r = as_user(cookie, ENV["DEMO_SITE_ID"])
+        assert r.status == 401 and "error" in r.json(), (cookie, r.body)

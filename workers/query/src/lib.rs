@@ -1,9 +1,11 @@
 //! The query worker: Plausible's Stats API (v2 `POST /api/v2/query`, v1
-//! `GET /api/v1/stats/*`) for API keys. A thin adapter: it authenticates
-//! the caller, finds the site from the caller's rights (the `site_id` in a
+//! `GET /api/v1/stats/*`) for API keys and dashboard sessions. A thin
+//! adapter: it authenticates the caller (Bearer key, else the session
+//! cookie), finds the site from the caller's rights (the `site_id` in a
 //! request is only checked against them), counts the request against the
-//! key's hourly limit, and hands the query to `beacon_stats`.
+//! caller's hourly limit, and hands the query to `beacon_stats`.
 
+use beacon_auth::{AuthError, Session};
 use beacon_platform::{ae_sql, api_keys, goals, rate_limit, sites, PlatformError};
 use beacon_stats::report::{self, Runner, SiteInfo};
 use beacon_stats::v1::{self, Endpoint};
@@ -15,6 +17,18 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 
 /// Largest query body accepted.
 const MAX_BODY: usize = 64 * 1024;
+/// Secret (a plain variable locally) that signs dashboard sessions.
+const SESSION_SECRET: &str = "SESSION_SECRET";
+/// Requests per hour a dashboard session may make (a dashboard page makes ~8).
+const SESSION_HOURLY_LIMIT: u64 = 6000;
+/// Most sites one session token may name.
+const MAX_SESSION_SITES: usize = 100;
+
+/// Who is asking.
+enum Principal {
+    Key(api_keys::ApiKey),
+    Session(Session),
+}
 
 /// Everything that ends a request early, mapped to a status in one place.
 enum ApiError {
@@ -100,15 +114,21 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
         "/api/v1/stats/timeseries" => Some(Some(Endpoint::Timeseries)),
         "/api/v1/stats/breakdown" => Some(Some(Endpoint::Breakdown)),
         "/api/v1/stats/realtime/visitors" => Some(None),
+        "/__dev/session" if req.method() == Method::Post && beacon_platform::is_dev(env) => return dev_session(req, env).await,
         _ => return Err(ApiError::NotFound),
     };
     if v1.is_some() && req.method() != Method::Get {
         return Err(ApiError::MethodNotAllowed);
     }
-    let key = caller(&req, env).await?;
     let now_ms = beacon_platform::now_ms();
-    let limit = if key.hourly_limit.is_finite() && key.hourly_limit > 0.0 { key.hourly_limit as u64 } else { 600 };
-    if let Err(after) = rate_limit::hit(env, &key.id, limit, now_ms / 1000).await? {
+    let principal = caller(&req, env, now_ms).await?;
+    let (counter, limit) = match &principal {
+        Principal::Key(key) => {
+            (key.id.clone(), if key.hourly_limit.is_finite() && key.hourly_limit > 0.0 { key.hourly_limit as u64 } else { 600 })
+        }
+        Principal::Session(s) => (format!("session:{}", s.sub), SESSION_HOURLY_LIMIT),
+    };
+    if let Err(after) = rate_limit::hit(env, &counter, limit, now_ms / 1000).await? {
         return Err(ApiError::RateLimited(after));
     }
     let body: Value = match v1 {
@@ -125,7 +145,7 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
     };
     // Validate first: a broken body is the caller's 400 whatever it names.
     let parsed = query::parse(body.to_string().as_bytes())?;
-    let site = visible_site(env, &key, &parsed.site_id).await?;
+    let site = visible_site(env, &principal, &parsed.site_id).await?;
     let goals = goals::for_site(env, &site.id).await?;
     let info = SiteInfo { id: site.id.clone(), timezone: site.timezone.clone() };
     let answer = report::run(&Ae(env), &parsed, &info, &goals, now_ms).await?;
@@ -137,25 +157,65 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
     Ok(json_response(200, &out).map_err(|e| PlatformError::Binding { what: "response", message: e.to_string() })?)
 }
 
-/// The caller's unrevoked API key, from `Authorization: Bearer …`.
-async fn caller(req: &Request, env: &Env) -> std::result::Result<api_keys::ApiKey, ApiError> {
-    let header = req.headers().get("authorization").ok().flatten().unwrap_or_default();
-    let token = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty());
-    let Some(token) = token else { return Err(ApiError::Unauthorized("Missing API key. Please use a valid Plausible API key as a Bearer Token.")) };
-    api_keys::find(env, token).await?.ok_or(ApiError::Unauthorized("Invalid API key or revoked"))
+/// The caller: an unrevoked API key from `Authorization: Bearer …`, else
+/// a valid dashboard session cookie.
+async fn caller(req: &Request, env: &Env, now_ms: u64) -> std::result::Result<Principal, ApiError> {
+    let header = |name: &str| req.headers().get(name).ok().flatten().unwrap_or_default();
+    let authorization = header("authorization");
+    if !authorization.is_empty() {
+        let token = authorization.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty());
+        let Some(token) = token else { return Err(ApiError::Unauthorized("Invalid API key or revoked")) };
+        return api_keys::find(env, token).await?.map(Principal::Key).ok_or(ApiError::Unauthorized("Invalid API key or revoked"));
+    }
+    let cookies = header("cookie");
+    let Some(token) = beacon_auth::from_cookies(&cookies) else {
+        return Err(ApiError::Unauthorized("Missing API key. Please use a valid Plausible API key as a Bearer Token."));
+    };
+    match beacon_auth::verify(session_secret(env).as_bytes(), token, now_ms) {
+        Ok(session) => Ok(Principal::Session(session)),
+        Err(AuthError::Expired) => Err(ApiError::Unauthorized("Session expired; log in again")),
+        Err(AuthError::Secret) => Err(ApiError::Platform(PlatformError::Binding { what: "session secret", message: "missing or short".into() })),
+        Err(AuthError::Invalid) => Err(ApiError::Unauthorized("Invalid session")),
+    }
 }
 
-/// The key's own site, if `named` (an id or domain) names it; anything
+fn session_secret(env: &Env) -> String {
+    env.secret(SESSION_SECRET).map(|v| v.to_string()).or_else(|_| env.var(SESSION_SECRET).map(|v| v.to_string())).unwrap_or_default()
+}
+
+/// The caller's own site that `named` (an id or domain) names; anything
 /// else, existing or not, is answered as not found.
-async fn visible_site(env: &Env, key: &api_keys::ApiKey, named: &str) -> std::result::Result<Site, ApiError> {
-    let id = SiteId::parse(&key.site_id).map_err(|_| ApiError::NotFound)?;
-    let site = sites::site_by_id(env, &id).await?.ok_or(ApiError::NotFound)?;
-    let matches = named == site.id.as_str() || (!named.is_empty() && normalize_domain(named) == normalize_domain(&site.domain));
-    if matches {
-        Ok(site)
-    } else {
-        Err(ApiError::NotFound)
+async fn visible_site(env: &Env, principal: &Principal, named: &str) -> std::result::Result<Site, ApiError> {
+    let ids: Vec<String> = match principal {
+        Principal::Key(key) => vec![key.site_id.clone()],
+        Principal::Session(s) => s.sites.iter().take(MAX_SESSION_SITES).map(|id| id.as_str().to_owned()).collect(),
+    };
+    // By id first: no D1 read for a site the caller cannot see.
+    let by_id = ids.iter().any(|id| id == named);
+    for id in ids.iter().filter(|id| !by_id || *id == named) {
+        let Ok(id) = SiteId::parse(id) else { continue };
+        let Some(site) = sites::site_by_id(env, &id).await? else { continue };
+        if named == site.id.as_str() || (!named.is_empty() && normalize_domain(named) == normalize_domain(&site.domain)) {
+            return Ok(site);
+        }
     }
+    Err(ApiError::NotFound)
+}
+
+/// Dev only: mints a dashboard session through the same code as login will
+/// (the accounts worker), so tests can act as a signed-in user.
+async fn dev_session(mut req: Request, env: &Env) -> std::result::Result<Response, ApiError> {
+    let raw = read_body(&mut req).await?;
+    let session: Session = serde_json::from_slice(&raw).map_err(|e| StatsError::Invalid(format!("#: {e}")))?;
+    let now_ms = beacon_platform::now_ms();
+    let lifetime = serde_json::from_slice::<Value>(&raw).ok().and_then(|v| v.get("lifetime_s").and_then(Value::as_i64)).unwrap_or(beacon_auth::LIFETIME_S);
+    let token = beacon_auth::mint(session_secret(env).as_bytes(), &session, now_ms, lifetime)
+        .map_err(|e| PlatformError::Binding { what: "session mint", message: e.to_string() })?;
+    let resp = json_response(200, &json!({ "token": token })).map_err(|e| PlatformError::Binding { what: "response", message: e.to_string() })?;
+    resp.headers()
+        .set("set-cookie", &beacon_auth::set_cookie(&token, lifetime))
+        .map_err(|e| PlatformError::Binding { what: "response", message: e.to_string() })?;
+    Ok(resp)
 }
 
 fn params(req: &Request) -> Vec<(String, String)> {

@@ -1,0 +1,143 @@
+//! Dashboard sessions: a short-lived JWT in an HttpOnly, Secure, SameSite
+//! cookie, signed with HS256 and verified with the algorithm pinned (a
+//! token that names another `alg`, `none` included, is refused). It names
+//! the user and the sites they may read; the query worker trusts nothing
+//! else from the browser. The accounts worker will mint them at login;
+//! until then a dev-only endpoint mints them through [`mint`].
+
+use beacon_types::SiteId;
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, Token, UntrustedToken};
+use serde::{Deserialize, Serialize};
+
+/// The cookie that carries the session.
+pub const COOKIE: &str = "beacon_session";
+/// How long a session lasts, seconds.
+pub const LIFETIME_S: i64 = 8 * 3600;
+/// Shortest signing secret accepted, bytes.
+pub const MIN_SECRET: usize = 32;
+
+/// Why a session was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// Not a well-formed, correctly signed HS256 token.
+    #[error("invalid session token")]
+    Invalid,
+    /// Signed correctly but past its expiry.
+    #[error("session expired")]
+    Expired,
+    /// The server's secret is missing or too short (a deployment error).
+    #[error("session secret is not configured")]
+    Secret,
+}
+
+/// What a session says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The user id.
+    pub sub: String,
+    /// The sites the user may read.
+    pub sites: Vec<SiteId>,
+}
+
+fn key(secret: &[u8]) -> Result<Hs256Key, AuthError> {
+    if secret.len() < MIN_SECRET {
+        return Err(AuthError::Secret);
+    }
+    Ok(Hs256Key::new(secret))
+}
+
+fn at(now_ms: u64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(i64::try_from(now_ms).unwrap_or(0)).unwrap_or_default()
+}
+
+/// A signed token for `session`, valid from `now_ms` for `lifetime_s`.
+pub fn mint(secret: &[u8], session: &Session, now_ms: u64, lifetime_s: i64) -> Result<String, AuthError> {
+    let now = at(now_ms);
+    let options = TimeOptions::new(Duration::seconds(0), move || now);
+    let claims = Claims::new(session.clone()).set_duration_and_issuance(&options, Duration::seconds(lifetime_s));
+    Hs256.token(&Header::empty().with_token_type("JWT"), &claims, &key(secret)?).map_err(|_| AuthError::Invalid)
+}
+
+/// The session in `token`, if it is signed with `secret` by HS256 and not expired at `now_ms`.
+pub fn verify(secret: &[u8], token: &str, now_ms: u64) -> Result<Session, AuthError> {
+    let key = key(secret)?;
+    if token.len() > 8192 {
+        return Err(AuthError::Invalid);
+    }
+    let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Invalid)?;
+    let token: Token<Session> = Hs256.validator(&key).validate(&untrusted).map_err(|_| AuthError::Invalid)?;
+    let now = at(now_ms);
+    let options = TimeOptions::new(Duration::seconds(30), move || now);
+    let claims = token.claims();
+    // A session must expire: a token without `exp` is refused.
+    if claims.expiration.is_none() {
+        return Err(AuthError::Invalid);
+    }
+    claims.validate_expiration(&options).map_err(|_| AuthError::Expired)?;
+    Ok(claims.custom.clone())
+}
+
+/// The session token in a `Cookie` header, if any.
+pub fn from_cookies(header: &str) -> Option<&str> {
+    header.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == COOKIE).map(|(_, v)| v.trim())
+}
+
+/// The `Set-Cookie` value that stores `token` for `lifetime_s`.
+pub fn set_cookie(token: &str, lifetime_s: i64) -> String {
+    format!("{COOKIE}={token}; Max-Age={lifetime_s}; Path=/; HttpOnly; Secure; SameSite=Strict")
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn session() -> Session {
+        Session { sub: "user_1".into(), sites: vec![SiteId::parse("demo").unwrap()] }
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn round_trip_and_expiry() {
+        let token = mint(SECRET, &session(), NOW, 60).unwrap();
+        assert_eq!(verify(SECRET, &token, NOW + 1000), Ok(session()));
+        assert_eq!(verify(SECRET, &token, NOW + 120_000), Err(AuthError::Expired));
+        assert_eq!(verify(b"another-secret-another-secret-xx", &token, NOW), Err(AuthError::Invalid));
+        assert_eq!(verify(b"short", &token, NOW), Err(AuthError::Secret));
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn tampered_and_unsigned_tokens_are_refused() {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let token = mint(SECRET, &session(), NOW, 60).unwrap();
+        let mut parts: Vec<&str> = token.split('.').collect();
+        // Widen the sites claim without re-signing.
+        let forged = b64.encode(br#"{"exp":1800000000,"sub":"user_1","sites":["demo","other"]}"#);
+        parts[1] = &forged;
+        assert_eq!(verify(SECRET, &parts.join("."), NOW), Err(AuthError::Invalid));
+        // alg: none, no signature.
+        let none = format!("{}.{}.", b64.encode(br#"{"alg":"none","typ":"JWT"}"#), forged);
+        assert_eq!(verify(SECRET, &none, NOW), Err(AuthError::Invalid));
+        // A sites claim with an id that is not a site id never deserializes.
+        for junk in ["", "a.b.c", "x", &"a".repeat(9000)] {
+            assert_eq!(verify(SECRET, junk, NOW), Err(AuthError::Invalid));
+        }
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn cookies() {
+        assert_eq!(from_cookies("a=1; beacon_session=tok; b=2"), Some("tok"));
+        assert_eq!(from_cookies("a=1"), None);
+        let c = set_cookie("tok", 60);
+        assert!(c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Strict"));
+    }
+}
