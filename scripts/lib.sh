@@ -12,6 +12,7 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 # Pinned tool versions (see ../shared/DESIGN.md, toolchain facts).
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
+PLAUSIBLE_CLI_VERSION=2.0.0
 
 # Every worker the stack runs, as crate-dir:wrangler-config.
 WORKERS=("workers/ingest:wrangler/ingest.toml" "durable-objects/site:wrangler/site.toml" "workers/query:wrangler/query.toml")

@@ -218,10 +218,17 @@ fn is_datetime(s: &str) -> bool {
 
 fn parse_date_range(v: Option<&Value>) -> Result<DateRange, StatsError> {
     let at = "#/date_range";
+    // `{"start": …, "end": …}` is what some clients (plausible-cli) send
+    // for the `[start, end]` pair: read it the same way.
+    let pair = match v {
+        Some(Value::Array(pair)) if pair.len() == 2 => Some((pair.first(), pair.get(1))),
+        Some(Value::Object(m)) if m.len() == 2 => Some((m.get("start"), m.get("end"))),
+        _ => None,
+    };
     match v {
         Some(Value::String(s)) if NAMED_RANGES.contains(&s.as_str()) => Ok(DateRange::Named(s.clone())),
-        Some(Value::Array(pair)) if pair.len() == 2 => {
-            let (Some(Value::String(a)), Some(Value::String(b))) = (pair.first(), pair.get(1)) else {
+        _ if pair.is_some() => {
+            let Some((Some(Value::String(a)), Some(Value::String(b)))) = pair else {
                 return Err(invalid(at, "Invalid date range"));
             };
             if is_date(a) && is_date(b) {

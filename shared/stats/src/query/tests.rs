@@ -40,6 +40,11 @@ fn every_named_range_and_datetimes() {
     }
     let q = parse(br#"{"site_id":"s","metrics":["visits"],"date_range":["2024-01-01T10:00:00+02:00","2024-01-01T12:00:00Z"]}"#).unwrap();
     assert!(matches!(q.date_range, DateRange::DateTimes(..)));
+    let q = parse(br#"{"site_id":"s","metrics":["visits"],"date_range":{"start":"2024-01-01","end":"2024-01-02"}}"#).unwrap();
+    assert_eq!(q.date_range, DateRange::Dates("2024-01-01".into(), "2024-01-02".into()));
+    for bad in [r#"{"start":"2024-01-01"}"#, r#"{"start":"2024-01-01","to":"2024-01-02"}"#, r#"{"start":1,"end":2}"#] {
+        assert!(parse(format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":{bad}}}"#).as_bytes()).is_err(), "{bad}");
+    }
 }
 
 #[test]

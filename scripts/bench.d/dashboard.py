@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Times the Stats API queries one dashboard page view makes, against a
+running stack: each query alone (p50/p95), and the whole set fired at once
+as the dashboard fires it (p50/p95). Prints figures; asserts nothing but
+that every answer is a 200."""
+
+import json
+import statistics
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+url, key, site, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+SET = {
+    "aggregate + comparison": {"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"],
+                               "date_range": "30d", "include": {"comparisons": {"mode": "previous_period"}}},
+    "timeseries (day)": {"metrics": ["visitors"], "date_range": "30d", "dimensions": ["time:day"]},
+    "top pages": {"metrics": ["visitors", "pageviews"], "date_range": "30d", "dimensions": ["event:page"], "pagination": {"limit": 9}},
+    "sources": {"metrics": ["visitors", "bounce_rate"], "date_range": "30d", "dimensions": ["visit:source"], "pagination": {"limit": 9}},
+    "countries": {"metrics": ["visitors"], "date_range": "30d", "dimensions": ["visit:country"], "pagination": {"limit": 9}},
+    "devices": {"metrics": ["visitors"], "date_range": "30d", "dimensions": ["visit:device"]},
+}
+
+
+def run(body):
+    data = json.dumps(dict(body, site_id=site)).encode()
+    req = urllib.request.Request(url + "/api/v2/query", data=data, method="POST",
+                                 headers={"authorization": "Bearer " + key, "content-type": "application/json"})
+    t = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        assert resp.status == 200
+        resp.read()
+    return (time.perf_counter() - t) * 1000
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+for body in SET.values():  # warm-up
+    run(body)
+alone = {name: [run(body) for _ in range(rounds)] for name, body in SET.items()}
+whole = []
+with ThreadPoolExecutor(max_workers=len(SET)) as pool:
+    for _ in range(rounds):
+        t = time.perf_counter()
+        list(pool.map(run, SET.values()))
+        whole.append((time.perf_counter() - t) * 1000)
+
+print(f"\n{'query (' + str(rounds) + ' rounds)':28}{'p50 ms':>10}{'p95 ms':>10}")
+for name, xs in alone.items():
+    print(f"{name:28}{statistics.median(xs):10.1f}{pct(xs, 95):10.1f}")
+print(f"{'sum of the six, one by one':28}{sum(statistics.median(x) for x in alone.values()):10.1f}")
+print(f"{'whole set, fired at once':28}{statistics.median(whole):10.1f}{pct(whole, 95):10.1f}   (target: p50 < 500 ms)")
