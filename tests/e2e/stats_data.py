@@ -8,10 +8,19 @@ import json
 import random
 import time
 from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 
 from beacon import ENV, FIREFOX, IPHONE, send, sql
 
 MIN = 60_000
+
+
+def rnd(x, places=0):
+    """Rounds half away from zero, as Plausible (Elixir) and Beacon (Rust) do;
+    Python's rnd() rounds half to even."""
+    q = Decimal(1).scaleb(-places)
+    v = Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP)
+    return int(v) if places == 0 else float(v)
 
 
 def pick_days():
@@ -128,9 +137,9 @@ class Model:
             "pageviews": sum(e["name"] == "pageview" for e in evs),
             "events": sum(e["name"] != "engagement" for e in evs),
             "visits": visits,
-            "bounce_rate": round(100 * sum(s["bounce"] for s in ss) / visits) if visits else 0,
-            "visit_duration": round(sum(s["duration"] for s in ss) / visits) if visits else 0,
-            "views_per_visit": round(sum(s["pageviews"] for s in ss) / visits, 2) if visits else 0,
+            "bounce_rate": rnd(100 * sum(s["bounce"] for s in ss) / visits) if visits else 0,
+            "visit_duration": rnd(sum(s["duration"] for s in ss) / visits) if visits else 0,
+            "views_per_visit": rnd(sum(s["pageviews"] for s in ss) / visits, 2) if visits else 0,
         }
 
     def breakdown(self, key, metrics, keep_event=lambda e: True):

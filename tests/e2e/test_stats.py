@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from beacon import ENV, request
-from stats_data import Model, as_table, pick_days, script, send_all, wait_landed
+from stats_data import Model, rnd, as_table, pick_days, script, send_all, wait_landed
 
 V1 = ["aggregate", "timeseries", "breakdown"]
 
@@ -130,7 +130,7 @@ def test_props_breakdown_goals_conversion_and_revenue(data):
 
     def goal(keep):
         a = m.aggregate(keep)
-        return [a["visitors"], a["events"], round(100 * a["visitors"] / total, 2)]
+        return [a["visitors"], a["events"], rnd(100 * a["visitors"] / total, 2)]
 
     assert goals["Signup"] == goal(lambda e: e["name"] == "Signup")
     assert goals["Visit /thanks"] == goal(lambda e: e["name"] == "pageview" and e["path"] == "/thanks")
@@ -147,7 +147,7 @@ def test_order_pagination_total_rows_and_percentage(data):
             pagination={"limit": 2, "offset": 1}, include={"total_rows": True})
     total = m.aggregate()["visitors"]
     assert [r["dimensions"][0] for r in got["results"]] == [k for k, _ in ranked[1:3]]
-    assert got["results"][0]["metrics"] == [ranked[1][1][0], round(100 * ranked[1][1][0] / total, 1)]
+    assert got["results"][0]["metrics"] == [ranked[1][1][0], rnd(100 * ranked[1][1][0] / total, 1)]
     assert got["meta"]["total_rows"] == len(full)
     asc = q(data, metrics=["visitors"], dimensions=["event:page"], order_by=[["event:page", "asc"]])
     assert [r["dimensions"][0] for r in asc["results"]] == sorted(full)
@@ -329,3 +329,54 @@ def test_expired_forged_and_missing_sessions_are_401(data):
     for cookie in [f"beacon_session={header}.{forged_claims}.{sig}", f"beacon_session={header}.{claims}.", "beacon_session=", "other=1"]:
         r = as_user(cookie, ENV["DEMO_SITE_ID"])
         assert r.status == 401 and "error" in r.json(), (cookie, r.body)
+
+
+# --- the remaining metrics, dimensions and date-range forms ---------------------
+
+def test_entry_and_exit_pages_count_visits(data):
+    m = data["model"]
+    stats = [m.session_stats(s) for s in m.sessions]
+    entry = as_table(q(data, metrics=["visits"], dimensions=["visit:entry_page"]))
+    assert entry == {p: [sum(s["entry"] == p for s in stats)] for p in {s["entry"] for s in stats}}
+    exits = {}
+    for s in m.sessions:
+        last = [e["path"] for e in s if e["name"] == "pageview"][-1]
+        exits[last] = exits.get(last, 0) + 1
+    assert as_table(q(data, metrics=["visits"], dimensions=["visit:exit_page"])) == {k: [v] for k, v in exits.items()}
+
+
+def test_time_on_page_and_scroll_depth_by_page(data):
+    m = data["model"]
+    got = as_table(q(data, metrics=["visitors", "time_on_page", "scroll_depth"], dimensions=["event:page"]))
+    for page, (visitors, top, sd) in got.items():
+        evs = [e for e in m.events if e["path"] == page]
+        engaged = [e for e in evs if e["name"] == "engagement"]
+        assert visitors == len({e["vid"] for e in evs}), page
+        assert top == rnd(sum(e["payload"]["e"] for e in engaged) / 1000 / visitors), page
+        assert sd == (rnd(sum(e["payload"]["sd"] for e in engaged) / len(engaged)) if engaged else 0), page
+
+
+def test_hostname_week_month_and_auto_time_buckets(data):
+    m = data["model"]
+    a = m.aggregate()
+    assert as_table(q(data, metrics=["visitors"], dimensions=["event:hostname"])) == {ENV["DEMO_DOMAIN"]: [a["visitors"]]}
+    d0 = data["d0"]
+
+    def clipped(start):
+        return max(start, d0).isoformat()
+
+    for dim, bucket in [("time:week", lambda d: clipped(d - dt.timedelta(days=d.weekday()))),
+                        ("time:month", lambda d: clipped(d.replace(day=1))),
+                        ("time", lambda d: d.isoformat())]:
+        got = as_table(q(data, metrics=["pageviews"], dimensions=[dim]))
+        assert got == m.breakdown(lambda e: bucket(utc(e["t"]).date()), ["pageviews"]), dim
+
+
+def test_iso_datetime_ranges_cut_by_instant(data):
+    m = data["model"]
+    d0 = data["range"][0]
+    got = q(data, metrics=["pageviews", "visitors"], date_range=[f"{d0}T12:05:00+02:00", f"{d0}T10:10:00Z"])
+    lo = int(dt.datetime.fromisoformat(f"{d0}T10:05:00+00:00").timestamp() * 1000)
+    hi = lo + 5 * 60_000
+    a = m.aggregate(lambda e: lo <= e["t"] < hi)
+    assert got["results"][0]["metrics"] == [a["pageviews"], a["visitors"]]

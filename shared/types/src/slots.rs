@@ -24,7 +24,7 @@
 //! | blob17 | browser version | same | 32 |
 //! | blob18 | OS | same | 64 |
 //! | blob19 | OS version | same | 32 |
-//! | blob20 | props, canonical JSON object | `""` | 6000 |
+//! | blob20 | props, canonical JSON object (inner `"` as `\u0022`) | `""` | 6000 |
 //! | double1 | row kind: 1 event | 2 session | |
 //! | double2 | sign: 1 | +1 / -1 | |
 //! | double3 | device code (0 unknown, 1 desktop, 2 mobile, 3 tablet) | same | |
