@@ -24,11 +24,19 @@ def rnd(x, places=0):
 
 
 def pick_days():
-    """Two consecutive UTC days well inside AE's retention, chosen per run so
-    re-runs against a long-lived dev stack do not mix data sets."""
+    """Two consecutive UTC days well inside AE's retention that hold no
+    demo data yet, so modules and re-runs against a long-lived dev stack
+    never mix data sets."""
     today = dt.datetime.now(dt.timezone.utc).date()
-    d0 = today - dt.timedelta(days=random.randint(10, 80))
-    return d0, d0 + dt.timedelta(days=1)
+    for _ in range(200):
+        d0 = today - dt.timedelta(days=random.randint(10, 80))
+        d1 = d0 + dt.timedelta(days=1)
+        lo, hi = at(d0, 0) // 1000, (at(d1, 0) + 86_400_000) // 1000
+        taken = sql(f"SELECT count() AS n FROM EVENTS WHERE index1 = '{ENV['DEMO_SITE_ID']}' "
+                    f"AND timestamp >= toDateTime({lo}) AND timestamp < toDateTime({hi})")
+        if int(taken[0]["n"]) == 0:
+            return d0, d1
+    raise AssertionError("no free pair of days for a golden data set: restart the stack")
 
 
 def at(day, hour, minute=0):
