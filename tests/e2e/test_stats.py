@@ -159,6 +159,24 @@ def test_comparison_with_previous_period(data):
     assert row["comparison"]["metrics"] == [0] and row["comparison"]["change"] == [100]
 
 
+def test_year_over_year_and_custom_comparisons(data):
+    m = data["model"]
+    a = m.aggregate()
+    # The same calendar dates a year on (the data set's days are never Feb 29:
+    # they lie 10 to 80 days back from today).
+    later = [d.replace(year=d.year + 1).isoformat() for d in (data["d0"], data["d1"])]
+    got = q(data, metrics=["visitors", "pageviews"], date_range=later, include={"comparisons": {"mode": "year_over_year"}})
+    row = got["results"][0]
+    assert row["metrics"] == [0, 0] and row["comparison"]["metrics"] == [a["visitors"], a["pageviews"]]
+    custom = q(data, metrics=["pageviews"], date_range=[data["range"][1], data["range"][1]],
+               include={"comparisons": {"mode": "custom", "date_range": [data["range"][0], data["range"][0]]}})
+    day0 = m.aggregate(lambda e: utc(e["t"]).date() == data["d0"])["pageviews"]
+    day1 = a["pageviews"] - day0
+    assert custom["results"][0]["metrics"] == [day1]
+    assert custom["results"][0]["comparison"]["metrics"] == [day0]
+    assert custom["results"][0]["comparison"]["change"] == [rnd((day1 - day0) / day0 * 100)]
+
+
 def test_v1_endpoints_answer_like_plausible(data):
     m = data["model"]
     period = {"site_id": ENV["DEMO_DOMAIN"], "period": "custom", "date": ",".join(data["range"])}
@@ -198,6 +216,21 @@ def test_a_key_sees_only_its_own_site_on_every_endpoint(data):
     # The other tenant's key cannot read demo either.
     r = query({"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": "all"}, key=ENV["OTHER_API_KEY"])
     assert r.status == 404
+
+
+def test_a_key_reads_every_site_of_its_team_and_no_other(data):
+    for named in [ENV["TEAM_SITE_ID"], ENV["TEAM_DOMAIN"], ENV["TEAM_DOMAIN"].upper()]:
+        r = query({"site_id": named, "metrics": ["visitors"], "date_range": "all"})
+        assert r.status == 200, (named, r.body)
+        assert r.json()["results"] == [{"metrics": [0], "dimensions": []}]
+        assert query({"site_id": named, "metrics": ["visitors"], "date_range": "all"}, key=ENV["OTHER_API_KEY"]).status == 404
+    for endpoint in V1:
+        assert v1(endpoint, {"site_id": ENV["TEAM_DOMAIN"], "property": "event:page"}).status == 200
+        assert v1(endpoint, {"site_id": ENV["TEAM_DOMAIN"], "property": "event:page"}, key=ENV["OTHER_API_KEY"]).status == 404
+    # The team's other site has its own data: demo's events never show there.
+    demo = ok(query({"site_id": ENV["DEMO_SITE_ID"], "metrics": ["visitors"], "date_range": data["range"]}))
+    team = ok(query({"site_id": ENV["TEAM_SITE_ID"], "metrics": ["visitors"], "date_range": data["range"]}))
+    assert demo["results"][0]["metrics"][0] > 0 and team["results"][0]["metrics"] == [0]
 
 
 def test_filters_and_pagination_cannot_reach_another_tenant(data):
@@ -311,7 +344,7 @@ def test_a_session_sees_exactly_the_sites_it_names(data):
     demo_only = session_cookie([ENV["DEMO_SITE_ID"]])
     assert as_user(demo_only, ENV["DEMO_DOMAIN"]).status == 200
     assert as_user(demo_only, ENV["DEMO_SITE_ID"]).status == 200
-    for other in [ENV["OTHER_SITE_ID"], ENV["OTHER_DOMAIN"], "paused"]:
+    for other in [ENV["OTHER_SITE_ID"], ENV["OTHER_DOMAIN"], "paused", ENV["TEAM_SITE_ID"]]:
         r = as_user(demo_only, other)
         assert r.status == 404 and "results" not in r.body, (other, r.body)
     both = session_cookie([ENV["DEMO_SITE_ID"], ENV["OTHER_SITE_ID"]])

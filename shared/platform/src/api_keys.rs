@@ -13,22 +13,17 @@ pub fn key_hash(key: &str) -> String {
     crate::hex(&Sha256::digest(key.as_bytes()))
 }
 
-/// An unrevoked API key, as the Stats API needs it.
+/// An unrevoked API key: it reads every site of its team.
 #[derive(Clone, Debug, Deserialize)]
 pub struct ApiKey {
     /// The key's id (not the secret).
     pub id: String,
-    /// The site it may read.
-    pub site_id: String,
+    /// The team whose sites it may read.
+    pub team_id: String,
     /// `read` or `admin`.
     pub scope: String,
     /// Requests per hour it may make.
     pub hourly_limit: f64,
-}
-
-/// The site an unrevoked key belongs to, if the key is known.
-pub async fn site_for_key(env: &Env, key: &str) -> Result<Option<SiteId>, PlatformError> {
-    Ok(find(env, key).await?.and_then(|k| SiteId::parse(&k.site_id).ok()))
 }
 
 /// The unrevoked key presented as `key`, if any.
@@ -37,14 +32,25 @@ pub async fn find(env: &Env, key: &str) -> Result<Option<ApiKey>, PlatformError>
         return Ok(None);
     }
     let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let row: Option<ApiKey> = db
-        .prepare("SELECT id, site_id, scope, hourly_limit FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL")
+    db.prepare("SELECT id, team_id, scope, hourly_limit FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL")
         .bind(&[key_hash(key).into()])
         .map_err(|e| PlatformError::binding("d1 bind", e))?
         .first(None)
         .await
-        .map_err(|e| PlatformError::binding("d1 api key lookup", e))?;
-    Ok(row)
+        .map_err(|e| PlatformError::binding("d1 api key lookup", e))
+}
+
+/// Whether `key` may read `site` (the site belongs to the key's team).
+pub async fn sees(env: &Env, key: &ApiKey, site: &SiteId) -> Result<bool, PlatformError> {
+    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
+    let row: Option<serde_json::Value> = db
+        .prepare("SELECT 1 AS ok FROM sites WHERE id = ?1 AND team_id = ?2")
+        .bind(&[site.as_str().into(), key.team_id.as_str().into()])
+        .map_err(|e| PlatformError::binding("d1 bind", e))?
+        .first(None)
+        .await
+        .map_err(|e| PlatformError::binding("d1 team lookup", e))?;
+    Ok(row.is_some())
 }
 
 #[cfg(test)]

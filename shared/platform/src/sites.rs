@@ -84,8 +84,22 @@ pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<
     Ok(site)
 }
 
-/// A site by id (active or not), straight from D1: for callers whose
-/// principal names the site (API keys, dashboard sessions).
+/// The site of `team` that `named` names, by id or by domain (without
+/// `www.`, any case), active or not, straight from D1: for callers whose
+/// principal is a team's API key.
+pub async fn site_in_team(env: &Env, team: &str, named: &str) -> Result<Option<Site>, PlatformError> {
+    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
+    let row: Option<Row> = db
+        .prepare("SELECT id, domain, timezone, status FROM sites WHERE team_id = ?1 AND (id = ?2 OR domain = ?3) LIMIT 1")
+        .bind(&[team.into(), named.into(), beacon_types::site::normalize_domain(named).into()])
+        .map_err(|e| PlatformError::binding("d1 bind", e))?
+        .first(None)
+        .await
+        .map_err(|e| PlatformError::binding("d1 site lookup", e))?;
+    Ok(row.and_then(site_of_row))
+}
+
+/// A site by id (active or not), straight from D1.
 pub async fn site_by_id(env: &Env, id: &SiteId) -> Result<Option<Site>, PlatformError> {
     let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
     let row: Option<Row> = db
@@ -95,9 +109,11 @@ pub async fn site_by_id(env: &Env, id: &SiteId) -> Result<Option<Site>, Platform
         .first(None)
         .await
         .map_err(|e| PlatformError::binding("d1 site lookup", e))?;
-    Ok(row.and_then(|r| {
-        Some(Site { id: SiteId::parse(&r.id).ok()?, domain: r.domain, timezone: r.timezone, status: SiteStatus::parse(&r.status).ok()? })
-    }))
+    Ok(row.and_then(site_of_row))
+}
+
+fn site_of_row(r: Row) -> Option<Site> {
+    Some(Site { id: SiteId::parse(&r.id).ok()?, domain: r.domain, timezone: r.timezone, status: SiteStatus::parse(&r.status).ok()? })
 }
 
 async fn site_from_d1(env: &Env, host: &str) -> Result<Option<Site>, PlatformError> {
@@ -112,15 +128,7 @@ async fn site_from_d1(env: &Env, host: &str) -> Result<Option<Site>, PlatformErr
         .first(None)
         .await
         .map_err(|e| PlatformError::binding("d1 hostname lookup", e))?;
-    Ok(row.and_then(|r| {
-        let site = Site {
-            id: SiteId::parse(&r.id).ok()?,
-            domain: r.domain,
-            timezone: r.timezone,
-            status: SiteStatus::parse(&r.status).ok()?,
-        };
-        (site.status == SiteStatus::Active).then_some(site)
-    }))
+    Ok(row.and_then(site_of_row).filter(|site| site.status == SiteStatus::Active))
 }
 
 #[cfg(test)]

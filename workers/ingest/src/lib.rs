@@ -65,19 +65,18 @@ async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result:
     http::text(202, "ok")
 }
 
-/// The live view's WebSocket, for callers with an API key of this
-/// hostname's site (`Authorization: Bearer` or `?token=`, since browsers
+/// The live view's WebSocket, for callers with an API key of the team
+/// that owns this hostname's site (`Authorization: Bearer` or `?token=`, since browsers
 /// cannot set headers on WebSockets). The query worker takes this over
 /// once it exists.
 async fn live(req: Request, env: Env) -> std::result::Result<Response, ApiError> {
     let site = site_of(&req, &env).await?;
     let key = bearer(&req).ok_or(ApiError::Unauthorized("an API key is required"))?;
-    let owner = api_keys::site_for_key(&env, &key).await.map_err(ApiError::Platform)?;
-    match owner {
-        None => return Err(ApiError::Unauthorized("invalid or revoked API key")),
-        // Not this key's site: answer as if it did not exist.
-        Some(id) if id != site.id => return Err(ApiError::NotFound("site not found")),
-        Some(_) => {}
+    let owner = api_keys::find(&env, &key).await.map_err(ApiError::Platform)?;
+    let Some(owner) = owner else { return Err(ApiError::Unauthorized("invalid or revoked API key")) };
+    // Not a site of this key's team: answer as if it did not exist.
+    if !api_keys::sees(&env, &owner, &site.id).await.map_err(ApiError::Platform)? {
+        return Err(ApiError::NotFound("site not found"));
     }
     if !header(&req, "upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(ApiError::UpgradeRequired);

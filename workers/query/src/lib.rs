@@ -183,23 +183,28 @@ fn session_secret(env: &Env) -> String {
     env.secret(SESSION_SECRET).map(|v| v.to_string()).or_else(|_| env.var(SESSION_SECRET).map(|v| v.to_string())).unwrap_or_default()
 }
 
-/// The caller's own site that `named` (an id or domain) names; anything
-/// else, existing or not, is answered as not found.
+/// The site `named` (an id or domain) names, if the caller may read it
+/// (a site of the key's team, or one the session lists); anything else,
+/// existing or not, is answered as not found.
 async fn visible_site(env: &Env, principal: &Principal, named: &str) -> std::result::Result<Site, ApiError> {
-    let ids: Vec<String> = match principal {
-        Principal::Key(key) => vec![key.site_id.clone()],
-        Principal::Session(s) => s.sites.iter().take(MAX_SESSION_SITES).map(|id| id.as_str().to_owned()).collect(),
-    };
-    // By id first: no D1 read for a site the caller cannot see.
-    let by_id = ids.iter().any(|id| id == named);
-    for id in ids.iter().filter(|id| !by_id || *id == named) {
-        let Ok(id) = SiteId::parse(id) else { continue };
-        let Some(site) = sites::site_by_id(env, &id).await? else { continue };
-        if named == site.id.as_str() || (!named.is_empty() && normalize_domain(named) == normalize_domain(&site.domain)) {
-            return Ok(site);
+    if named.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    match principal {
+        Principal::Key(key) => sites::site_in_team(env, &key.team_id, named).await?.ok_or(ApiError::NotFound),
+        Principal::Session(s) => {
+            let ids: Vec<&SiteId> = s.sites.iter().take(MAX_SESSION_SITES).collect();
+            // By id first: no D1 read for a site the caller cannot see.
+            let by_id = ids.iter().any(|id| id.as_str() == named);
+            for id in ids.into_iter().filter(|id| !by_id || id.as_str() == named) {
+                let Some(site) = sites::site_by_id(env, id).await? else { continue };
+                if named == site.id.as_str() || normalize_domain(named) == normalize_domain(&site.domain) {
+                    return Ok(site);
+                }
+            }
+            Err(ApiError::NotFound)
         }
     }
-    Err(ApiError::NotFound)
 }
 
 /// Dev only: mints a dashboard session through the same code as login will
