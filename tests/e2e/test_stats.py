@@ -162,8 +162,7 @@ def test_comparison_with_previous_period(data):
 def test_year_over_year_and_custom_comparisons(data):
     m = data["model"]
     a = m.aggregate()
-    # The same calendar dates a year on (the data set's days are never Feb 29:
-    # they lie 10 to 80 days back from today).
+    # The same calendar dates a year on (pick_days never picks Feb 29).
     later = [d.replace(year=d.year + 1).isoformat() for d in (data["d0"], data["d1"])]
     got = q(data, metrics=["visitors", "pageviews"], date_range=later, include={"comparisons": {"mode": "year_over_year"}})
     row = got["results"][0]
