@@ -33,6 +33,11 @@ def main():
     # n spreads over time by a multiplicative hash; a visitor makes ~50
     # events, a session 4.
     ts = f"toDateTime({now} - ((number * 7919) % {span}))"
+    # Entry page and visit attributes, alike on event and session rows.
+    visit = f"""concat('/page-', toString(intDiv(number, 4) % 500)),
+               arrayElement({SOURCES}, number % 7 + 1), arrayElement({CHANNELS}, number % 7 + 1),
+               arrayElement({COUNTRIES}, number % 8 + 1), arrayElement({BROWSERS}, number % 4 + 1),
+               arrayElement({OSES}, number % 5 + 1)"""
     store.session.query(f"""
         INSERT INTO ae.EVENTS (timestamp, index1, blob1, blob2, blob3, blob4, blob6, blob7, blob13, blob16, blob18,
                                double1, double2, double3, double4, double5, double11)
@@ -40,12 +45,7 @@ def main():
                if(number % 10 = 9, 'Signup', 'pageview'),
                concat('/page-', toString(number % 500)),
                'demo.example',
-               concat('/page-', toString(intDiv(number, 4) % 500)),
-               arrayElement({SOURCES}, number % 7 + 1),
-               arrayElement({CHANNELS}, number % 7 + 1),
-               arrayElement({COUNTRIES}, number % 8 + 1),
-               arrayElement({BROWSERS}, number % 4 + 1),
-               arrayElement({OSES}, number % 5 + 1),
+               {visit},
                1, 1, number % 3 + 1, intDiv(number, 50) + 1, intDiv(number, 4) + 1, toUnixTimestamp({ts}) * 1000
         FROM numbers({args.events})
     """)
@@ -55,12 +55,7 @@ def main():
         SELECT {ts}, '{args.site}',
                concat('/page-', toString((number + 3) % 500)),
                'demo.example',
-               concat('/page-', toString(intDiv(number, 4) % 500)),
-               arrayElement({SOURCES}, number % 7 + 1),
-               arrayElement({CHANNELS}, number % 7 + 1),
-               arrayElement({COUNTRIES}, number % 8 + 1),
-               arrayElement({BROWSERS}, number % 4 + 1),
-               arrayElement({OSES}, number % 5 + 1),
+               {visit},
                2, 1, number % 3 + 1, intDiv(number, 50) + 1, intDiv(number, 4) + 1, toUnixTimestamp({ts}) * 1000,
                intDiv(number, 4) % 3 = 0, intDiv(number, 4) % 300, 4, 4
         FROM numbers({args.events}) WHERE number % 4 = 0

@@ -91,6 +91,16 @@ def script(d0, d1, salt):
     return events
 
 
+def golden():
+    """Sends a fresh data set on free days and waits until it has landed:
+    its days, range, events and model."""
+    d0, d1 = pick_days()
+    events = script(d0, d1, random.randint(1, 250))
+    send_all(events)
+    wait_landed(d0, d1, len(events))
+    return {"d0": d0, "d1": d1, "range": [d0.isoformat(), d1.isoformat()], "model": Model(events), "events": events}
+
+
 def send_all(events):
     for e in events:
         headers = {"x-beacon-dev-time": str(e["t"]), "x-beacon-dev-geo": f"{e['country']};;"}

@@ -4,14 +4,13 @@ independent model expects."""
 
 import json
 import os
-import random
 import subprocess
 import tempfile
 
 import pytest
 
 from beacon import ENV, ROOT
-from stats_data import Model, pick_days, script, send_all, wait_landed
+from stats_data import golden
 
 CLI = ROOT / ".beacon" / "tools" / "bin" / "plausible"
 
@@ -37,11 +36,8 @@ def cli():
 
 @pytest.fixture(scope="module")
 def data():
-    d0, d1 = pick_days()
-    events = script(d0, d1, random.randint(1, 250))
-    send_all(events)
-    wait_landed(d0, d1, len(events))
-    return {"period": ["--period", "custom", "--date", f"{d0.isoformat()},{d1.isoformat()}"], "model": Model(events)}
+    d = golden()
+    return dict(d, period=["--period", "custom", "--date", ",".join(d["range"])])
 
 
 def test_aggregate(cli, data):

@@ -5,14 +5,13 @@ input, auth and the rate limit."""
 
 import datetime as dt
 import json
-import random
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from beacon import ENV, request
-from stats_data import Model, rnd, as_table, pick_days, script, send_all, wait_landed
+from stats_data import as_table, golden, rnd
 
 V1 = ["aggregate", "timeseries", "breakdown"]
 
@@ -41,11 +40,7 @@ def ok(reply):
 
 @pytest.fixture(scope="module")
 def data():
-    d0, d1 = pick_days()
-    events = script(d0, d1, random.randint(1, 250))
-    send_all(events)
-    wait_landed(d0, d1, len(events))
-    return {"d0": d0, "d1": d1, "range": [d0.isoformat(), d1.isoformat()], "model": Model(events), "events": events}
+    return golden()
 
 
 def q(data, **body):
@@ -135,6 +130,15 @@ def test_props_breakdown_goals_conversion_and_revenue(data):
     assert goals["Signup"] == goal(lambda e: e["name"] == "Signup")
     assert goals["Visit /thanks"] == goal(lambda e: e["name"] == "pageview" and e["path"] == "/thanks")
     assert goals["Visit /blog/**"] == goal(lambda e: e["name"] == "pageview" and e["path"].startswith("/blog/"))
+    signup = goal(lambda e: e["name"] == "Signup")
+    filtered = q(data, metrics=["visitors", "events", "conversion_rate"], filters=[["is", "event:goal", ["Signup"]]])
+    assert filtered["results"][0]["metrics"] == signup
+    by_country = as_table(q(data, metrics=["visitors", "conversion_rate"], dimensions=["visit:country"],
+                            filters=[["is", "event:goal", ["Visit /blog/**"]]]))
+    for country, (visitors, rate) in by_country.items():
+        everyone = m.aggregate(lambda e: e["country"] == country)["visitors"]
+        converted = m.aggregate(lambda e: e["country"] == country and e["name"] == "pageview" and e["path"].startswith("/blog/"))
+        assert [visitors, rate] == [converted["visitors"], rnd(100 * converted["visitors"] / everyone, 2)], country
     rev = q(data, metrics=["total_revenue", "average_revenue"], filters=[["is", "event:name", ["Purchase"]]])
     assert rev["results"][0]["metrics"] == [20.5, 20.5]
 

@@ -29,6 +29,17 @@ pub async fn hit(env: &Env, key_id: &str, limit: u64, now_s: u64) -> Result<Resu
         .await
         .map_err(|e| PlatformError::binding("d1 rate limit", e))?;
     let hits = row.map(|r| r.hits).unwrap_or(0.0);
+    if hits == 1.0 {
+        // The key's first request of a window: its older windows are done
+        // with, so the table holds about one row per key.
+        let cleanup = db
+            .prepare("DELETE FROM rate_limits WHERE key_id = ?1 AND window < ?2")
+            .bind(&[key_id.into(), (window as f64).into()])
+            .map_err(|e| PlatformError::binding("d1 bind", e))?;
+        if let Err(e) = cleanup.run().await {
+            worker::console_error!("rate limit cleanup failed: {e}");
+        }
+    }
     if hits > limit as f64 {
         Ok(Err((window + 1) * WINDOW_S - now_s))
     } else {
