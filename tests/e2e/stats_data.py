@@ -53,11 +53,23 @@ def script(d0, d1, salt):
         ip = f"198.18.{salt}.{i + 1}"
         ua = FIREFOX if i % 2 == 0 else IPHONE
         country = ["DE", "US", "FR"][i % 3]
-        query = "?utm_source=newsletter" if i % 4 == 0 else ""
+        tagged = i % 4 == 0
+        query = "?utm_source=newsletter&utm_medium=email&utm_campaign=launch&utm_content=top&utm_term=beacon" if tagged else ""
         referrer = "https://www.google.com/" if i % 4 == 1 else None
-        source = "newsletter" if i % 4 == 0 else ("Google" if i % 4 == 1 else "Direct / None")
-        visit = {"ip": ip, "ua": ua, "country": country, "source": source,
-                 "device": "Desktop" if i % 2 == 0 else "Mobile", "browser": "Firefox" if i % 2 == 0 else "Safari"}
+        source = "newsletter" if tagged else ("Google" if i % 4 == 1 else "Direct / None")
+        firefox = i % 2 == 0
+        region, city = {"DE": ("DE-BE", "Berlin"), "US": ("US-CA", "San Francisco"), "FR": ("FR-IDF", "Paris")}[country]
+        # What ingest derives (its own unit tests pin these), blanks as the
+        # Stats API names them.
+        visit = {"ip": ip, "ua": ua, "country": country, "region": region, "city": city, "source": source,
+                 "referrer": "google.com" if i % 4 == 1 else "(not set)",
+                 "channel": "Email" if tagged else ("Organic Search" if i % 4 == 1 else "Direct"),
+                 "utm_source": "newsletter" if tagged else "(not set)", "utm_medium": "email" if tagged else "(not set)",
+                 "utm_campaign": "launch" if tagged else "(not set)", "utm_content": "top" if tagged else "(not set)",
+                 "utm_term": "beacon" if tagged else "(not set)",
+                 "device": "Desktop" if firefox else "Mobile", "browser": "Firefox" if firefox else "Safari",
+                 "browser_version": "121.0" if firefox else "17.1", "os": "GNU/Linux" if firefox else "iOS",
+                 "os_version": "(not set)" if firefox else "17.1"}
 
         def ev(t, name, path, extra=None, first=False):
             payload = {"n": name, "u": f"https://{ENV['DEMO_DOMAIN']}{path}{query if first else ''}"}
@@ -103,7 +115,7 @@ def golden():
 
 def send_all(events):
     for e in events:
-        headers = {"x-beacon-dev-time": str(e["t"]), "x-beacon-dev-geo": f"{e['country']};;"}
+        headers = {"x-beacon-dev-time": str(e["t"]), "x-beacon-dev-geo": f"{e['country']};{e['region']};{e['city']}"}
         r = send(e["payload"], ip=e["ip"], ua=e["ua"], headers=headers)
         assert r.status == 202, (r.status, r.body, e)
 

@@ -66,6 +66,17 @@ def test_breakdowns_by_page_source_country_device_browser(data):
         assert got == m.breakdown(lambda e: e[key], ["visitors", "events"]), dim
 
 
+@pytest.mark.parametrize("dim", ["referrer", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
+                                 "browser_version", "os", "os_version", "region", "city"])
+def test_every_other_visit_dimension(data, dim):
+    got = as_table(q(data, metrics=["visitors", "pageviews"], dimensions=[f"visit:{dim}"]))
+    assert got == data["model"].breakdown(lambda e: e[dim], ["visitors", "pageviews"])
+    # The same value works as a filter, blanks' placeholder included.
+    value, (visitors, _) = sorted(got.items())[0]
+    f = q(data, metrics=["visitors"], filters=[["is", f"visit:{dim}", [value]]])
+    assert f["results"][0]["metrics"] == [visitors], (dim, value)
+
+
 def test_session_metrics_by_visit_dimension(data):
     m = data["model"]
     got = as_table(q(data, metrics=["visits", "bounce_rate", "visit_duration"], dimensions=["visit:country"]))
