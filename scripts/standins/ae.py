@@ -8,6 +8,8 @@ ingest worker mirrors each data point here when AE_LOCAL_URL is set.
   POST /sql     the AE SQL API contract: SQL text in, Bearer token, JSON
                 {meta, data, rows, rows_before_limit_at_least} out.
   GET  /health  200 when ready.
+  GET  /timings {queries, ms}: SQL statements run and chDB's time on them
+                since the last call (benchmarks separate the engine's share).
 
 Rows live in chDB (the ClickHouse engine) with AE's columns: timestamp,
 index1, blob1..blob20, double1..double20, _sample_interval, dataset. The SQL
@@ -22,6 +24,7 @@ import os
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import chdb.session
@@ -140,12 +143,21 @@ class Store:
     def __init__(self, path):
         os.makedirs(path, exist_ok=True)
         self.lock = threading.Lock()
+        self.queries = 0
+        self.sql_ms = 0.0
         self.session = chdb.session.Session(path)
         self.session.query("CREATE DATABASE IF NOT EXISTS ae")
         self.session.query(
             f"CREATE TABLE IF NOT EXISTS ae.EVENTS ({', '.join(COLUMNS)}) "
             "ENGINE = MergeTree ORDER BY (index1, timestamp)"
         )
+
+    def timings(self):
+        """SQL statements and engine milliseconds since the last call."""
+        with self.lock:
+            out = {"queries": self.queries, "ms": round(self.sql_ms, 1)}
+            self.queries, self.sql_ms = 0, 0.0
+        return out
 
     def write(self, points):
         rows = []
@@ -175,8 +187,11 @@ class Store:
             out_format = {"JSON": "JSON", "JSONEACHROW": "JSONEachRow", "TABSEPARATED": "TabSeparated"}[fmt.group(1)]
             text = text[: fmt.start()]
         with self.lock:
+            started = time.perf_counter()
             self.session.query("USE ae")
             result = self.session.query(text, out_format)
+            self.queries += 1
+            self.sql_ms += (time.perf_counter() - started) * 1000
         return result.bytes() if hasattr(result, "bytes") else bytes(result), out_format
 
 
@@ -204,6 +219,8 @@ def make_handler(store, token):
         def do_GET(self):
             if self.path == "/health":
                 self.reply(200, "ok", "text/plain")
+            elif self.path == "/timings":
+                self.reply(200, json.dumps(store.timings()))
             else:
                 self.reply(404, '{"error":"not found"}')
 

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use beacon_types::slots::{Blob, Double, RowKind};
 use beacon_types::{Device, SiteId};
-use futures_util::future::try_join_all;
+use futures_util::future::{try_join, try_join_all};
 use jiff::tz::TimeZone;
 use serde_json::{json, Map, Value};
 
@@ -86,6 +86,7 @@ enum Dim {
 
 type Key = Vec<String>;
 type Table = HashMap<Key, BTreeMap<Raw, f64>>;
+type Rows = Vec<(Key, BTreeMap<Raw, f64>)>;
 
 struct Ctx<'a, R> {
     runner: &'a R,
@@ -99,18 +100,23 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     let ctx = Ctx { runner, site, tz: period::zone(&site.timezone), goals };
     let main = period::resolve(&q.date_range, &ctx.tz, now_ms)?;
     let dims = q.dimensions.iter().map(|d| dimension(d, &main)).collect::<Vec<_>>();
-    let mut rows = compute(&ctx, q, &dims, &main).await?;
+    // The comparison period is independent of the main one: both at once.
+    let other = q.comparison.as_ref().map(|how| period::compare(&main, how, &ctx.tz, now_ms)).transpose()?;
+    let compared_rows = async {
+        match &other {
+            Some(o) => compute(&ctx, q, &dims, o).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (mut rows, cmp) = try_join(compute(&ctx, q, &dims, &main), compared_rows).await?;
     sort(&mut rows, q, &dims);
     let total_rows = rows.len();
-
-    let compared = match &q.comparison {
-        Some(how) => {
-            let other = period::compare(&main, how, &ctx.tz, now_ms)?;
-            let mut cmp = compute(&ctx, q, &dims, &other).await?;
-            sort(&mut cmp, q, &dims);
-            Some((other, cmp))
+    let compared = match (other, cmp) {
+        (Some(o), Some(mut c)) => {
+            sort(&mut c, q, &dims);
+            Some((o, c))
         }
-        None => None,
+        _ => None,
     };
 
     let time_at = dims.iter().position(|d| matches!(d, Dim::Time(_)));
@@ -241,9 +247,12 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
             || (wants(&[Metric::Visits]) && plan.event_dims));
 
     let goal_dim = dims.iter().position(|d| matches!(d, Dim::Goal));
-    let mut table: Table = HashMap::new();
-
-    if needs_events {
+    // The event side and the session side are independent: AE gets both
+    // questions at once.
+    let events = async {
+        if !needs_events {
+            return Ok::<Rows, StatsError>(Vec::new());
+        }
         let mut raws = vec![];
         for m in &q.metrics {
             raws.extend(event_raws(*m));
@@ -253,27 +262,23 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         }
         raws.sort();
         raws.dedup();
-        match goal_dim {
-            Some(at) => {
-                // One query per goal: an event may complete several goals.
-                let names: Vec<String> = ctx.goals.iter().map(Goal::name).collect();
-                let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
-                let parts = ctx.goals.iter().map(|g| query_kind(ctx, q, RowKind::Event, &others, &raws, p, Some(g.cond())));
-                for (name, part) in names.into_iter().zip(try_join_all(parts).await?) {
-                    for (mut key, vals) in part {
-                        key.insert(at.min(key.len()), name.clone());
-                        merge(&mut table, key, vals);
-                    }
-                }
-            }
-            None => {
-                for (key, vals) in query_kind(ctx, q, RowKind::Event, dims, &raws, p, None).await? {
-                    merge(&mut table, key, vals);
-                }
+        let Some(at) = goal_dim else { return query_kind(ctx, q, RowKind::Event, dims, &raws, p, None).await };
+        // One query per goal: an event may complete several goals.
+        let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
+        let parts = ctx.goals.iter().map(|g| query_kind(ctx, q, RowKind::Event, &others, &raws, p, Some(g.cond())));
+        let mut out = Vec::new();
+        for (goal, part) in ctx.goals.iter().zip(try_join_all(parts).await?) {
+            for (mut key, vals) in part {
+                key.insert(at.min(key.len()), goal.name());
+                out.push((key, vals));
             }
         }
-    }
-    if needs_sessions {
+        Ok(out)
+    };
+    let sessions = async {
+        if !needs_sessions {
+            return Ok::<Rows, StatsError>(Vec::new());
+        }
         let mut raws = vec![Raw::Visits];
         if plan.sessions_only {
             raws.extend([Raw::Visitors, Raw::Pageviews, Raw::Events]);
@@ -297,19 +302,20 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
                 other => other.clone(),
             })
             .collect();
-        for (key, vals) in query_kind(ctx, q, RowKind::Session, &sdims, &raws, p, None).await? {
-            let entry = table.entry(key).or_default();
-            for (raw, v) in vals {
-                // Event rows answer pageviews and visits when they are read;
-                // the session side keeps its own as denominators.
-                let slot = match raw {
-                    Raw::Visits => Raw::SessionVisits,
-                    Raw::Pageviews if !plan.sessions_only => Raw::SessionPageviews,
-                    other => other,
-                };
-                entry.insert(slot, v);
-            }
-        }
+        let rows = query_kind(ctx, q, RowKind::Session, &sdims, &raws, p, None).await?;
+        // Event rows answer pageviews and visits when they are read; the
+        // session side keeps its own as denominators.
+        let slot = |raw| match raw {
+            Raw::Visits => Raw::SessionVisits,
+            Raw::Pageviews if !plan.sessions_only => Raw::SessionPageviews,
+            other => other,
+        };
+        Ok(rows.into_iter().map(|(key, vals)| (key, vals.into_iter().map(|(r, v)| (slot(r), v)).collect())).collect())
+    };
+    let (events, sessions) = try_join(events, sessions).await?;
+    let mut table: Table = HashMap::new();
+    for (key, vals) in events.into_iter().chain(sessions) {
+        merge(&mut table, key, vals);
     }
     if dims.is_empty() {
         // An aggregate always answers one row, zeros when nothing matched.
