@@ -140,6 +140,11 @@ fn invalid(at: &str, msg: impl std::fmt::Display) -> StatsError {
 /// Parses and validates a request body.
 pub fn parse(body: &[u8]) -> Result<Query, StatsError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| invalid("#", "Request body must be a JSON object"))?;
+    from_value(&value)
+}
+
+/// Validates an already decoded request body.
+pub fn from_value(value: &Value) -> Result<Query, StatsError> {
     let Value::Object(obj) = value else { return Err(invalid("#", "Request body must be a JSON object")) };
     const KEYS: &[&str] = &["site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "include", "pagination"];
     if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
@@ -149,7 +154,7 @@ pub fn parse(body: &[u8]) -> Result<Query, StatsError> {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => return Err(invalid("#/site_id", "Required string")),
     };
-    let metrics = parse_metrics(&obj)?;
+    let metrics = parse_metrics(obj)?;
     let date_range = parse_date_range(obj.get("date_range"))?;
     let dimensions = match obj.get("dimensions") {
         None => Vec::new(),

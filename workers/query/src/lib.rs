@@ -30,6 +30,17 @@ enum Principal {
     Session(Session),
 }
 
+/// What a request asks for.
+#[derive(Clone, Copy)]
+enum Route {
+    /// `POST /api/v2/query`
+    V2,
+    /// `GET /api/v1/stats/{aggregate,timeseries,breakdown}`
+    V1(Endpoint),
+    /// `GET /api/v1/stats/realtime/visitors`
+    Realtime,
+}
+
 /// Everything that ends a request early, mapped to a status in one place.
 enum ApiError {
     Unauthorized(&'static str),
@@ -39,6 +50,14 @@ enum ApiError {
     RateLimited(u64),
     Stats(StatsError),
     Platform(PlatformError),
+    /// Building a response failed: a bug, 500.
+    Runtime(worker::Error),
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        ApiError::Runtime(e)
+    }
 }
 
 impl From<StatsError> for ApiError {
@@ -70,6 +89,10 @@ impl ApiError {
             ApiError::Platform(e) => {
                 worker::console_error!("query: {e}");
                 (503, "temporarily unavailable, retry later".to_owned())
+            }
+            ApiError::Runtime(e) => {
+                worker::console_error!("query: {e}");
+                (500, "internal error".to_owned())
             }
         };
         let resp = json_response(status, &json!({ "error": message }))?;
@@ -106,20 +129,19 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
 async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, ApiError> {
     let path = req.path();
-    let v1 = match path.as_str() {
-        "/healthz" => return Ok(Response::ok("ok").map_err(|e| PlatformError::Binding { what: "response", message: e.to_string() })?),
-        "/api/v2/query" if req.method() == Method::Post => None,
-        "/api/v2/query" => return Err(ApiError::MethodNotAllowed),
-        "/api/v1/stats/aggregate" => Some(Some(Endpoint::Aggregate)),
-        "/api/v1/stats/timeseries" => Some(Some(Endpoint::Timeseries)),
-        "/api/v1/stats/breakdown" => Some(Some(Endpoint::Breakdown)),
-        "/api/v1/stats/realtime/visitors" => Some(None),
+    let get = req.method() == Method::Get;
+    let route = match path.as_str() {
+        "/healthz" => return Ok(Response::ok("ok")?),
+        "/api/v2/query" if req.method() == Method::Post => Route::V2,
+        "/api/v1/stats/aggregate" if get => Route::V1(Endpoint::Aggregate),
+        "/api/v1/stats/timeseries" if get => Route::V1(Endpoint::Timeseries),
+        "/api/v1/stats/breakdown" if get => Route::V1(Endpoint::Breakdown),
+        "/api/v1/stats/realtime/visitors" if get => Route::Realtime,
+        "/api/v2/query" | "/api/v1/stats/aggregate" | "/api/v1/stats/timeseries" | "/api/v1/stats/breakdown"
+        | "/api/v1/stats/realtime/visitors" => return Err(ApiError::MethodNotAllowed),
         "/__dev/session" if req.method() == Method::Post && beacon_platform::is_dev(env) => return dev_session(req, env).await,
         _ => return Err(ApiError::NotFound),
     };
-    if v1.is_some() && req.method() != Method::Get {
-        return Err(ApiError::MethodNotAllowed);
-    }
     let now_ms = beacon_platform::now_ms();
     let principal = caller(&req, env, now_ms).await?;
     let (counter, limit) = match &principal {
@@ -131,30 +153,30 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
     if let Err(after) = rate_limit::hit(env, &counter, limit, now_ms / 1000).await? {
         return Err(ApiError::RateLimited(after));
     }
-    let body: Value = match v1 {
-        None => {
+    let body: Value = match route {
+        Route::V2 => {
             let raw = read_body(&mut req).await?;
             serde_json::from_slice(&raw).map_err(|_| StatsError::Invalid("#: Request body must be a JSON object".into()))?
         }
-        Some(Some(endpoint)) => v1::to_v2(endpoint, &params(&req))?,
-        Some(None) => {
+        Route::V1(endpoint) => v1::to_v2(endpoint, &params(&req))?,
+        Route::Realtime => {
             let site_id = params(&req).into_iter().find(|(k, _)| k == "site_id").map(|(_, v)| v).unwrap_or_default();
-            let minutes_ago = |m: u64| iso(now_ms.saturating_sub(m * 60_000));
-            json!({ "site_id": site_id, "metrics": ["visitors"], "date_range": [minutes_ago(5), iso(now_ms.saturating_add(5_000))] })
+            let window = [iso(now_ms.saturating_sub(5 * 60_000)), iso(now_ms.saturating_add(5_000))];
+            json!({ "site_id": site_id, "metrics": ["visitors"], "date_range": window })
         }
     };
     // Validate first: a broken body is the caller's 400 whatever it names.
-    let parsed = query::parse(body.to_string().as_bytes())?;
+    let parsed = query::from_value(&body)?;
     let site = visible_site(env, &principal, &parsed.site_id).await?;
     let goals = goals::for_site(env, &site.id).await?;
     let info = SiteInfo { id: site.id.clone(), timezone: site.timezone.clone() };
     let answer = report::run(&Ae(env), &parsed, &info, &goals, now_ms).await?;
-    let out = match v1 {
-        None => answer,
-        Some(Some(endpoint)) => v1::shape(endpoint, &body, &answer),
-        Some(None) => answer["results"][0]["metrics"][0].clone(),
+    let out = match route {
+        Route::V2 => answer,
+        Route::V1(endpoint) => v1::shape(endpoint, &body, &answer),
+        Route::Realtime => answer["results"][0]["metrics"][0].clone(),
     };
-    Ok(json_response(200, &out).map_err(|e| PlatformError::Binding { what: "response", message: e.to_string() })?)
+    Ok(json_response(200, &out)?)
 }
 
 /// The caller: an unrevoked API key from `Authorization: Bearer …`, else
@@ -216,10 +238,8 @@ async fn dev_session(mut req: Request, env: &Env) -> std::result::Result<Respons
     let lifetime = serde_json::from_slice::<Value>(&raw).ok().and_then(|v| v.get("lifetime_s").and_then(Value::as_i64)).unwrap_or(beacon_auth::LIFETIME_S);
     let token = beacon_auth::mint(session_secret(env).as_bytes(), &session, now_ms, lifetime)
         .map_err(|e| PlatformError::Binding { what: "session mint", message: e.to_string() })?;
-    let resp = json_response(200, &json!({ "token": token })).map_err(|e| PlatformError::Binding { what: "response", message: e.to_string() })?;
-    resp.headers()
-        .set("set-cookie", &beacon_auth::set_cookie(&token, lifetime))
-        .map_err(|e| PlatformError::Binding { what: "response", message: e.to_string() })?;
+    let resp = json_response(200, &json!({ "token": token }))?;
+    resp.headers().set("set-cookie", &beacon_auth::set_cookie(&token, lifetime))?;
     Ok(resp)
 }
 
@@ -237,7 +257,7 @@ async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> 
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(ApiError::TooLarge);
     }
-    let bytes = req.bytes().await.map_err(|e| PlatformError::Binding { what: "body", message: e.to_string() })?;
+    let bytes = req.bytes().await?;
     if bytes.len() > MAX_BODY {
         return Err(ApiError::TooLarge);
     }
