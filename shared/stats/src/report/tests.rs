@@ -138,3 +138,66 @@ fn empty_aggregates_answer_zeros_and_labels_fill_the_period() {
     let labels = out["meta"]["time_labels"].as_array().unwrap();
     assert_eq!((labels.len(), labels[0].as_str()), (24, Some("2024-02-01 00:00:00")));
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const METRICS: &[&str] = &["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events",
+        "percentage", "conversion_rate", "total_revenue", "average_revenue", "time_on_page", "scroll_depth"];
+    const DIMS: &[&str] = &["event:page", "event:name", "event:goal", "event:hostname", "visit:source", "visit:device",
+        "visit:exit_page", "visit:entry_page", "visit:country", "time", "time:week"];
+    const OPS: &[&str] = &["is", "is_not", "contains", "contains_not", "matches", "matches_not"];
+
+    /// Code outside string literals (the builder's own words only).
+    fn code(sql: &str) -> String {
+        let mut out = String::new();
+        let mut in_literal = false;
+        let mut chars = sql.chars();
+        while let Some(c) = chars.next() {
+            match (in_literal, c) {
+                (true, '\\') => {
+                    chars.next();
+                }
+                (true, '\'') => in_literal = false,
+                (true, _) => {}
+                (false, '\'') => in_literal = true,
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_query_only_ever_reads_its_own_site(
+            metrics in proptest::sample::subsequence(METRICS, 1..4),
+            dims in proptest::sample::subsequence(DIMS, 0..3),
+            op in proptest::sample::select(OPS),
+            dim in proptest::sample::select(&["event:page", "visit:source", "visit:exit_page", "event:goal", "visit:device"][..]),
+            value in ".{0,40}",
+            key in ".{0,20}",
+        ) {
+            let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
+            let fake = Fake::new(vec![("c0", json!([{"c0": value.clone(), "c1": "1", "c2": 2}]))]);
+            let body = json!({
+                "site_id": "demo", "metrics": metrics, "date_range": "7d", "dimensions": dims,
+                "filters": [[op, dim, [value.clone()]], ["is", format!("event:props:{key}"), [value.clone()]]],
+            });
+            // Ok or a clear error; never a panic.
+            // (About half the generated queries pass validation and emit SQL.)
+            let _ = run_q(&fake, body, &goals);
+            for sql in fake.seen.borrow().iter() {
+                prop_assert!(sql.starts_with("SELECT "), "{}", sql);
+                prop_assert!(sql.contains(" FROM EVENTS WHERE index1 = 'demo' AND double1 = "), "{}", sql);
+                let c = code(sql).to_uppercase();
+                prop_assert_eq!(c.matches("SELECT").count(), 1, "{}", sql);
+                prop_assert_eq!(c.matches("INDEX1").count(), 1, "{}", sql);
+                prop_assert!(!c.contains(';') && !c.contains("--") && !c.contains("/*"), "{}", sql);
+            }
+        }
+    }
+}
