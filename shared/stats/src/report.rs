@@ -247,6 +247,18 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
             || (wants(&[Metric::Visits]) && plan.event_dims));
 
     let goal_dim = dims.iter().position(|d| matches!(d, Dim::Goal));
+    // A plain "top N by visitors" from event rows alone can rank and cut in
+    // SQL: AE then returns one page, not every group.
+    let by_visitors = q.order_by.is_empty() || q.order_by == [("visitors".to_owned(), true)];
+    let top = (!needs_sessions
+        && goal_dim.is_none()
+        && !dims.is_empty()
+        && !dims.iter().any(|d| matches!(d, Dim::Time(_)))
+        && q.metrics.first() == Some(&Metric::Visitors)
+        && by_visitors
+        && !q.total_rows
+        && q.comparison.is_none())
+    .then(|| u32::try_from(q.offset.saturating_add(q.limit)).unwrap_or(MAX_GROUPS));
     // The event side and the session side are independent: AE gets both
     // questions at once.
     let events = async {
@@ -262,10 +274,10 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         }
         raws.sort();
         raws.dedup();
-        let Some(at) = goal_dim else { return query_kind(ctx, q, RowKind::Event, dims, &raws, p, None).await };
+        let Some(at) = goal_dim else { return query_kind(ctx, q, RowKind::Event, dims, &raws, p, None, top).await };
         // One query per goal: an event may complete several goals.
         let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
-        let parts = ctx.goals.iter().map(|g| query_kind(ctx, q, RowKind::Event, &others, &raws, p, Some(g.cond())));
+        let parts = ctx.goals.iter().map(|g| query_kind(ctx, q, RowKind::Event, &others, &raws, p, Some(g.cond()), None));
         let mut out = Vec::new();
         for (goal, part) in ctx.goals.iter().zip(try_join_all(parts).await?) {
             for (mut key, vals) in part {
@@ -302,7 +314,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
                 other => other.clone(),
             })
             .collect();
-        let rows = query_kind(ctx, q, RowKind::Session, &sdims, &raws, p, None).await?;
+        let rows = query_kind(ctx, q, RowKind::Session, &sdims, &raws, p, None, None).await?;
         // Event rows answer pageviews and visits when they are read; the
         // session side keeps its own as denominators.
         let slot = |raw| match raw {
@@ -326,7 +338,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
 
     if wants(&[Metric::Percentage]) {
         let kind = if plan.sessions_only { RowKind::Session } else { RowKind::Event };
-        let total = query_kind(ctx, q, kind, &[], &[Raw::Visitors], p, None).await?;
+        let total = query_kind(ctx, q, kind, &[], &[Raw::Visitors], p, None, None).await?;
         let all = total.first().and_then(|(_, v)| v.get(&Raw::Visitors)).copied().unwrap_or(0.0);
         for v in table.values_mut() {
             let mine = get(v, Raw::Visitors);
@@ -339,7 +351,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         let other_dims: Vec<Dim> = others.iter().map(|(_, d)| d.clone()).collect();
         let mut bare = q.clone();
         bare.filters.retain(|f| !uses(f, |d| d == "event:goal"));
-        let base: HashMap<Key, f64> = query_kind(ctx, &bare, RowKind::Event, &other_dims, &[Raw::Visitors], p, None)
+        let base: HashMap<Key, f64> = query_kind(ctx, &bare, RowKind::Event, &other_dims, &[Raw::Visitors], p, None, None)
             .await?
             .into_iter()
             .map(|(k, v)| (k, v.get(&Raw::Visitors).copied().unwrap_or(0.0)))
@@ -403,6 +415,7 @@ async fn query_kind<R: Runner>(
     raws: &[Raw],
     p: &Period,
     extra: Option<Cond>,
+    top: Option<u32>,
 ) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
     let mut select = match kind {
         RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
@@ -427,10 +440,15 @@ async fn query_kind<R: Runner>(
         dim_cols.push(col);
     }
     let raw_cols: Vec<(Raw, usize)> = raws.iter().map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
+    // Largest first, ties by the dimensions (as `sort` orders them), so a
+    // LIMIT keeps exactly the rows the full ranking would.
     if let Some((_, first)) = raw_cols.first() {
         select.order_by(*first, true);
     }
-    select.limit(MAX_GROUPS);
+    for c in &dim_cols {
+        select.order_by(*c, false);
+    }
+    select.limit(top.unwrap_or(MAX_GROUPS).min(MAX_GROUPS));
     let rows = ctx.runner.rows(select.render()).await?;
     Ok(rows
         .iter()

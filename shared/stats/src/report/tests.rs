@@ -139,6 +139,29 @@ fn empty_aggregates_answer_zeros_and_labels_fill_the_period() {
     assert_eq!((labels.len(), labels[0].as_str()), (24, Some("2024-02-01 00:00:00")));
 }
 
+#[test]
+#[wasm_bindgen_test]
+fn a_top_n_by_visitors_is_cut_in_sql_and_nothing_else_is() {
+    let body = |extra: Value| {
+        let mut b = json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["event:page"],
+                           "pagination": {"limit": 9, "offset": 1}});
+        if let (Some(b), Value::Object(e)) = (b.as_object_mut(), extra) {
+            b.extend(e);
+        }
+        b
+    };
+    let fake = Fake::new(vec![]);
+    run_q(&fake, body(json!({})), &[]).unwrap();
+    assert!(fake.seen.borrow()[0].ends_with("ORDER BY c1 DESC, c0 ASC LIMIT 10"), "{}", fake.seen.borrow()[0]);
+    // Anything that needs every group reads every group.
+    for extra in [json!({"include": {"total_rows": true}}), json!({"order_by": [["pageviews", "desc"]]}),
+                  json!({"include": {"comparisons": {"mode": "previous_period"}}}), json!({"metrics": ["pageviews", "visitors"]})] {
+        let fake = Fake::new(vec![]);
+        run_q(&fake, body(extra.clone()), &[]).unwrap();
+        assert!(fake.seen.borrow().iter().all(|sql| sql.ends_with("LIMIT 100000")), "{extra}");
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod properties {
     use proptest::prelude::*;
