@@ -246,6 +246,11 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         && (wants(&[Metric::Visitors, Metric::Pageviews, Metric::Events, Metric::TotalRevenue, Metric::AverageRevenue, Metric::TimeOnPage, Metric::ScrollDepth, Metric::Percentage, Metric::ConversionRate])
             || (wants(&[Metric::Visits]) && plan.event_dims));
 
+    // Each kind's filters are resolved once (their pre-queries are I/O),
+    // both kinds at once.
+    let resolve = |needed: bool, kind| async move { if needed { filters_for(ctx, q, kind, p).await } else { Ok(Vec::new()) } };
+    let (ev_conds, se_conds) = try_join(resolve(needs_events, RowKind::Event), resolve(needs_sessions, RowKind::Session)).await?;
+
     let goal_dim = dims.iter().position(|d| matches!(d, Dim::Goal));
     // A plain "top N by visitors" from event rows alone can rank and cut in
     // SQL: AE then returns one page, not every group.
@@ -274,10 +279,10 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         }
         raws.sort();
         raws.dedup();
-        let Some(at) = goal_dim else { return query_kind(ctx, q, RowKind::Event, dims, &raws, p, None, top).await };
+        let Some(at) = goal_dim else { return query_kind(ctx, &ev_conds, RowKind::Event, dims, &raws, p, None, top).await };
         // One query per goal: an event may complete several goals.
         let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
-        let parts = ctx.goals.iter().map(|g| query_kind(ctx, q, RowKind::Event, &others, &raws, p, Some(g.cond()), None));
+        let parts = ctx.goals.iter().map(|g| query_kind(ctx, &ev_conds, RowKind::Event, &others, &raws, p, Some(g.cond()), None));
         let mut out = Vec::new();
         for (goal, part) in ctx.goals.iter().zip(try_join_all(parts).await?) {
             for (mut key, vals) in part {
@@ -314,7 +319,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
                 other => other.clone(),
             })
             .collect();
-        let rows = query_kind(ctx, q, RowKind::Session, &sdims, &raws, p, None, None).await?;
+        let rows = query_kind(ctx, &se_conds, RowKind::Session, &sdims, &raws, p, None, None).await?;
         // Event rows answer pageviews and visits when they are read; the
         // session side keeps its own as denominators.
         let slot = |raw| match raw {
@@ -337,8 +342,8 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
     table.retain(|k, v| k.is_empty() || v.iter().any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events)));
 
     if wants(&[Metric::Percentage]) {
-        let kind = if plan.sessions_only { RowKind::Session } else { RowKind::Event };
-        let total = query_kind(ctx, q, kind, &[], &[Raw::Visitors], p, None, None).await?;
+        let (kind, conds) = if plan.sessions_only { (RowKind::Session, &se_conds) } else { (RowKind::Event, &ev_conds) };
+        let total = query_kind(ctx, conds, kind, &[], &[Raw::Visitors], p, None, None).await?;
         let all = total.first().and_then(|(_, v)| v.get(&Raw::Visitors)).copied().unwrap_or(0.0);
         for v in table.values_mut() {
             let mine = get(v, Raw::Visitors);
@@ -351,7 +356,8 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         let other_dims: Vec<Dim> = others.iter().map(|(_, d)| d.clone()).collect();
         let mut bare = q.clone();
         bare.filters.retain(|f| !uses(f, |d| d == "event:goal"));
-        let base: HashMap<Key, f64> = query_kind(ctx, &bare, RowKind::Event, &other_dims, &[Raw::Visitors], p, None, None)
+        let bare_conds = filters_for(ctx, &bare, RowKind::Event, p).await?;
+        let base: HashMap<Key, f64> = query_kind(ctx, &bare_conds, RowKind::Event, &other_dims, &[Raw::Visitors], p, None, None)
             .await?
             .into_iter()
             .map(|(k, v)| (k, v.get(&Raw::Visitors).copied().unwrap_or(0.0)))
@@ -405,11 +411,12 @@ fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
     }
 }
 
-/// One aggregate query over one kind of rows, with the query's filters
-/// (and `extra`), grouped by `dims`.
+/// One aggregate query over one kind of rows, with `conds` (the query's
+/// filters as [`filters_for`] resolved them) and `extra`, grouped by `dims`.
+#[allow(clippy::too_many_arguments)]
 async fn query_kind<R: Runner>(
     ctx: &Ctx<'_, R>,
-    q: &Query,
+    conds: &[Cond],
     kind: RowKind,
     dims: &[Dim],
     raws: &[Raw],
@@ -421,8 +428,8 @@ async fn query_kind<R: Runner>(
         RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
         RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
     };
-    for cond in filters_for(ctx, q, kind, p).await? {
-        select.filter(cond);
+    for cond in conds {
+        select.filter(cond.clone());
     }
     if let Some(mut cond) = extra {
         resolve_regex(ctx, &mut cond, kind, p).await?;

@@ -78,6 +78,19 @@ fn a_regex_becomes_the_matching_values_seen() {
 
 #[test]
 #[wasm_bindgen_test]
+fn pre_queries_run_once_per_kind_and_period() {
+    let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "percentage"], "date_range": "day", "dimensions": ["visit:country"],
+                      "filters": [["matches", "event:page", ["^/blog/"]]]});
+    run_q(&fake, body, &[]).unwrap();
+    let seen = fake.seen.borrow();
+    assert_eq!(seen.iter().filter(|sql| sql.contains("GROUP BY c0 LIMIT 10001")).count(), 1, "{seen:#?}");
+    // The breakdown and the percentage total both use the resolved list.
+    assert_eq!(seen.iter().filter(|sql| sql.contains("blob2 IN ('/blog/a')")).count(), 2, "{seen:#?}");
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn an_event_filter_selects_sessions_by_id_for_session_metrics() {
     let fake = Fake::new(vec![
         ("SELECT double5 AS c0", json!([{"c0": 11}, {"c0": "12"}])),
