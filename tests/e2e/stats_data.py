@@ -25,15 +25,17 @@ def rnd(x, places=0):
 
 def pick_days():
     """Two consecutive UTC days well inside AE's retention, neither Feb 29,
-    that hold no demo data yet, so modules and re-runs against a long-lived dev stack
-    never mix data sets."""
+    with no demo data on them or on the two days either side, so modules
+    and re-runs against a long-lived dev stack never mix data sets."""
     today = dt.datetime.now(dt.timezone.utc).date()
     for _ in range(200):
         d0 = today - dt.timedelta(days=random.randint(10, 80))
         d1 = d0 + dt.timedelta(days=1)
         if (d0.month, d0.day) == (2, 29) or (d1.month, d1.day) == (2, 29):
             continue  # year-over-year tests shift by a calendar year
-        lo, hi = at(d0, 0) // 1000, (at(d1, 0) + 86_400_000) // 1000
+        # Free with two days on either side: a comparison with the previous
+        # period reads the two days before, and no other set may land there.
+        lo, hi = (at(d0, 0) - 2 * 86_400_000) // 1000, (at(d1, 0) + 3 * 86_400_000) // 1000
         taken = sql(f"SELECT count() AS n FROM EVENTS WHERE index1 = '{ENV['DEMO_SITE_ID']}' "
                     f"AND timestamp >= toDateTime({lo}) AND timestamp < toDateTime({hi})")
         if int(taken[0]["n"]) == 0:
