@@ -7,7 +7,8 @@
 //!   rows, in separate queries merged here by dimension values;
 //! - a top-level filter one kind of row cannot evaluate (an event filter
 //!   for session metrics, `visit:exit_page` for event metrics) is first
-//!   turned into the matching session ids (at most [`MAX_IDS`]);
+//!   turned into the matching session ids (at most [`MAX_IDS`], listed
+//!   [`IDS_PER_QUERY`] to a statement);
 //! - a `matches` filter is turned into the list of matching values seen in
 //!   the period (at most [`MAX_VALUES`]), matched here with an RE2-style
 //!   engine.
@@ -29,7 +30,10 @@ use crate::StatsError;
 /// Most distinct values a regular expression is matched against.
 pub const MAX_VALUES: usize = 10_000;
 /// Most sessions an event filter may select for session metrics.
-pub const MAX_IDS: usize = 10_000;
+pub const MAX_IDS: usize = 100_000;
+/// Most session ids one SQL statement lists; longer lists are split into
+/// statements whose sums are added (only sums add up across them).
+pub const IDS_PER_QUERY: usize = 10_000;
 /// Most groups read from one AE query.
 pub const MAX_GROUPS: u32 = 100_000;
 /// Longest regular expression accepted.
@@ -424,47 +428,91 @@ async fn query_kind<R: Runner>(
     extra: Option<Cond>,
     top: Option<u32>,
 ) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
-    let mut select = match kind {
-        RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
-        RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
+    let extra = match extra {
+        Some(mut cond) => {
+            resolve_regex(ctx, &mut cond, kind, p).await?;
+            Some(cond)
+        }
+        None => None,
     };
-    for cond in conds {
-        select.filter(cond.clone());
+    // A long session-id list becomes several statements, one chunk each.
+    let mut chunks: Vec<Vec<Cond>> = vec![conds.to_vec()];
+    if let Some(at) = conds.iter().position(|c| matches!(c, Cond::NumberIn(Column::Double(Double::SessionId), ids) if ids.len() > IDS_PER_QUERY)) {
+        if let Some(Cond::NumberIn(col, ids)) = conds.get(at) {
+            if raws.iter().any(|r| matches!(raw_expr(*r, kind), Expr::Distinct(_))) {
+                return Err(StatsError::Invalid(format!(
+                    "#/filters: more than {IDS_PER_QUERY} visits match these filters for the metrics asked; narrow the date range"
+                )));
+            }
+            chunks = ids
+                .chunks(IDS_PER_QUERY)
+                .map(|part| {
+                    let mut c = conds.to_vec();
+                    if let Some(slot) = c.get_mut(at) {
+                        *slot = Cond::NumberIn(col.clone(), part.to_vec());
+                    }
+                    c
+                })
+                .collect();
+        }
     }
-    if let Some(mut cond) = extra {
-        resolve_regex(ctx, &mut cond, kind, p).await?;
-        select.filter(cond);
+    let single = chunks.len() == 1;
+    let parts = chunks.iter().map(|conds| {
+        let mut select = match kind {
+            RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
+            RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
+        };
+        for cond in conds.iter().chain(&extra) {
+            select.filter(cond.clone());
+        }
+        let mut dim_cols = Vec::new();
+        for d in dims {
+            let col = select.column(match d {
+                Dim::Time(unit) => Expr::Bucket(*unit, ctx.tz.iana_name().unwrap_or("UTC").to_owned()),
+                Dim::Col(c) => Expr::Col(c.clone()),
+                Dim::Device => Expr::Col(Column::Double(Double::Device)),
+                Dim::Goal => continue,
+            });
+            select.group_by(col);
+            dim_cols.push(col);
+        }
+        let raw_cols: Vec<(Raw, usize)> = raws.iter().map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
+        // Largest first, ties by the dimensions (as `sort` orders them), so
+        // a LIMIT keeps exactly the rows the full ranking would.
+        if let Some((_, first)) = raw_cols.first() {
+            select.order_by(*first, true);
+        }
+        for c in &dim_cols {
+            select.order_by(*c, false);
+        }
+        let limit = if single { top.unwrap_or(MAX_GROUPS) } else { MAX_GROUPS };
+        select.limit(limit.min(MAX_GROUPS));
+        async move {
+            let rows = ctx.runner.rows(select.render()).await?;
+            Ok::<Rows, StatsError>(
+                rows.iter()
+                    .map(|row| {
+                        let key = dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect();
+                        let vals = raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect();
+                        (key, vals)
+                    })
+                    .collect(),
+            )
+        }
+    });
+    let mut parts = try_join_all(parts).await?;
+    if single {
+        return Ok(parts.pop().unwrap_or_default());
     }
-    let mut dim_cols = Vec::new();
-    for d in dims {
-        let col = select.column(match d {
-            Dim::Time(unit) => Expr::Bucket(*unit, ctx.tz.iana_name().unwrap_or("UTC").to_owned()),
-            Dim::Col(c) => Expr::Col(c.clone()),
-            Dim::Device => Expr::Col(Column::Double(Double::Device)),
-            Dim::Goal => continue,
-        });
-        select.group_by(col);
-        dim_cols.push(col);
+    // Disjoint sessions: every aggregate here is a sum, so chunks add up.
+    let mut sums: HashMap<Key, BTreeMap<Raw, f64>> = HashMap::new();
+    for (key, vals) in parts.into_iter().flatten() {
+        let entry = sums.entry(key).or_default();
+        for (raw, v) in vals {
+            *entry.entry(raw).or_insert(0.0) += v;
+        }
     }
-    let raw_cols: Vec<(Raw, usize)> = raws.iter().map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
-    // Largest first, ties by the dimensions (as `sort` orders them), so a
-    // LIMIT keeps exactly the rows the full ranking would.
-    if let Some((_, first)) = raw_cols.first() {
-        select.order_by(*first, true);
-    }
-    for c in &dim_cols {
-        select.order_by(*c, false);
-    }
-    select.limit(top.unwrap_or(MAX_GROUPS).min(MAX_GROUPS));
-    let rows = ctx.runner.rows(select.render()).await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let key = dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect();
-            let vals = raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect();
-            (key, vals)
-        })
-        .collect())
+    Ok(sums.into_iter().collect())
 }
 
 fn merge(table: &mut Table, key: Key, vals: BTreeMap<Raw, f64>) {

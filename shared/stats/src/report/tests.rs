@@ -114,6 +114,28 @@ fn bounded_pre_queries_refuse_rather_than_guess() {
 
 #[test]
 #[wasm_bindgen_test]
+fn many_selected_sessions_are_summed_over_chunks_and_distincts_refuse() {
+    let ids: Vec<Value> = (0..25_000).map(|i| json!({"c0": i})).collect();
+    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids)), ("double1 = 2", json!([{"c0": 4, "c1": 1, "c2": 40}]))]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visits", "bounce_rate", "visit_duration"], "date_range": "day",
+                                  "filters": [["is", "event:page", ["/x"]]]}), &[]).unwrap();
+    // Three chunks (10,000 + 10,000 + 5,000 ids), each answering 4 visits,
+    // 1 bounce and 40 s: summed, not averaged.
+    assert_eq!(out["results"][0]["metrics"], json!([12, 25, 10]));
+    let seen = fake.seen.borrow();
+    let chunks: Vec<&String> = seen.iter().filter(|sql| sql.contains("double1 = 2")).collect();
+    assert_eq!(chunks.len(), 3);
+    assert!(chunks.iter().all(|sql| sql.matches(", ").count() < 10_100), "each statement lists at most 10,000 ids");
+    assert!(chunks[2].contains("double5 IN (20000, ") && chunks[2].contains(", 24999) "), "the last chunk holds the tail");
+    // Distinct counts do not add up across chunks: refused as before.
+    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array((0..25_000).map(|i| json!({"c0": i})).collect()))]);
+    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["visit:exit_page"],
+                                  "filters": [["is", "event:page", ["/x"]]]}), &[]);
+    assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("narrow the date range")));
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
     let goals = vec![
         Goal { event_name: "Signup".into(), page_path: String::new() },
