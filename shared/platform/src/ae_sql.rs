@@ -14,11 +14,7 @@ pub const AE_SQL_TOKEN: &str = "AE_SQL_TOKEN";
 /// Runs one SELECT; returns its rows (`data` of AE's JSON format).
 pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, PlatformError> {
     let url = env.var(AE_SQL_URL).map(|v| v.to_string()).map_err(|e| PlatformError::binding("ae sql url", e))?;
-    let token = env
-        .secret(AE_SQL_TOKEN)
-        .map(|v| v.to_string())
-        .or_else(|_| env.var(AE_SQL_TOKEN).map(|v| v.to_string()))
-        .map_err(|e| PlatformError::binding("ae sql token", e))?;
+    let token = crate::secret_or_var(env, AE_SQL_TOKEN).ok_or_else(|| PlatformError::binding("ae sql token", "not set"))?;
     let headers = Headers::new();
     headers.set("authorization", &format!("Bearer {token}")).map_err(|e| PlatformError::binding("ae sql", e))?;
     let mut init = RequestInit::new();

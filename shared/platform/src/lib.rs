@@ -56,6 +56,12 @@ pub fn sessions_disabled(env: &worker::Env) -> bool {
     flag(env, SESSIONS_DISABLED)
 }
 
+/// A secret, or the plain variable of that name (the local stack sets
+/// secrets as variables); `None` when neither is set.
+pub fn secret_or_var(env: &worker::Env, name: &str) -> Option<String> {
+    env.secret(name).or_else(|_| env.var(name)).map(|v| v.to_string()).ok()
+}
+
 /// A variable that is on only when set to exactly `1`.
 fn flag(env: &worker::Env, name: &str) -> bool {
     env.var(name).map(|v| v.to_string() == "1").unwrap_or(false)

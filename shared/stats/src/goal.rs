@@ -5,7 +5,6 @@ use beacon_types::slots::Blob;
 use serde::{Deserialize, Serialize};
 
 use crate::sql::{Column, Cond};
-use crate::StatsError;
 
 /// A site's goal, as stored in D1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,20 +40,6 @@ impl Goal {
             Cond::In(page, vec![self.page_path.clone()], true)
         };
         Cond::And(vec![Cond::In(name, vec!["pageview".into()], true), on_page])
-    }
-}
-
-/// Checks a goal before it is stored.
-pub fn validate(goal: &Goal) -> Result<(), StatsError> {
-    let ok = match (goal.event_name.is_empty(), goal.page_path.is_empty()) {
-        (false, true) => goal.event_name.len() <= 120,
-        (true, false) => goal.page_path.starts_with('/') && goal.page_path.len() <= 2000,
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(StatsError::Invalid("goal: give either an event name (≤ 120 bytes) or a page path starting with /".into()))
     }
 }
 
@@ -101,12 +86,11 @@ mod tests {
     #[test]
 
     #[wasm_bindgen_test::wasm_bindgen_test]
-    fn names_and_validation() {
+    fn names_and_conditions() {
         let page = Goal { event_name: String::new(), page_path: "/thanks".into() };
         assert_eq!(page.name(), "Visit /thanks");
-        assert!(validate(&page).is_ok());
-        assert!(validate(&Goal { event_name: "x".into(), page_path: "/y".into() }).is_err());
-        assert!(validate(&Goal { event_name: String::new(), page_path: "nope".into() }).is_err());
         assert!(matches!(page.cond(), Cond::And(_)));
+        let event = Goal { event_name: "Signup".into(), page_path: String::new() };
+        assert_eq!((event.name(), event.cond()), ("Signup".to_owned(), Cond::In(Column::Blob(Blob::Name), vec!["Signup".into()], true)));
     }
 }

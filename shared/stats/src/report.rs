@@ -128,7 +128,8 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let mut results = Vec::new();
     for (i, (key, metrics)) in rows.iter().enumerate().skip(start).take(page) {
-        let mut row = json!({ "metrics": metric_values(q, metrics), "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
+        let now_vals = metric_values(q, metrics);
+        let mut row = json!({ "metrics": now_vals, "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
         if let Some((other, cmp)) = &compared {
             // Time buckets pair by position, other dimensions by value.
             let found = match time_at {
@@ -137,7 +138,6 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
             };
             let empty = BTreeMap::new();
             let (ck, cm) = found.map(|(k, m)| (k.clone(), m)).unwrap_or_else(|| (key.clone(), &empty));
-            let now_vals = metric_values(q, metrics);
             let then_vals = metric_values(q, cm);
             let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
             row["comparison"] = json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change });
@@ -218,6 +218,21 @@ fn event_only(name: &str) -> bool {
 /// Dimensions only session rows hold.
 fn session_only(name: &str) -> bool {
     name == "visit:exit_page"
+}
+
+/// Dimensions rows of `kind` do not hold.
+fn foreign(kind: RowKind) -> fn(&str) -> bool {
+    match kind {
+        RowKind::Event => session_only,
+        RowKind::Session => event_only,
+    }
+}
+
+fn other_kind(kind: RowKind) -> RowKind {
+    match kind {
+        RowKind::Event => RowKind::Session,
+        RowKind::Session => RowKind::Event,
+    }
 }
 
 fn uses(f: &Filter, test: fn(&str) -> bool) -> bool {
@@ -458,10 +473,7 @@ async fn query_kind<R: Runner>(
     }
     let single = chunks.len() == 1;
     let parts = chunks.iter().map(|conds| {
-        let mut select = match kind {
-            RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
-            RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
-        };
+        let mut select = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
         for cond in conds.iter().chain(&extra) {
             select.filter(cond.clone());
         }
@@ -539,14 +551,10 @@ fn number(v: Option<&Value>) -> f64 {
 /// The query's top-level filters as conditions on `kind` rows; those the
 /// rows cannot evaluate become the session ids that match them.
 async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &Period) -> Result<Vec<Cond>, StatsError> {
-    let foreign: fn(&str) -> bool = match kind {
-        RowKind::Event => session_only,
-        RowKind::Session => event_only,
-    };
     let mut own = Vec::new();
     let mut other = Vec::new();
     for f in &q.filters {
-        if uses(f, foreign) {
+        if uses(f, foreign(kind)) {
             other.push(f);
         } else {
             own.push(f);
@@ -559,19 +567,10 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
         out.push(cond);
     }
     if !other.is_empty() {
-        let that = match kind {
-            RowKind::Event => RowKind::Session,
-            RowKind::Session => RowKind::Event,
-        };
-        let mut ids = match that {
-            RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
-            RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
-        };
+        let that = other_kind(kind);
+        let mut ids = Select::of(that, ctx.site.id.clone(), p.from_s, p.to_s);
         for f in other {
-            if uses(f, match that {
-                RowKind::Event => session_only,
-                RowKind::Session => event_only,
-            }) {
+            if uses(f, foreign(that)) {
                 return Err(StatsError::Invalid("#/filters: a filter cannot mix visit:exit_page with event dimensions".into()));
             }
             let mut cond = compile(ctx, f, that)?;
@@ -699,10 +698,7 @@ async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKi
     cond.regex_columns(&mut columns);
     let mut seen: HashMap<Column, Vec<String>> = HashMap::new();
     for column in columns {
-        let mut s = match kind {
-            RowKind::Event => Select::events(ctx.site.id.clone(), p.from_s, p.to_s),
-            RowKind::Session => Select::sessions(ctx.site.id.clone(), p.from_s, p.to_s),
-        };
+        let mut s = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
         let c = s.column(Expr::Col(column.clone()));
         s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
         let rows = ctx.runner.rows(s.render()).await?;

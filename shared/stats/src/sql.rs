@@ -233,21 +233,17 @@ pub const SESSION_TAIL_S: u64 = 86_400;
 impl Select {
     /// Event rows of `site` with `from_s <= timestamp < to_s` (Unix seconds).
     pub fn events(site: SiteId, from_s: u64, to_s: u64) -> Self {
-        Self::new(site, RowKind::Event, from_s, to_s)
+        Self::of(RowKind::Event, site, from_s, to_s)
     }
 
     /// Session sign rows of `site` for sessions started in `[from_s, to_s)`.
     pub fn sessions(site: SiteId, from_s: u64, to_s: u64) -> Self {
-        Self::new(site, RowKind::Session, from_s, to_s)
+        Self::of(RowKind::Session, site, from_s, to_s)
     }
 
-    fn new(site: SiteId, kind: RowKind, from_s: u64, to_s: u64) -> Self {
+    /// Rows of `kind` of `site` in `[from_s, to_s)`: [`Select::events`] or [`Select::sessions`].
+    pub fn of(kind: RowKind, site: SiteId, from_s: u64, to_s: u64) -> Self {
         Select { site, kind, from_s, to_s, columns: Vec::new(), filters: Vec::new(), group_by: Vec::new(), order_by: Vec::new(), limit: None }
-    }
-
-    /// Which rows this reads.
-    pub fn kind(&self) -> RowKind {
-        self.kind
     }
 
     /// Adds an output column; returns its position (`c0`, `c1`… in results).

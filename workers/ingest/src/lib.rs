@@ -66,9 +66,9 @@ async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result:
 }
 
 /// The live view's WebSocket, for callers with an API key of the team
-/// that owns this hostname's site (`Authorization: Bearer` or `?token=`, since browsers
-/// cannot set headers on WebSockets). The query worker takes this over
-/// once it exists.
+/// that owns this hostname's site (`Authorization: Bearer` or `?token=`,
+/// since browsers cannot set headers on WebSockets). The query worker is
+/// to take this over.
 async fn live(req: Request, env: Env) -> std::result::Result<Response, ApiError> {
     let site = site_of(&req, &env).await?;
     let key = bearer(&req).ok_or(ApiError::Unauthorized("an API key is required"))?;

@@ -12,6 +12,7 @@ use beacon_stats::v1::{self, Endpoint};
 use beacon_stats::{query, StatsError};
 use beacon_types::site::normalize_domain;
 use beacon_types::{Site, SiteId};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
@@ -202,7 +203,7 @@ async fn caller(req: &Request, env: &Env, now_ms: u64) -> std::result::Result<Pr
 }
 
 fn session_secret(env: &Env) -> String {
-    env.secret(SESSION_SECRET).map(|v| v.to_string()).or_else(|_| env.var(SESSION_SECRET).map(|v| v.to_string())).unwrap_or_default()
+    beacon_platform::secret_or_var(env, SESSION_SECRET).unwrap_or_default()
 }
 
 /// The site `named` (an id or domain) names, if the caller may read it
@@ -233,9 +234,10 @@ async fn visible_site(env: &Env, principal: &Principal, named: &str) -> std::res
 /// (the accounts worker), so tests can act as a signed-in user.
 async fn dev_session(mut req: Request, env: &Env) -> std::result::Result<Response, ApiError> {
     let raw = read_body(&mut req).await?;
-    let session: Session = serde_json::from_slice(&raw).map_err(|e| StatsError::Invalid(format!("#: {e}")))?;
+    let body: Value = serde_json::from_slice(&raw).map_err(|e| StatsError::Invalid(format!("#: {e}")))?;
+    let lifetime = body.get("lifetime_s").and_then(Value::as_i64).unwrap_or(beacon_auth::LIFETIME_S);
+    let session = Session::deserialize(&body).map_err(|e| StatsError::Invalid(format!("#: {e}")))?;
     let now_ms = beacon_platform::now_ms();
-    let lifetime = serde_json::from_slice::<Value>(&raw).ok().and_then(|v| v.get("lifetime_s").and_then(Value::as_i64)).unwrap_or(beacon_auth::LIFETIME_S);
     let token = beacon_auth::mint(session_secret(env).as_bytes(), &session, now_ms, lifetime)
         .map_err(|e| PlatformError::Binding { what: "session mint", message: e.to_string() })?;
     let resp = json_response(200, &json!({ "token": token }))?;
