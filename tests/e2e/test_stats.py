@@ -4,6 +4,7 @@ independent model), cross-tenant isolation for every endpoint, hostile
 input, auth and the rate limit."""
 
 import datetime as dt
+import http.client
 import json
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -318,6 +319,13 @@ def test_deep_huge_and_broken_bodies(data):
     assert r.status == 400
     r = query(None, raw="x" * (10 * 1024 * 1024))
     assert r.status == 413 and "error" in r.json()
+    # Without Content-Length the cap holds while streaming.
+    u = urllib.parse.urlparse(ENV["QUERY_URL"])
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request("POST", "/api/v2/query", body=(b" " * 8192 for _ in range(100)), encode_chunked=True,
+                 headers={"authorization": "Bearer " + ENV["DEMO_API_KEY"], "transfer-encoding": "chunked"})
+    resp = conn.getresponse()
+    assert resp.status == 413 and "error" in json.loads(resp.read())
     for raw in ["", "{", "[]", "null", "\x00", '{"site_id": "demo"}']:
         r = query(None, raw=raw)
         assert r.status == 400 and "error" in r.json(), (raw, r.body)

@@ -1,12 +1,14 @@
 //! The one crate that touches Cloudflare bindings for the others: the
 //! Analytics Engine writer (and its local mirror), the D1 site directory
-//! with its KV and in-memory caches, and the daily salts.
+//! with its KV and in-memory caches, the daily salts, and size-capped
+//! request bodies.
 //!
 //! Binding and variable names live here, in one place.
 
 pub mod ae_sql;
 pub mod analytics;
 pub mod api_keys;
+pub mod body;
 pub mod goals;
 pub mod rate_limit;
 pub mod salts;

@@ -1,9 +1,8 @@
 //! HTTP plumbing: the error type and its one mapping to status codes,
-//! CORS, and a bounded body reader.
+//! CORS, and the bounded body read.
 
 use beacon_ingest::IngestError;
 use beacon_platform::PlatformError;
-use futures_util::StreamExt;
 use worker::{Headers, Request, Response};
 
 /// Everything that ends a request early.
@@ -94,34 +93,7 @@ pub fn with_cors(resp: Response) -> worker::Result<Response> {
     Ok(resp)
 }
 
-/// Reads at most `limit` bytes of body; more is a 413, checked from
-/// Content-Length first and then while streaming (chunked bodies).
+/// Reads at most `limit` bytes of body; more is a 413.
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|l| l.trim().parse::<u64>().ok());
-    match declared {
-        Some(n) if n > limit as u64 => return Err(ApiError::TooLarge(limit)),
-        // The runtime enforces Content-Length, so one read suffices.
-        Some(_) => return Ok(req.bytes().await?),
-        None => {}
-    }
-    let mut body = Vec::new();
-    let Ok(mut stream) = req.stream() else { return Ok(body) };
-    let mut seen = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        seen = seen.saturating_add(chunk.len());
-        if seen <= limit {
-            body.extend_from_slice(&chunk);
-        } else if seen > DRAIN_MAX {
-            break;
-        }
-    }
-    if seen > limit {
-        return Err(ApiError::TooLarge(limit));
-    }
-    Ok(body)
+    beacon_platform::body::read(req, limit).await.map_err(ApiError::Platform)?.ok_or(ApiError::TooLarge(limit))
 }
-
-/// How much of an oversized streamed body is read and discarded before the
-/// 413, so a keep-alive connection stays usable for the client's next beacon.
-const DRAIN_MAX: usize = 1024 * 1024;

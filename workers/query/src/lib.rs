@@ -255,13 +255,5 @@ fn iso(ms: u64) -> String {
 
 /// The body, at most [`MAX_BODY`] bytes.
 async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|l| l.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(ApiError::TooLarge);
-    }
-    let bytes = req.bytes().await?;
-    if bytes.len() > MAX_BODY {
-        return Err(ApiError::TooLarge);
-    }
-    Ok(bytes)
+    beacon_platform::body::read(req, MAX_BODY).await?.ok_or(ApiError::TooLarge)
 }
