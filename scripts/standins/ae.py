@@ -10,6 +10,11 @@ ingest worker mirrors each data point here when AE_LOCAL_URL is set.
   GET  /health  200 when ready.
   GET  /timings {queries, ms}: SQL statements run and chDB's time on them
                 since the last call (benchmarks separate the engine's share).
+  POST /sample  {index, from_s, to_s, interval}: sets `_sample_interval` on
+                that site's rows in [from_s, to_s), as if AE had kept one
+                data point for every `interval` written. Ingest cannot make
+                AE sample locally, so tests use this to check that every
+                weighted metric honours the column.
 
 Rows live in chDB (the ClickHouse engine) with AE's columns: timestamp,
 index1, blob1..blob20, double1..double20, _sample_interval, dataset. The SQL
@@ -73,6 +78,7 @@ CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 STATEMENT = re.compile(r"^\s*(SELECT|SHOW\s+TABLES)\b")
 FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*$")
 FROM_TARGET = re.compile(r"\bFROM\s+([^\s,()]+|\()")
+SITE = re.compile(r"^[A-Za-z0-9_-]{1,96}$")
 TABLE_FUNCTION = re.compile(r"\b(file|url|remote|remoteSecure|s3|hdfs|mysql|postgresql|executable|input|numbers|cluster)\s*\(", re.I)
 
 
@@ -179,6 +185,21 @@ class Store:
                 self.session.query("INSERT INTO ae.EVENTS FORMAT JSONEachRow\n" + "\n".join(rows))
         return len(rows)
 
+    def resample(self, spec):
+        """Sets `_sample_interval` on one site's rows in a time range."""
+        index, lo, hi, k = spec.get("index"), spec.get("from_s"), spec.get("to_s"), spec.get("interval")
+        if not isinstance(index, str) or not SITE.match(index):
+            raise ValueError("index must be a site id")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi, k)):
+            raise ValueError("from_s, to_s and interval must be integers")
+        if not (0 <= lo <= 2**32 and 0 <= hi <= 2**32 and 1 <= k <= 1_000_000):
+            raise ValueError("from_s and to_s must be Unix seconds, interval 1 to 1,000,000")
+        with self.lock:
+            self.session.query(
+                f"ALTER TABLE ae.EVENTS UPDATE _sample_interval = {k} WHERE index1 = '{index}' "
+                f"AND timestamp >= toDateTime({lo}) AND timestamp < toDateTime({hi}) SETTINGS mutations_sync = 2"
+            )
+
     def sql(self, sql):
         text = sql.strip().rstrip(";")
         fmt = FORMAT.search(text.upper())
@@ -235,6 +256,12 @@ def make_handler(store, token):
                 except (ValueError, TypeError, AttributeError) as e:
                     return self.reply(400, json.dumps({"error": f"bad data point: {e}"}))
                 return self.reply(200, json.dumps({"written": n}))
+            if self.path == "/sample":
+                try:
+                    store.resample(json.loads(raw))
+                except (ValueError, TypeError, AttributeError) as e:
+                    return self.reply(400, json.dumps({"error": f"bad sample request: {e}"}))
+                return self.reply(200, '{"ok":true}')
             if self.path == "/sql" or self.path.endswith("/analytics_engine/sql"):
                 if self.headers.get("authorization") != f"Bearer {token}":
                     return self.reply(401, "Authentication error", "text/plain")

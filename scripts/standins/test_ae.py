@@ -56,3 +56,26 @@ def test_refused():
 def test_strip_literals_blanks_strings_and_comments():
     assert "JOIN" not in strip_literals("SELECT 'JOIN' /* JOIN */ -- JOIN\n")
     assert strip_literals("a 'x''y' b").startswith("a '")
+
+
+def test_resample_sets_the_interval_of_one_site_and_range_only(tmp_path):
+    from ae import Store
+
+    store = Store(str(tmp_path))
+    points = [{"index": site, "blobs": [], "doubles": [], "timestamp_ms": t * 1000}
+              for site, t in [("a", 100), ("a", 200), ("b", 100)]]
+    store.write(points)
+    store.resample({"index": "a", "from_s": 0, "to_s": 150, "interval": 10})
+    rows, _ = store.sql("SELECT index1, toUnixTimestamp(timestamp) AS t, _sample_interval AS k FROM EVENTS "
+                        "ORDER BY index1, t FORMAT JSONEachRow")
+    assert [line for line in rows.decode().splitlines()] == [
+        '{"index1":"a","t":100,"k":10}', '{"index1":"a","t":200,"k":1}', '{"index1":"b","t":100,"k":1}']
+    for bad in [{"index": "a' OR 1=1 --", "from_s": 0, "to_s": 1, "interval": 2},
+                {"index": "a", "from_s": "0", "to_s": 1, "interval": 2},
+                {"index": "a", "from_s": 0, "to_s": 1, "interval": 0},
+                {"index": "a", "from_s": 0, "to_s": 2**40, "interval": 2}]:
+        try:
+            store.resample(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {bad}")
