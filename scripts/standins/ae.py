@@ -18,8 +18,8 @@ ingest worker mirrors each data point here when AE_LOCAL_URL is set.
 
 Rows live in chDB (the ClickHouse engine) with AE's columns: timestamp,
 index1, blob1..blob20, double1..double20, _sample_interval, dataset. The SQL
-endpoint refuses what AE SQL refuses (joins, unions, CTEs, subqueries,
-window functions, anything but SELECT) with an AE-like 422 error, so nothing
+endpoint refuses what AE SQL refuses (joins, unions, CTEs, subqueries
+other than one `FROM (SELECT ...)`, window functions, anything but SELECT) with an AE-like 422 error, so nothing
 passes locally that would fail in production.
 """
 
@@ -77,6 +77,7 @@ SYNTAX = {"in", "and", "or", "not", "as", "from", "where", "interval", "select",
 CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 STATEMENT = re.compile(r"^\s*(SELECT|SHOW\s+TABLES)\b")
 FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*$")
+NESTED_FROM = re.compile(r"\bFROM\s*\(\s*SELECT\b")
 FROM_TARGET = re.compile(r"\bFROM\s+([^\s,()]+|\()")
 SITE = re.compile(r"^[A-Za-z0-9_-]{1,96}$")
 TABLE_FUNCTION = re.compile(r"\b(file|url|remote|remoteSecure|s3|hdfs|mysql|postgresql|executable|input|numbers|cluster)\s*\(", re.I)
@@ -126,11 +127,15 @@ def check_sql(sql):
             return message
     if not STATEMENT.match(upper):
         return "only SELECT statements are supported"
-    if len(re.findall(r"\bSELECT\b", upper)) > 1:
-        return "subqueries are not supported"
+    # AE documents `FROM (subquery)`; nothing else may hold a SELECT, and
+    # the subquery itself reads the table.
+    selects = len(re.findall(r"\bSELECT\b", upper))
+    nested = len(NESTED_FROM.findall(upper))
+    if selects > 2 or max(selects - 1, 0) != nested:
+        return "subqueries are only supported as FROM (SELECT ...)"
     for m in FROM_TARGET.finditer(code):
-        if m.group(1) == "(":
-            return "subqueries are not supported"
+        if m.group(1) == "(" and not NESTED_FROM.match(upper, m.start()):
+            return "subqueries are only supported as FROM (SELECT ...)"
     if TABLE_FUNCTION.search(code):
         return "table functions are not supported"
     for m in CALL.finditer(code):

@@ -17,13 +17,18 @@ ALLOWED = [
     "SELECT formatDateTime(toStartOfInterval(timestamp, INTERVAL '1' DAY, 'UTC'), '%Y-%m-%d', 'UTC') AS d, "
     "sumIf(_sample_interval, blob1 IN ('pageview')) AS p FROM EVENTS WHERE index1 = 'a' AND position('x' IN lowerUTF8(blob2)) > 0 GROUP BY d",
     "select count() from EVENTS;",
+    "SELECT c0, count() AS c1 FROM (SELECT blob2 AS c0, double4 AS c1, sum(_sample_interval * double2) AS c2 FROM EVENTS "
+    "WHERE index1 = 'a' GROUP BY c0, c1) WHERE c2 > 0 GROUP BY c0 ORDER BY c1 DESC LIMIT 10",
+    "SELECT double5 AS c0 FROM EVENTS WHERE index1 = 'a' GROUP BY c0 HAVING sum(_sample_interval * double2) > 0",
 ]
 
 REFUSED = [
     ("SELECT * FROM EVENTS a JOIN EVENTS b ON a.index1 = b.index1", "JOIN"),
     ("SELECT 1 FROM EVENTS UNION ALL SELECT 2 FROM EVENTS", "UNION"),
     ("WITH x AS (SELECT 1) SELECT * FROM x", "WITH"),
-    ("SELECT count() FROM (SELECT * FROM EVENTS)", "subqueries"),
+    ("SELECT count() FROM (SELECT c FROM (SELECT 1 AS c FROM EVENTS))", "subqueries"),
+    ("SELECT (SELECT 1 FROM EVENTS) FROM EVENTS", "subqueries"),
+    ("SELECT count() FROM (SELECT * FROM EVENTS) WHERE x IN (SELECT 1 FROM EVENTS)", "subqueries"),
     ("SELECT count() FROM EVENTS WHERE index1 IN (SELECT index1 FROM EVENTS)", "subqueries"),
     ("SELECT row_number() OVER (ORDER BY timestamp) FROM EVENTS", "window"),
     ("INSERT INTO EVENTS VALUES (1)", "only SELECT"),

@@ -403,6 +403,27 @@ def test_entry_and_exit_pages_count_visits(data):
     assert as_table(q(data, metrics=["visits"], dimensions=["visit:exit_page"])) == {k: [v] for k, v in exits.items()}
 
 
+def test_a_visit_counts_at_its_last_page_only(data):
+    """A session passes through temporary exit pages (each pageview cancels
+    the last state); only its final one counts, for visitors too and when
+    an exit page filters event metrics."""
+    m = data["model"]
+
+    def exit_of(s):
+        return [e["path"] for e in s if e["name"] == "pageview"][-1]
+
+    pages = {exit_of(s) for s in m.sessions}
+    got = as_table(q(data, metrics=["visitors", "visits"], dimensions=["visit:exit_page"]))
+    assert got == {p: [len({s[0]["vid"] for s in m.sessions if exit_of(s) == p}),
+                       sum(exit_of(s) == p for s in m.sessions)] for p in pages}
+    metrics = ["visitors", "pageviews", "events", "visits", "bounce_rate"]
+    for page in pages:
+        inside = {id(e) for s in m.sessions if exit_of(s) == page for e in s}
+        want = m.aggregate(keep_event=lambda e: id(e) in inside, keep_session=lambda s: exit_of(s) == page)
+        got = q(data, metrics=metrics, filters=[["is", "visit:exit_page", [page]]])
+        assert got["results"][0]["metrics"] == [want[k] for k in metrics], page
+
+
 def test_time_on_page_and_scroll_depth_by_page(data):
     m = data["model"]
     got = as_table(q(data, metrics=["visitors", "time_on_page", "scroll_depth"], dimensions=["event:page"]))

@@ -8,8 +8,9 @@
 //! site id as a required argument and always emits `index1 = '<site>'`.
 //! Columns come only from the slot layout (`beacon_types::slots`), never
 //! from request text; user values reach SQL only through [`sql::quote`].
-//! The output stays inside AE SQL's subset: one SELECT, no joins, unions,
-//! CTEs, subqueries, window functions or regular expressions.
+//! The output stays inside AE SQL's subset: one SELECT (or one nested as
+//! `FROM (SELECT …)`, which AE documents), no joins, unions, CTEs, other
+//! subqueries, window functions or regular expressions.
 
 pub mod goal;
 pub mod period;

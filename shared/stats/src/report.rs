@@ -2,13 +2,16 @@
 //! them through a [`Runner`], merges and shapes the results as Plausible's
 //! Stats API v2 does.
 //!
-//! AE SQL has no joins, subqueries or regular expressions, so:
+//! AE SQL has no joins or regular expressions, and subqueries only as
+//! `FROM (SELECT …)`, so:
 //! - event metrics read event rows and session metrics read session sign
 //!   rows, in separate queries merged here by dimension values;
+//! - visitors of session rows (by exit page) are counted in one nested
+//!   SELECT as those whose sign rows net out positive;
 //! - a top-level filter one kind of row cannot evaluate (an event filter
 //!   for session metrics, `visit:exit_page` for event metrics) is first
 //!   turned into the matching session ids (at most [`MAX_IDS`], listed
-//!   [`IDS_PER_QUERY`] to a statement);
+//!   [`IDS_PER_QUERY`] to a statement; sessions by their current state);
 //! - a `matches` filter is turned into the list of matching values seen in
 //!   the period (at most [`MAX_VALUES`]), matched here with an RE2-style
 //!   engine.
@@ -472,6 +475,8 @@ async fn query_kind<R: Runner>(
         }
     }
     let single = chunks.len() == 1;
+    // Visitors of session rows count only states not since cancelled.
+    let net_visitors = kind == RowKind::Session && raws.contains(&Raw::Visitors);
     let parts = chunks.iter().map(|conds| {
         let mut select = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
         for cond in conds.iter().chain(&extra) {
@@ -488,7 +493,9 @@ async fn query_kind<R: Runner>(
             select.group_by(col);
             dim_cols.push(col);
         }
-        let raw_cols: Vec<(Raw, usize)> = raws.iter().map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
+        let keys_only = net_visitors.then(|| select.clone());
+        let raw_cols: Vec<(Raw, usize)> =
+            raws.iter().filter(|r| !(net_visitors && **r == Raw::Visitors)).map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
         // Largest first, ties by the dimensions (as `sort` orders them), so
         // a LIMIT keeps exactly the rows the full ranking would.
         if let Some((_, first)) = raw_cols.first() {
@@ -500,16 +507,34 @@ async fn query_kind<R: Runner>(
         let limit = if single { top.unwrap_or(MAX_GROUPS) } else { MAX_GROUPS };
         select.limit(limit.min(MAX_GROUPS));
         async move {
-            let rows = ctx.runner.rows(select.render()).await?;
-            Ok::<Rows, StatsError>(
-                rows.iter()
-                    .map(|row| {
-                        let key = dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect();
-                        let vals = raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect();
-                        (key, vals)
-                    })
-                    .collect(),
-            )
+            let key_of = |row: &Map<String, Value>| -> Key { dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect() };
+            let main = async { if raw_cols.is_empty() { Ok(Vec::new()) } else { ctx.runner.rows(select.render()).await } };
+            let visitors = async {
+                match &keys_only {
+                    Some(keys) => ctx.runner.rows(keys.render_surviving(Double::VisitorId, MAX_GROUPS)).await,
+                    None => Ok(Vec::new()),
+                }
+            };
+            let (rows, visitor_rows) = try_join(main, visitors).await?;
+            let mut out: Rows = rows
+                .iter()
+                .map(|row| (key_of(row), raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect()))
+                .collect();
+            if net_visitors {
+                let mut at: HashMap<Key, usize> = out.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+                for row in &visitor_rows {
+                    let n = number(row.get(&format!("c{}", dim_cols.len())));
+                    let key = key_of(row);
+                    let i = *at.entry(key.clone()).or_insert_with(|| {
+                        out.push((key, BTreeMap::new()));
+                        out.len() - 1
+                    });
+                    if let Some((_, vals)) = out.get_mut(i) {
+                        vals.insert(Raw::Visitors, n);
+                    }
+                }
+            }
+            Ok::<Rows, StatsError>(out)
         }
     });
     let mut parts = try_join_all(parts).await?;
@@ -579,6 +604,11 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
         }
         let c = ids.column(Expr::Col(Column::Double(Double::SessionId)));
         ids.group_by(c).limit(u32::try_from(MAX_IDS + 1).unwrap_or(u32::MAX));
+        if that == RowKind::Session {
+            // A session matches by its current state: states it has since
+            // left (an earlier exit page) cancel out.
+            ids.having_positive(Expr::Sum(vec![Double::Sign], None));
+        }
         let rows = ctx.runner.rows(ids.render()).await?;
         if rows.len() > MAX_IDS {
             return Err(StatsError::Invalid(format!(

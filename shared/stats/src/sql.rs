@@ -222,6 +222,7 @@ pub struct Select {
     filters: Vec<Cond>,
     group_by: Vec<usize>,
     order_by: Vec<(usize, bool)>,
+    having_positive: Option<Expr>,
     limit: Option<u32>,
 }
 
@@ -243,7 +244,7 @@ impl Select {
 
     /// Rows of `kind` of `site` in `[from_s, to_s)`: [`Select::events`] or [`Select::sessions`].
     pub fn of(kind: RowKind, site: SiteId, from_s: u64, to_s: u64) -> Self {
-        Select { site, kind, from_s, to_s, columns: Vec::new(), filters: Vec::new(), group_by: Vec::new(), order_by: Vec::new(), limit: None }
+        Select { site, kind, from_s, to_s, columns: Vec::new(), filters: Vec::new(), group_by: Vec::new(), order_by: Vec::new(), having_positive: None, limit: None }
     }
 
     /// Adds an output column; returns its position (`c0`, `c1`… in results).
@@ -267,6 +268,13 @@ impl Select {
     /// Orders by the output column at `position`.
     pub fn order_by(&mut self, position: usize, descending: bool) -> &mut Self {
         self.order_by.push((position, descending));
+        self
+    }
+
+    /// Keeps only the groups where the aggregate `expr` is above zero
+    /// (`HAVING`): with a sum of signs, the states not since cancelled.
+    pub fn having_positive(&mut self, expr: Expr) -> &mut Self {
+        self.having_positive = Some(expr);
         self
     }
 
@@ -341,6 +349,9 @@ impl Select {
         if !groups.is_empty() {
             let _ = write!(sql, " GROUP BY {}", groups.join(", "));
         }
+        if let Some(e) = &self.having_positive {
+            let _ = write!(sql, " HAVING {} > 0", self.expr(e));
+        }
         let orders: Vec<String> = self
             .order_by
             .iter()
@@ -353,6 +364,29 @@ impl Select {
         if let Some(limit) = self.limit {
             let _ = write!(sql, " LIMIT {limit}");
         }
+        sql
+    }
+
+    /// Per group of this select, how many `identity` values have sign rows
+    /// that add up above zero: visitors of the sessions whose current state
+    /// is in the group, not of states since cancelled (a distinct count
+    /// cannot net signs out). One `FROM (subquery)` level, which AE SQL
+    /// documents; the inner SELECT is this one, site filter first. The
+    /// count is column `c{n}`, `n` the number of columns added so far.
+    pub fn render_surviving(&self, identity: Double, limit: u32) -> String {
+        let mut inner = self.clone();
+        inner.order_by.clear();
+        inner.limit = None;
+        let keys: Vec<String> = self.group_by.iter().filter(|p| **p < self.columns.len()).map(|p| format!("c{p}")).collect();
+        let id = inner.column(Expr::Col(Column::Double(identity)));
+        inner.group_by(id);
+        let net = inner.column(Expr::Sum(vec![Double::Sign], None));
+        let count = format!("c{}", self.columns.len());
+        let mut sql = format!("SELECT {}count() AS {count} FROM ({}) WHERE c{net} > 0", keys.iter().map(|k| format!("{k}, ")).collect::<String>(), inner.render());
+        if !keys.is_empty() {
+            let _ = write!(sql, " GROUP BY {} ORDER BY {count} DESC", keys.join(", "));
+        }
+        let _ = write!(sql, " LIMIT {limit}");
         sql
     }
 }

@@ -167,3 +167,31 @@ fn out_of_range_positions_and_odd_numbers_are_harmless() {
     assert!(!sql.contains("GROUP BY") && !sql.contains("ORDER BY"), "{sql}");
     assert!(sql.ends_with("AND double2 IN (0) AND 1 = 1 AND 1 = 0 AND 1 = 0"), "{sql}");
 }
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn surviving_visitors_nest_one_site_scoped_select_and_net_out_signs() {
+    let mut q = Select::sessions(site("demo"), 0, 86_400);
+    // Session rows keep the exit page in the pathname slot.
+    let exit = q.column(Expr::Col(Column::Blob(Blob::Pathname)));
+    q.group_by(exit).order_by(exit, false).limit(5);
+    assert_eq!(
+        q.render_surviving(Double::VisitorId, 100),
+        "SELECT c0, count() AS c1 FROM (SELECT blob2 AS c0, double4 AS c1, sum(_sample_interval * double2) AS c2 \
+             FROM EVENTS WHERE index1 = 'demo' AND double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(172800) \
+             AND double11 >= 0 AND double11 < 86400000 GROUP BY c0, c1) WHERE c2 > 0 GROUP BY c0 ORDER BY c1 DESC LIMIT 100"
+    );
+    // No group keys: one total.
+    let total = Select::sessions(site("demo"), 0, 1).render_surviving(Double::VisitorId, 1);
+    assert!(total.starts_with("SELECT count() AS c0 FROM (SELECT double4 AS c0, sum(_sample_interval * double2) AS c1 FROM EVENTS WHERE index1 = 'demo'"), "{total}");
+    assert!(total.ends_with(" GROUP BY c0) WHERE c1 > 0 LIMIT 1"), "{total}");
+}
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn having_keeps_groups_whose_signs_add_up_positive() {
+    let mut q = Select::sessions(site("demo"), 0, 1);
+    let id = q.column(Expr::Col(Column::Double(Double::SessionId)));
+    q.group_by(id).having_positive(Expr::Sum(vec![Double::Sign], None)).limit(3);
+    assert!(q.render().ends_with(" GROUP BY c0 HAVING sum(_sample_interval * double2) > 0 LIMIT 3"), "{}", q.render());
+}
