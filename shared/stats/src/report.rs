@@ -8,10 +8,14 @@
 //!   rows, in separate queries merged here by dimension values;
 //! - visitors of session rows (by exit page) are counted in one nested
 //!   SELECT as those whose sign rows net out positive;
-//! - a top-level filter one kind of row cannot evaluate (an event filter
-//!   for session metrics, `visit:exit_page` for event metrics) is first
-//!   turned into the matching session ids (at most [`MAX_IDS`], listed
-//!   [`IDS_PER_QUERY`] to a statement; sessions by their current state);
+//! - session metrics under an event filter read both kinds in one nested
+//!   SELECT that groups rows by session and keeps the sessions with a
+//!   matching event ([`Select::render_touched`]);
+//! - where that cannot work (`visit:exit_page` for event metrics, or as a
+//!   dimension with an event filter: the key changes within a session), the
+//!   filter is first turned into the matching session ids (at most
+//!   [`MAX_IDS`], listed [`IDS_PER_QUERY`] to a statement; sessions by
+//!   their current state);
 //! - a `matches` filter is turned into the list of matching values seen in
 //!   the period (at most [`MAX_VALUES`]), matched here with an RE2-style
 //!   engine.
@@ -270,7 +274,10 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
 
     // Each kind's filters are resolved once (their pre-queries are I/O),
     // both kinds at once.
-    let resolve = |needed: bool, kind| async move { if needed { filters_for(ctx, q, kind, p).await } else { Ok(Vec::new()) } };
+    // Session metrics with event filters read both kinds in one nested
+    // statement, unless a key varies within a session (the exit page).
+    let nest = !plan.sessions_only;
+    let resolve = |needed: bool, kind| async move { if needed { filters_for(ctx, q, kind, p, nest).await } else { Ok(Filters::default()) } };
     let (ev_conds, se_conds) = try_join(resolve(needs_events, RowKind::Event), resolve(needs_sessions, RowKind::Session)).await?;
 
     let goal_dim = dims.iter().position(|d| matches!(d, Dim::Goal));
@@ -378,7 +385,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         let other_dims: Vec<Dim> = others.iter().map(|(_, d)| d.clone()).collect();
         let mut bare = q.clone();
         bare.filters.retain(|f| !uses(f, |d| d == "event:goal"));
-        let bare_conds = filters_for(ctx, &bare, RowKind::Event, p).await?;
+        let bare_conds = filters_for(ctx, &bare, RowKind::Event, p, false).await?;
         let base: HashMap<Key, f64> = query_kind(ctx, &bare_conds, RowKind::Event, &other_dims, &[Raw::Visitors], p, None, None)
             .await?
             .into_iter()
@@ -435,10 +442,11 @@ fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
 
 /// One aggregate query over one kind of rows, with `conds` (the query's
 /// filters as [`filters_for`] resolved them) and `extra`, grouped by `dims`.
+/// Session rows touched by event filters are read in one nested statement.
 #[allow(clippy::too_many_arguments)]
 async fn query_kind<R: Runner>(
     ctx: &Ctx<'_, R>,
-    conds: &[Cond],
+    filters: &Filters,
     kind: RowKind,
     dims: &[Dim],
     raws: &[Raw],
@@ -453,6 +461,7 @@ async fn query_kind<R: Runner>(
         }
         None => None,
     };
+    let conds = &filters.own;
     // A long session-id list becomes several statements, one chunk each.
     let mut chunks: Vec<Vec<Cond>> = vec![conds.to_vec()];
     if let Some(at) = conds.iter().position(|c| matches!(c, Cond::NumberIn(Column::Double(Double::SessionId), ids) if ids.len() > IDS_PER_QUERY)) {
@@ -506,9 +515,13 @@ async fn query_kind<R: Runner>(
         }
         let limit = if single { top.unwrap_or(MAX_GROUPS) } else { MAX_GROUPS };
         select.limit(limit.min(MAX_GROUPS));
+        let sql = match &filters.touched_by {
+            Some(events) => select.render_touched(events, MAX_GROUPS),
+            None => select.render(),
+        };
         async move {
             let key_of = |row: &Map<String, Value>| -> Key { dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect() };
-            let main = async { if raw_cols.is_empty() { Ok(Vec::new()) } else { ctx.runner.rows(select.render()).await } };
+            let main = async { if raw_cols.is_empty() { Ok(Vec::new()) } else { ctx.runner.rows(sql).await } };
             let visitors = async {
                 match &keys_only {
                     Some(keys) => ctx.runner.rows(keys.render_surviving(Double::VisitorId, MAX_GROUPS)).await,
@@ -575,7 +588,18 @@ fn number(v: Option<&Value>) -> f64 {
 
 /// The query's top-level filters as conditions on `kind` rows; those the
 /// rows cannot evaluate become the session ids that match them.
-async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &Period) -> Result<Vec<Cond>, StatsError> {
+/// A kind's filters: conditions on its own rows and, for session rows
+/// answered nested, the event rows a session must have.
+#[derive(Default)]
+struct Filters {
+    own: Vec<Cond>,
+    touched_by: Option<Select>,
+}
+
+/// The query's filters for rows of `kind`. A filter those rows cannot
+/// evaluate becomes the list of matching session ids, or, for session rows
+/// when `nest`, the event rows [`Select::render_touched`] matches them by.
+async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &Period, nest: bool) -> Result<Filters, StatsError> {
     let mut own = Vec::new();
     let mut other = Vec::new();
     for f in &q.filters {
@@ -602,6 +626,9 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
             resolve_regex(ctx, &mut cond, that, p).await?;
             ids.filter(cond);
         }
+        if nest && kind == RowKind::Session {
+            return Ok(Filters { own: out, touched_by: Some(ids) });
+        }
         let c = ids.column(Expr::Col(Column::Double(Double::SessionId)));
         ids.group_by(c).limit(u32::try_from(MAX_IDS + 1).unwrap_or(u32::MAX));
         if that == RowKind::Session {
@@ -618,7 +645,7 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
         let list: Vec<f64> = rows.iter().map(|r| number(r.get("c0"))).collect();
         out.push(Cond::NumberIn(Column::Double(Double::SessionId), list));
     }
-    Ok(out)
+    Ok(Filters { own: out, touched_by: None })
 }
 
 /// A filter as a condition on `kind` rows (before regexes are resolved).

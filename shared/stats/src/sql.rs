@@ -311,20 +311,9 @@ impl Select {
         }
     }
 
-    /// The SQL text. The site filter is always the first condition.
-    pub fn render(&self) -> String {
-        let cols: Vec<String> = if self.columns.is_empty() {
-            vec!["sum(_sample_interval) AS c0".to_owned()]
-        } else {
-            self.columns.iter().enumerate().map(|(i, e)| format!("{} AS c{i}", self.expr(e))).collect()
-        };
-        let mut sql = format!(
-            "SELECT {} FROM EVENTS WHERE index1 = {} AND {} = {}",
-            cols.join(", "),
-            quote(self.site.as_str()),
-            Double::Kind.column(),
-            self.kind as u8
-        );
+    /// The conditions after the site filter: kind, time range, filters.
+    fn rows(&self) -> String {
+        let mut sql = format!("{} = {}", Double::Kind.column(), self.kind as u8);
         match self.kind {
             RowKind::Event => {
                 let _ = write!(sql, " AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})", self.from_s, self.to_s);
@@ -344,6 +333,17 @@ impl Select {
         for f in &self.filters {
             let _ = write!(sql, " AND {}", f.sql());
         }
+        sql
+    }
+
+    /// The SQL text. The site filter is always the first condition.
+    pub fn render(&self) -> String {
+        let cols: Vec<String> = if self.columns.is_empty() {
+            vec!["sum(_sample_interval) AS c0".to_owned()]
+        } else {
+            self.columns.iter().enumerate().map(|(i, e)| format!("{} AS c{i}", self.expr(e))).collect()
+        };
+        let mut sql = format!("SELECT {} FROM EVENTS WHERE index1 = {} AND {}", cols.join(", "), quote(self.site.as_str()), self.rows());
         let valid = |p: &usize| *p < self.columns.len().max(1);
         let groups: Vec<String> = self.group_by.iter().filter(|p| valid(p)).map(|p| format!("c{p}")).collect();
         if !groups.is_empty() {
@@ -385,6 +385,57 @@ impl Select {
         let mut sql = format!("SELECT {}count() AS {count} FROM ({}) WHERE c{net} > 0", keys.iter().map(|k| format!("{k}, ")).collect::<String>(), inner.render());
         if !keys.is_empty() {
             let _ = write!(sql, " GROUP BY {} ORDER BY {count} DESC", keys.join(", "));
+        }
+        let _ = write!(sql, " LIMIT {limit}");
+        sql
+    }
+
+    /// This select (session rows: group keys and sums) over only the
+    /// sessions that had at least one row of `events`, in one statement
+    /// instead of a list of session ids: the nested SELECT reads both kinds
+    /// and groups them by session, taking the keys and sums from the sign
+    /// rows and counting the matching event rows; the outer one keeps the
+    /// sessions with a match and sums them by key. Both kinds' conditions
+    /// come from their own selects; the site filter comes first.
+    pub fn render_touched(&self, events: &Select, limit: u32) -> String {
+        let session = format!("{} = {}", Double::Kind.column(), RowKind::Session as u8);
+        let mut inner = vec![format!("{} AS s", Double::SessionId.column())];
+        let mut outer = Vec::new();
+        let mut keys = Vec::new();
+        for (i, e) in self.columns.iter().enumerate() {
+            if self.group_by.contains(&i) {
+                let blank = if matches!(e, Expr::Col(Column::Double(_))) { "0" } else { "''" };
+                inner.push(format!("max(if({session}, {}, {blank})) AS k{i}", self.expr(e)));
+                outer.push(format!("k{i} AS c{i}"));
+                keys.push(format!("c{i}"));
+            } else {
+                let sum = match e {
+                    Expr::Sum(factors, when) => {
+                        let product: String = factors.iter().map(|f| format!(" * {}", f.column())).collect();
+                        let when = when.as_ref().map(|c| format!(" AND {}", c.sql())).unwrap_or_default();
+                        format!("sumIf(_sample_interval{product}, {session}{when})")
+                    }
+                    // Only sums add up over sessions; nothing else is asked here.
+                    _ => "0".to_owned(),
+                };
+                inner.push(format!("{sum} AS k{i}"));
+                outer.push(format!("sum(k{i}) AS c{i}"));
+            }
+        }
+        if outer.is_empty() {
+            outer.push("count() AS c0".to_owned());
+        }
+        inner.push(format!("sumIf(_sample_interval, {} = {}) AS hit", Double::Kind.column(), RowKind::Event as u8));
+        let mut sql = format!(
+            "SELECT {} FROM (SELECT {} FROM EVENTS WHERE index1 = {} AND (({}) OR ({})) GROUP BY s) WHERE hit > 0",
+            outer.join(", "),
+            inner.join(", "),
+            quote(self.site.as_str()),
+            events.rows(),
+            self.rows()
+        );
+        if !keys.is_empty() {
+            let _ = write!(sql, " GROUP BY {}", keys.join(", "));
         }
         let _ = write!(sql, " LIMIT {limit}");
         sql

@@ -91,24 +91,30 @@ fn pre_queries_run_once_per_kind_and_period() {
 
 #[test]
 #[wasm_bindgen_test]
-fn an_event_filter_selects_sessions_by_id_for_session_metrics() {
-    let fake = Fake::new(vec![
-        ("SELECT double5 AS c0", json!([{"c0": 11}, {"c0": "12"}])),
-        ("double1 = 2", json!([{"c0": 2, "c1": 1}])),
-    ]);
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "filters": [["is", "event:page", ["/x"]]]}), &[]).unwrap();
-    assert_eq!(out["results"][0]["metrics"], json!([50]));
+fn an_event_filter_picks_sessions_for_session_metrics_in_one_nested_statement() {
+    let fake = Fake::new(vec![("FROM (SELECT double5 AS s", json!([{"c0": "DE", "c1": 2, "c2": 1}]))]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["visit:country"],
+                                  "filters": [["is", "event:page", ["/x"]], ["is", "visit:source", ["Google"]]]}), &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [50], "dimensions": ["DE"]}]));
     let seen = fake.seen.borrow();
-    assert!(seen[0].contains("double1 = 1") && seen[0].contains("blob2 IN ('/x')"), "{}", seen[0]);
-    assert!(seen[1].contains("double1 = 2") && seen[1].ends_with("AND double5 IN (11, 12) ORDER BY c0 DESC LIMIT 100000"), "{}", seen[1]);
+    assert_eq!(seen.len(), 1, "no session-id list: {seen:#?}");
+    let sql = &seen[0];
+    // Keys and sums from the sign rows, matches counted on event rows that
+    // pass the event filter; a visit filter holds on the sign rows.
+    assert!(sql.starts_with("SELECT k0 AS c0, sum(k1) AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, max(if(double1 = 2, blob13, '')) AS k0, "), "{sql}");
+    assert!(sql.contains("sumIf(_sample_interval, double1 = 1) AS hit FROM EVENTS WHERE index1 = 'demo' AND ((double1 = 1 AND "), "{sql}");
+    assert!(sql.contains("blob2 IN ('/x')) OR (double1 = 2 AND "), "{sql}");
+    assert!(sql.contains("double11 < 1706828400000 AND blob6 IN ('Google'))) GROUP BY s)"), "{sql}");
+    assert!(sql.ends_with(" GROUP BY s) WHERE hit > 0 GROUP BY c0 LIMIT 100000"), "{sql}");
 }
 
 #[test]
 #[wasm_bindgen_test]
 fn bounded_pre_queries_refuse_rather_than_guess() {
+    // Event metrics under an exit-page filter still list the sessions.
     let many: Vec<Value> = (0..=MAX_IDS).map(|i| json!({"c0": i})).collect();
     let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(many))]);
-    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visit_duration"], "date_range": "day", "filters": [["is", "event:name", ["x"]]]}), &[]);
+    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/x"]]]}), &[]);
     assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("narrow the date range")));
 }
 
@@ -116,14 +122,14 @@ fn bounded_pre_queries_refuse_rather_than_guess() {
 #[wasm_bindgen_test]
 fn many_selected_sessions_are_summed_over_chunks_and_distincts_refuse() {
     let ids: Vec<Value> = (0..25_000).map(|i| json!({"c0": i})).collect();
-    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids)), ("double1 = 2", json!([{"c0": 4, "c1": 1, "c2": 40}]))]);
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visits", "bounce_rate", "visit_duration"], "date_range": "day",
-                                  "filters": [["is", "event:page", ["/x"]]]}), &[]).unwrap();
-    // Three chunks (10,000 + 10,000 + 5,000 ids), each answering 4 visits,
-    // 1 bounce and 40 s: summed, not averaged.
-    assert_eq!(out["results"][0]["metrics"], json!([12, 25, 10]));
+    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids)), ("double1 = 1", json!([{"c0": 4, "c1": 7}]))]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["pageviews", "events"], "date_range": "day",
+                                  "filters": [["is", "visit:exit_page", ["/x"]]]}), &[]).unwrap();
+    // Three chunks (10,000 + 10,000 + 5,000 ids), each answering 4
+    // pageviews and 7 events: summed.
+    assert_eq!(out["results"][0]["metrics"], json!([12, 21]));
     let seen = fake.seen.borrow();
-    let chunks: Vec<&String> = seen.iter().filter(|sql| sql.contains("double1 = 2")).collect();
+    let chunks: Vec<&String> = seen.iter().filter(|sql| sql.contains("double1 = 1")).collect();
     assert_eq!(chunks.len(), 3);
     assert!(chunks.iter().all(|sql| sql.matches(", ").count() < 10_100), "each statement lists at most 10,000 ids");
     assert!(chunks[2].contains("double5 IN (20000, ") && chunks[2].contains(", 24999) "), "the last chunk holds the tail");
@@ -269,7 +275,8 @@ mod properties {
             let _ = run_q(&fake, body, &goals);
             for sql in fake.seen.borrow().iter() {
                 prop_assert!(sql.starts_with("SELECT "), "{}", sql);
-                prop_assert!(sql.contains(" FROM EVENTS WHERE index1 = 'demo' AND double1 = "), "{}", sql);
+                prop_assert!(sql.contains(" FROM EVENTS WHERE index1 = 'demo' AND double1 = ")
+                    || sql.contains(" FROM EVENTS WHERE index1 = 'demo' AND ((double1 = 1 AND "), "{}", sql);
                 let c = code(sql).to_uppercase();
                 // One SELECT, or one nested as the only FROM (the surviving-visitors form).
                 let selects = c.matches("SELECT").count();
