@@ -195,3 +195,25 @@ fn having_keeps_groups_whose_signs_add_up_positive() {
     q.group_by(id).having_positive(Expr::Sum(vec![Double::Sign], None)).limit(3);
     assert!(q.render().ends_with(" GROUP BY c0 HAVING sum(_sample_interval * double2) > 0 LIMIT 3"), "{}", q.render());
 }
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn touched_sessions_take_keys_and_sums_from_sign_rows_and_matches_from_event_rows() {
+    let mut events = Select::events(site("demo"), 0, 86_400);
+    events.filter(Cond::In(Column::Blob(Blob::Name), vec!["Signup".into()], true));
+    let mut s = Select::sessions(site("demo"), 0, 86_400);
+    let day = s.column(Expr::Bucket(Unit::Day, "UTC".into()));
+    let device = s.column(Expr::Col(Column::Double(Double::Device)));
+    let _visits = s.column(Expr::Sum(vec![Double::Sign], None));
+    s.group_by(day).group_by(device);
+    assert_eq!(
+        s.render_touched(&events, 50),
+        "SELECT k0 AS c0, k1 AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, \
+         max(if(double1 = 2, formatDateTime(toStartOfInterval(toDateTime(double11 / 1000), INTERVAL '1' DAY, 'UTC'), '%Y-%m-%d', 'UTC'), '')) AS k0, \
+         max(if(double1 = 2, double3, 0)) AS k1, sumIf(_sample_interval * double2, double1 = 2) AS k2, \
+         sumIf(_sample_interval, double1 = 1) AS hit FROM EVENTS WHERE index1 = 'demo' AND \
+         ((double1 = 1 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86400) AND blob1 IN ('Signup')) OR \
+         (double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(172800) AND double11 >= 0 AND double11 < 86400000)) \
+         GROUP BY s) WHERE hit > 0 GROUP BY c0, c1 LIMIT 50"
+    );
+}
