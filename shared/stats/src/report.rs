@@ -529,25 +529,15 @@ async fn query_kind<R: Runner>(
                 }
             };
             let (rows, visitor_rows) = try_join(main, visitors).await?;
-            let mut out: Rows = rows
+            let mut out: HashMap<Key, BTreeMap<Raw, f64>> = rows
                 .iter()
                 .map(|row| (key_of(row), raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect()))
                 .collect();
-            if net_visitors {
-                let mut at: HashMap<Key, usize> = out.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
-                for row in &visitor_rows {
-                    let n = number(row.get(&format!("c{}", dim_cols.len())));
-                    let key = key_of(row);
-                    let i = *at.entry(key.clone()).or_insert_with(|| {
-                        out.push((key, BTreeMap::new()));
-                        out.len() - 1
-                    });
-                    if let Some((_, vals)) = out.get_mut(i) {
-                        vals.insert(Raw::Visitors, n);
-                    }
-                }
+            // The surviving count is the column after the keys.
+            for row in &visitor_rows {
+                out.entry(key_of(row)).or_default().insert(Raw::Visitors, number(row.get(&format!("c{}", dim_cols.len()))));
             }
-            Ok::<Rows, StatsError>(out)
+            Ok::<Rows, StatsError>(out.into_iter().collect())
         }
     });
     let mut parts = try_join_all(parts).await?;
@@ -586,8 +576,6 @@ fn number(v: Option<&Value>) -> f64 {
     }
 }
 
-/// The query's top-level filters as conditions on `kind` rows; those the
-/// rows cannot evaluate become the session ids that match them.
 /// A kind's filters: conditions on its own rows and, for session rows
 /// answered nested, the event rows a session must have.
 #[derive(Default)]
