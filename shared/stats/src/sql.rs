@@ -398,7 +398,8 @@ impl Select {
     /// sessions with a match and sums them by key. Both kinds' conditions
     /// come from their own selects; the site filter comes first.
     pub fn render_touched(&self, events: &Select, limit: u32) -> String {
-        let session = format!("{} = {}", Double::Kind.column(), RowKind::Session as u8);
+        let on_sign_rows = Cond::NumberIn(Column::Double(Double::Kind), vec![f64::from(RowKind::Session as u8)]);
+        let session = on_sign_rows.sql();
         let mut inner = vec![format!("{} AS s", Double::SessionId.column())];
         let mut outer = Vec::new();
         let mut keys = Vec::new();
@@ -411,9 +412,11 @@ impl Select {
             } else {
                 let sum = match e {
                     Expr::Sum(factors, when) => {
-                        let product: String = factors.iter().map(|f| format!(" * {}", f.column())).collect();
-                        let when = when.as_ref().map(|c| format!(" AND {}", c.sql())).unwrap_or_default();
-                        format!("sumIf(_sample_interval{product}, {session}{when})")
+                        let only = match when {
+                            Some(c) => Cond::And(vec![on_sign_rows.clone(), c.clone()]),
+                            None => on_sign_rows.clone(),
+                        };
+                        self.expr(&Expr::Sum(factors.clone(), Some(only)))
                     }
                     // Only sums add up over sessions; nothing else is asked here.
                     _ => "0".to_owned(),
@@ -425,7 +428,8 @@ impl Select {
         if outer.is_empty() {
             outer.push("count() AS c0".to_owned());
         }
-        inner.push(format!("sumIf(_sample_interval, {} = {}) AS hit", Double::Kind.column(), RowKind::Event as u8));
+        let on_event_rows = Cond::NumberIn(Column::Double(Double::Kind), vec![f64::from(RowKind::Event as u8)]);
+        inner.push(format!("{} AS hit", self.expr(&Expr::Sum(vec![], Some(on_event_rows)))));
         let mut sql = format!(
             "SELECT {} FROM (SELECT {} FROM EVENTS WHERE index1 = {} AND (({}) OR ({})) GROUP BY s) WHERE hit > 0",
             outer.join(", "),

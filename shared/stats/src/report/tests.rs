@@ -101,8 +101,8 @@ fn an_event_filter_picks_sessions_for_session_metrics_in_one_nested_statement() 
     let sql = &seen[0];
     // Keys and sums from the sign rows, matches counted on event rows that
     // pass the event filter; a visit filter holds on the sign rows.
-    assert!(sql.starts_with("SELECT k0 AS c0, sum(k1) AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, max(if(double1 = 2, blob13, '')) AS k0, "), "{sql}");
-    assert!(sql.contains("sumIf(_sample_interval, double1 = 1) AS hit FROM EVENTS WHERE index1 = 'demo' AND ((double1 = 1 AND "), "{sql}");
+    assert!(sql.starts_with("SELECT k0 AS c0, sum(k1) AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, max(if(double1 IN (2), blob13, '')) AS k0, "), "{sql}");
+    assert!(sql.contains("sumIf(_sample_interval, double1 IN (1)) AS hit FROM EVENTS WHERE index1 = 'demo' AND ((double1 = 1 AND "), "{sql}");
     assert!(sql.contains("blob2 IN ('/x')) OR (double1 = 2 AND "), "{sql}");
     assert!(sql.contains("double11 < 1706828400000 AND blob6 IN ('Google'))) GROUP BY s)"), "{sql}");
     assert!(sql.ends_with(" GROUP BY s) WHERE hit > 0 GROUP BY c0 LIMIT 100000"), "{sql}");

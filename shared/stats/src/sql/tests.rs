@@ -209,9 +209,9 @@ fn touched_sessions_take_keys_and_sums_from_sign_rows_and_matches_from_event_row
     assert_eq!(
         s.render_touched(&events, 50),
         "SELECT k0 AS c0, k1 AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, \
-         max(if(double1 = 2, formatDateTime(toStartOfInterval(toDateTime(double11 / 1000), INTERVAL '1' DAY, 'UTC'), '%Y-%m-%d', 'UTC'), '')) AS k0, \
-         max(if(double1 = 2, double3, 0)) AS k1, sumIf(_sample_interval * double2, double1 = 2) AS k2, \
-         sumIf(_sample_interval, double1 = 1) AS hit FROM EVENTS WHERE index1 = 'demo' AND \
+         max(if(double1 IN (2), formatDateTime(toStartOfInterval(toDateTime(double11 / 1000), INTERVAL '1' DAY, 'UTC'), '%Y-%m-%d', 'UTC'), '')) AS k0, \
+         max(if(double1 IN (2), double3, 0)) AS k1, sumIf(_sample_interval * double2, double1 IN (2)) AS k2, \
+         sumIf(_sample_interval, double1 IN (1)) AS hit FROM EVENTS WHERE index1 = 'demo' AND \
          ((double1 = 1 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86400) AND blob1 IN ('Signup')) OR \
          (double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(172800) AND double11 >= 0 AND double11 < 86400000)) \
          GROUP BY s) WHERE hit > 0 GROUP BY c0, c1 LIMIT 50"
