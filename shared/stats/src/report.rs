@@ -31,7 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::goal::Goal;
 use crate::period::{self, Period};
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
-use crate::sql::{Column, Cond, Expr, Select, Unit, NONE};
+use crate::sql::{Column, Cond, Expr, Select, Unit, NONE, SURVIVING};
 use crate::StatsError;
 
 /// Most distinct values a regular expression is matched against.
@@ -533,9 +533,8 @@ async fn query_kind<R: Runner>(
                 .iter()
                 .map(|row| (key_of(row), raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect()))
                 .collect();
-            // The surviving count is the column after the keys.
             for row in &visitor_rows {
-                out.entry(key_of(row)).or_default().insert(Raw::Visitors, number(row.get(&format!("c{}", dim_cols.len()))));
+                out.entry(key_of(row)).or_default().insert(Raw::Visitors, number(row.get(SURVIVING)));
             }
             Ok::<Rows, StatsError>(out.into_iter().collect())
         }

@@ -226,6 +226,9 @@ pub struct Select {
     limit: Option<u32>,
 }
 
+/// The column [`Select::render_surviving`] answers its count in.
+pub const SURVIVING: &str = "surviving";
+
 /// How far past a range's end session rows are still read: a session that
 /// started in the range may change later (each change writes its -1 and
 /// +1 rows at one instant, so any cut is a consistent state).
@@ -372,7 +375,7 @@ impl Select {
     /// is in the group, not of states since cancelled (a distinct count
     /// cannot net signs out). One `FROM (subquery)` level, which AE SQL
     /// documents; the inner SELECT is this one, site filter first. The
-    /// count is column `c{n}`, `n` the number of columns added so far.
+    /// count is column [`SURVIVING`] (no inner alias shares its name).
     pub fn render_surviving(&self, identity: Double, limit: u32) -> String {
         let mut inner = self.clone();
         inner.order_by.clear();
@@ -381,7 +384,7 @@ impl Select {
         let id = inner.column(Expr::Col(Column::Double(identity)));
         inner.group_by(id);
         let net = inner.column(Expr::Sum(vec![Double::Sign], None));
-        let count = format!("c{}", self.columns.len());
+        let count = SURVIVING;
         let mut sql = format!("SELECT {}count() AS {count} FROM ({}) WHERE c{net} > 0", keys.iter().map(|k| format!("{k}, ")).collect::<String>(), inner.render());
         if !keys.is_empty() {
             let _ = write!(sql, " GROUP BY {} ORDER BY {count} DESC", keys.join(", "));

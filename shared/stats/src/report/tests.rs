@@ -209,7 +209,7 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
     // Visits from sign rows; visitors from the nested count of visitors
     // whose signs net out positive (a page left since does not keep them).
     let fake = Fake::new(vec![
-        ("count() AS c1 FROM (", json!([{"c0": "/a", "c1": "2"}, {"c0": "/b", "c1": 1}])),
+        ("count() AS surviving FROM (", json!([{"c0": "/a", "surviving": "2"}, {"c0": "/b", "surviving": 1}])),
         ("double1 = 2", json!([{"c0": "/a", "c1": 3, "c2": 30, "c3": 4}, {"c0": "/b", "c1": 1, "c2": 1, "c3": 1}, {"c0": "/gone", "c1": 0, "c2": 0, "c3": 0}])),
     ]);
     let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "visits"], "date_range": "day", "dimensions": ["visit:exit_page"]}), &[]).unwrap();

@@ -177,13 +177,13 @@ fn surviving_visitors_nest_one_site_scoped_select_and_net_out_signs() {
     q.group_by(exit).order_by(exit, false).limit(5);
     assert_eq!(
         q.render_surviving(Double::VisitorId, 100),
-        "SELECT c0, count() AS c1 FROM (SELECT blob2 AS c0, double4 AS c1, sum(_sample_interval * double2) AS c2 \
+        "SELECT c0, count() AS surviving FROM (SELECT blob2 AS c0, double4 AS c1, sum(_sample_interval * double2) AS c2 \
              FROM EVENTS WHERE index1 = 'demo' AND double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(172800) \
-             AND double11 >= 0 AND double11 < 86400000 GROUP BY c0, c1) WHERE c2 > 0 GROUP BY c0 ORDER BY c1 DESC LIMIT 100"
+             AND double11 >= 0 AND double11 < 86400000 GROUP BY c0, c1) WHERE c2 > 0 GROUP BY c0 ORDER BY surviving DESC LIMIT 100"
     );
     // No group keys: one total.
     let total = Select::sessions(site("demo"), 0, 1).render_surviving(Double::VisitorId, 1);
-    assert!(total.starts_with("SELECT count() AS c0 FROM (SELECT double4 AS c0, sum(_sample_interval * double2) AS c1 FROM EVENTS WHERE index1 = 'demo'"), "{total}");
+    assert!(total.starts_with("SELECT count() AS surviving FROM (SELECT double4 AS c0, sum(_sample_interval * double2) AS c1 FROM EVENTS WHERE index1 = 'demo'"), "{total}");
     assert!(total.ends_with(" GROUP BY c0) WHERE c1 > 0 LIMIT 1"), "{total}");
 }
 
