@@ -19,8 +19,9 @@ ingest worker mirrors each data point here when AE_LOCAL_URL is set.
 Rows live in chDB (the ClickHouse engine) with AE's columns: timestamp,
 index1, blob1..blob20, double1..double20, _sample_interval, dataset. The SQL
 endpoint refuses what AE SQL refuses (joins, unions, CTEs, subqueries
-other than one `FROM (SELECT ...)`, window functions, anything but SELECT) with an AE-like 422 error, so nothing
-passes locally that would fail in production.
+other than one `FROM (SELECT ...)`, window functions, anything but SELECT)
+with an AE-like 422 error, so nothing passes locally that would fail in
+production.
 """
 
 import argparse
