@@ -34,6 +34,10 @@ use crate::query::{Dimension, Filter, Metric, Operator, Query};
 use crate::sql::{Column, Cond, Expr, Select, Unit, NONE, SURVIVING};
 use crate::StatsError;
 
+/// Longest statement sent: ClickHouse refuses SQL over 256 KiB by default
+/// (`max_query_size`), and so does the stand-in; this leaves room.
+pub const MAX_SQL: usize = 240_000;
+
 /// Most distinct values a regular expression is matched against.
 pub const MAX_VALUES: usize = 10_000;
 /// Most sessions an event filter may select for session metrics.
@@ -104,6 +108,21 @@ struct Ctx<'a, R> {
     site: &'a SiteInfo,
     tz: TimeZone,
     goals: &'a [Goal],
+}
+
+impl<R: Runner> Ctx<'_, R> {
+    /// Runs one statement, refusing up front one AE would refuse for its
+    /// size: that is the caller's 400, not an engine failure.
+    async fn rows(&self, sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
+        if sql.len() > MAX_SQL {
+            return Err(StatsError::Invalid(format!(
+                "#/filters: these filters make a query of {} KB, over the {} KB Analytics Engine accepts; use fewer or shorter values, or a narrower pattern or date range",
+                sql.len() / 1000,
+                MAX_SQL / 1000
+            )));
+        }
+        self.runner.rows(sql).await
+    }
 }
 
 /// Answers `q` for `site` at `now_ms` with the site's `goals`.
@@ -521,10 +540,10 @@ async fn query_kind<R: Runner>(
         };
         async move {
             let key_of = |row: &Map<String, Value>| -> Key { dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect() };
-            let main = async { if raw_cols.is_empty() { Ok(Vec::new()) } else { ctx.runner.rows(sql).await } };
+            let main = async { if raw_cols.is_empty() { Ok(Vec::new()) } else { ctx.rows(sql).await } };
             let visitors = async {
                 match &keys_only {
-                    Some(keys) => ctx.runner.rows(keys.render_surviving(Double::VisitorId, MAX_GROUPS)).await,
+                    Some(keys) => ctx.rows(keys.render_surviving(Double::VisitorId, MAX_GROUPS)).await,
                     None => Ok(Vec::new()),
                 }
             };
@@ -623,7 +642,7 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
             // left (an earlier exit page) cancel out.
             ids.having_positive(Expr::Sum(vec![Double::Sign], None));
         }
-        let rows = ctx.runner.rows(ids.render()).await?;
+        let rows = ctx.rows(ids.render()).await?;
         if rows.len() > MAX_IDS {
             return Err(StatsError::Invalid(format!(
                 "#/filters: more than {MAX_IDS} visits match these filters for the metrics asked; narrow the date range"
@@ -745,7 +764,7 @@ async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKi
         let mut s = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
         let c = s.column(Expr::Col(column.clone()));
         s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
-        let rows = ctx.runner.rows(s.render()).await?;
+        let rows = ctx.rows(s.render()).await?;
         if rows.len() > MAX_VALUES {
             return Err(StatsError::Invalid(format!("#/filters: more than {MAX_VALUES} distinct values to match a pattern against; narrow the date range")));
         }
@@ -756,8 +775,15 @@ async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKi
     cond.rewrite_matches(&mut |column, patterns, cs| {
         let compiled: Vec<regex_lite::Regex> = patterns.iter().filter_map(|p| regex(p, cs).map_err(|e| failure = Some(e)).ok()).collect();
         let values = seen.get(column).map(Vec::as_slice).unwrap_or(&[]);
-        let hits = values.iter().filter(|v| compiled.iter().any(|r| r.is_match(v))).cloned().collect();
-        Cond::In(column.clone(), hits, true)
+        let (hits, misses): (Vec<String>, Vec<String>) = values.iter().cloned().partition(|v| compiled.iter().any(|r| r.is_match(v)));
+        // Every row of the period holds one of the values seen, so "not one
+        // of the misses" is the same set: send whichever list is shorter.
+        let bytes = |list: &[String]| list.iter().map(String::len).sum::<usize>();
+        if bytes(&misses) < bytes(&hits) {
+            Cond::Not(Box::new(Cond::In(column.clone(), misses, true)))
+        } else {
+            Cond::In(column.clone(), hits, true)
+        }
     });
     failure.map_or(Ok(()), Err)
 }

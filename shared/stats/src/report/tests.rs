@@ -65,7 +65,7 @@ fn event_and_session_rows_merge_by_dimension() {
 #[wasm_bindgen_test]
 fn a_regex_becomes_the_matching_values_seen() {
     let fake = Fake::new(vec![
-        ("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/other"}, {"c0": "/blog/b's"}])),
+        ("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/other/and/longer"}, {"c0": "/blog/b's"}])),
         ("count(DISTINCT double4)", json!([{"c0": 5}])),
     ]);
     let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}), &[]).unwrap();
@@ -74,12 +74,17 @@ fn a_regex_becomes_the_matching_values_seen() {
     assert!(seen[0].starts_with("SELECT blob2 AS c0 FROM EVENTS WHERE index1 = 'demo'"), "{}", seen[0]);
     assert!(seen[1].contains("blob2 IN ('/blog/a', '/blog/b\\'s')"), "{}", seen[1]);
     assert!(!seen.iter().any(|s| s.contains("match(")));
+    // When the values that do not match are the shorter list, those are sent.
+    let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a-long-post"}, {"c0": "/x"}, {"c0": "/blog/b-long-post"}]))]);
+    run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}), &[]).unwrap();
+    let seen = fake.seen.borrow();
+    assert!(seen[1].contains(" AND NOT (blob2 IN ('/x'))"), "{}", seen[1]);
 }
 
 #[test]
 #[wasm_bindgen_test]
 fn pre_queries_run_once_per_kind_and_period() {
-    let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}]))]);
+    let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/a/longer/page"}]))]);
     let body = json!({"site_id": "demo", "metrics": ["visitors", "percentage"], "date_range": "day", "dimensions": ["visit:country"],
                       "filters": [["matches", "event:page", ["^/blog/"]]]});
     run_q(&fake, body, &[]).unwrap();
@@ -220,6 +225,24 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
     run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/a"]]]}), &[]).unwrap();
     let seen = fake.seen.borrow();
     assert!(seen[0].contains("double1 = 2") && seen[0].contains("GROUP BY c0 HAVING sum(_sample_interval * double2) > 0"), "{}", seen[0]);
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn a_statement_too_large_for_ae_is_the_callers_400_and_never_sent() {
+    // A pattern that matches half of 10,000 long paths: either list is ~400 KB.
+    let paths: Vec<Value> = (0..MAX_VALUES)
+        .map(|i| json!({"c0": format!("/{}/a/long/page/path/that/goes/on/and/on/and/on/for/a/while/number-{i:06}", if i % 2 == 0 { "some" } else { "else" })}))
+        .collect();
+    let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", Value::Array(paths))]);
+    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/some/"]]]}), &[]);
+    assert!(matches!(&err, Err(StatsError::Invalid(m)) if m.starts_with("#/filters:") && m.contains("KB")), "{err:?}");
+    assert_eq!(fake.seen.borrow().len(), 1, "only the pre-query went out");
+    // Session-id chunks stay under the cap: 10,000 ids of 16 digits.
+    let ids: Vec<Value> = (0..IDS_PER_QUERY).map(|i| json!({"c0": 4_503_599_627_370_000u64 + i as u64})).collect();
+    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids))]);
+    run_q(&fake, json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/x"]]]}), &[]).unwrap();
+    assert!(fake.seen.borrow().iter().all(|sql| sql.len() <= MAX_SQL));
 }
 
 #[cfg(not(target_arch = "wasm32"))]
