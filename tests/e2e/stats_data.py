@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from beacon import ENV, FIREFOX, IPHONE, send, sql
+from beacon import ENV, FIREFOX, IPHONE, request, send, sql
 
 MIN = 60_000
 
@@ -21,6 +21,21 @@ def rnd(x, places=0):
     q = Decimal(1).scaleb(-places)
     v = Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP)
     return int(v) if places == 0 else float(v)
+
+
+def query(body, key=None, raw=None):
+    """POST /api/v2/query with the demo key (another `key`, or none for "")."""
+    headers = {"content-type": "application/json"}
+    if key != "":
+        headers["authorization"] = "Bearer " + (key or ENV["DEMO_API_KEY"])
+    data = raw if raw is not None else json.dumps(body)
+    return request("POST", ENV["QUERY_URL"] + "/api/v2/query", data, headers)
+
+
+def ok(reply):
+    """The JSON of a 200 reply."""
+    assert reply.status == 200, (reply.status, reply.body)
+    return reply.json()
 
 
 def pick_days():

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from beacon import ENV, request
-from stats_data import as_table, at, golden, pick_days, rnd
+from stats_data import as_table, at, golden, ok, pick_days, query, rnd
 
 V1 = ["aggregate", "timeseries", "breakdown"]
 
@@ -21,22 +21,9 @@ def utc(ms):
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
 
 
-def query(body, key=None, raw=None):
-    headers = {"content-type": "application/json"}
-    if key != "":
-        headers["authorization"] = "Bearer " + (key or ENV["DEMO_API_KEY"])
-    data = raw if raw is not None else json.dumps(body)
-    return request("POST", ENV["QUERY_URL"] + "/api/v2/query", data, headers)
-
-
 def v1(endpoint, params, key=None):
     url = ENV["QUERY_URL"] + f"/api/v1/stats/{endpoint}?" + urllib.parse.urlencode(params)
     return request("GET", url, None, {"authorization": "Bearer " + (key or ENV["DEMO_API_KEY"])})
-
-
-def ok(reply):
-    assert reply.status == 200, (reply.status, reply.body)
-    return reply.json()
 
 
 @pytest.fixture(scope="module")

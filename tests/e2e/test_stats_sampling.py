@@ -14,17 +14,13 @@ import json
 import pytest
 
 from beacon import ENV, request
-from stats_data import at, golden
+from stats_data import at, golden, ok, query
 
 K = 10
 
 
 def ask(data, **body):
-    body = dict({"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"]}, **body)
-    r = request("POST", ENV["QUERY_URL"] + "/api/v2/query", json.dumps(body),
-                {"authorization": "Bearer " + ENV["DEMO_API_KEY"], "content-type": "application/json"})
-    assert r.status == 200, (r.status, r.body)
-    return r.json()["results"]
+    return ok(query(dict({"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"]}, **body)))["results"]
 
 
 SCALED = {"visits", "pageviews", "events", "total_revenue"}

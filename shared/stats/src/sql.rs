@@ -384,10 +384,9 @@ impl Select {
         let id = inner.column(Expr::Col(Column::Double(identity)));
         inner.group_by(id);
         let net = inner.column(Expr::Sum(vec![Double::Sign], None));
-        let count = SURVIVING;
-        let mut sql = format!("SELECT {}count() AS {count} FROM ({}) WHERE c{net} > 0", keys.iter().map(|k| format!("{k}, ")).collect::<String>(), inner.render());
+        let mut sql = format!("SELECT {}count() AS {SURVIVING} FROM ({}) WHERE c{net} > 0", keys.iter().map(|k| format!("{k}, ")).collect::<String>(), inner.render());
         if !keys.is_empty() {
-            let _ = write!(sql, " GROUP BY {} ORDER BY {count} DESC", keys.join(", "));
+            let _ = write!(sql, " GROUP BY {} ORDER BY {SURVIVING} DESC", keys.join(", "));
         }
         let _ = write!(sql, " LIMIT {limit}");
         sql
