@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
-"""Fills an AE stand-in data directory with N generated event rows (and one
-session sign row per four events) for one site, spread over the last 30
-days, generated inside chDB so 10 million rows take seconds, not hours.
-Run before the stand-in starts on that directory (one process per path)."""
+"""Fills an AE stand-in data directory with N generated events for one site,
+over the last 30 days, shaped as ingest and the site object write them:
+event rows plus the session sign rows (a `+1` state per event, and a `-1`
+cancelling each state the next event replaces). Generated inside chDB, so
+10 million events take seconds, not hours. Run before the stand-in starts on
+that directory (one process per path).
+
+The shape follows what the product does, not what is cheapest to query:
+- a visitor id lives one UTC day (daily salt) and its country, browser, OS
+  and device are fixed (they come from its IP and user agent);
+- about 1.5 visits per visitor-day, 1-4 pageviews per visit, each followed
+  by the tracker's engagement event, a Signup in one visit in ten;
+- pages follow a skewed popularity over 500 paths; the source is per visit.
+"""
 
 import argparse
 import os
@@ -18,6 +28,31 @@ CHANNELS = "['Direct', 'Organic Search', 'Organic Search', 'Organic Social', 'Em
 COUNTRIES = "['US', 'DE', 'FR', 'GB', 'IN', 'BR', 'JP', 'CA']"
 BROWSERS = "['Chrome', 'Firefox', 'Safari', 'Edge']"
 OSES = "['Windows', 'Mac', 'Linux', 'iOS', 'Android']"
+# Events a visit makes on average: 2.5 pageviews, as many engagements, 0.1 Signup.
+EVENTS_PER_VISIT = 5.1
+STEP_S = 30  # seconds between a visit's events
+
+
+def visits_sql(n_visits, now):
+    """One row per visit: its id, visitor, start, pageviews and whether it signs up."""
+    # Visitor-days are whole UTC days (the salt's), the last 30 before today.
+    first_day = now // 86400 * 86400 - 30 * 86400
+    return f"""
+        SELECT number AS v, intDiv(number * 2, 3) + 1 AS visitor,
+               1 + cityHash64(number, 'pv') % 4 AS n_pv, number % 10 = 9 AS signup, 2 * n_pv + signup AS n,
+               toUInt32({first_day} + (visitor * 7919) % 30 * 86400 + cityHash64(number, 't') % 82800) AS start
+        FROM numbers({n_visits})"""
+
+
+def page(j):
+    """The path of a visit's pageview `j`: skewed towards low page numbers."""
+    return f"concat('/page-', toString(toUInt32(500 * pow(cityHash64(v, {j}) % 1000000 / 1000000, 2))))"
+
+
+# Visit attributes on every row (entry page, source, channel, geo, software).
+VISIT = f"""{page(0)}, arrayElement({SOURCES}, v % 7 + 1), arrayElement({CHANNELS}, v % 7 + 1),
+            arrayElement({COUNTRIES}, cityHash64(visitor, 'c') % 8 + 1), arrayElement({BROWSERS}, cityHash64(visitor, 'b') % 4 + 1),
+            arrayElement({OSES}, cityHash64(visitor, 'o') % 5 + 1)"""
 
 
 def main():
@@ -28,40 +63,37 @@ def main():
     args = ap.parse_args()
     store = Store(args.data)
     now = int(time.time())
-    span = 30 * 86400
     started = time.time()
-    # n spreads over time by a multiplicative hash; a visitor makes ~50
-    # events, a session 4.
-    ts = f"toDateTime({now} - ((number * 7919) % {span}))"
-    # Entry page and visit attributes, alike on event and session rows.
-    visit = f"""concat('/page-', toString(intDiv(number, 4) % 500)),
-               arrayElement({SOURCES}, number % 7 + 1), arrayElement({CHANNELS}, number % 7 + 1),
-               arrayElement({COUNTRIES}, number % 8 + 1), arrayElement({BROWSERS}, number % 4 + 1),
-               arrayElement({OSES}, number % 5 + 1)"""
+    n_visits = max(1, int(args.events / EVENTS_PER_VISIT))
+    # Event i of a visit: pageviews at even i, engagements at odd i, the
+    # Signup last.
     store.session.query(f"""
         INSERT INTO ae.EVENTS (timestamp, index1, blob1, blob2, blob3, blob4, blob6, blob7, blob13, blob16, blob18,
-                               double1, double2, double3, double4, double5, double11)
-        SELECT {ts}, '{args.site}',
-               if(number % 10 = 9, 'Signup', 'pageview'),
-               concat('/page-', toString(number % 500)),
-               'demo.example',
-               {visit},
-               1, 1, number % 3 + 1, intDiv(number, 50) + 1, intDiv(number, 4) + 1, toUnixTimestamp({ts}) * 1000
-        FROM numbers({args.events})
+                               double1, double2, double3, double4, double5, double8, double9, double10, double11)
+        SELECT toDateTime(start + i * {STEP_S}) AS ts, '{args.site}',
+               multiIf(i >= 2 * n_pv, 'Signup', i % 2 = 0, 'pageview', 'engagement'),
+               {page('intDiv(least(i, 2 * n_pv - 1), 2)')}, 'demo.example', {VISIT},
+               1, 1, cityHash64(visitor, 'd') % 3 + 1, visitor, v + 1, i % 2 = 0 OR i >= 2 * n_pv,
+               if(i % 2 = 1 AND i < 2 * n_pv, 5000 + cityHash64(v, i) % 60000, 0),
+               if(i % 2 = 1 AND i < 2 * n_pv, cityHash64(v, i, 's') % 101, 0), toUnixTimestamp(ts) * 1000
+        FROM ({visits_sql(n_visits, now)}) ARRAY JOIN range(n) AS i
     """)
+    # The session after event s: its +1 row written at event s, and the -1
+    # row cancelling it at event s + 1 (k >= n), as the site object writes them.
     store.session.query(f"""
         INSERT INTO ae.EVENTS (timestamp, index1, blob2, blob3, blob4, blob6, blob7, blob13, blob16, blob18,
                                double1, double2, double3, double4, double5, double11, double12, double13, double14, double15)
-        SELECT {ts}, '{args.site}',
-               concat('/page-', toString((number + 3) % 500)),
-               'demo.example',
-               {visit},
-               2, 1, number % 3 + 1, intDiv(number, 50) + 1, intDiv(number, 4) + 1, toUnixTimestamp({ts}) * 1000,
-               intDiv(number, 4) % 3 = 0, intDiv(number, 4) % 300, 4, 4
-        FROM numbers({args.events}) WHERE number % 4 = 0
+        SELECT toDateTime(start + (s + (k >= n)) * {STEP_S}), '{args.site}',
+               {page('intDiv(least(s, 2 * n_pv - 1), 2)')}, 'demo.example', {VISIT},
+               2, if(k < n, 1, -1), cityHash64(visitor, 'd') % 3 + 1, visitor, v + 1, start * 1000,
+               pvs + (s >= 2 * n_pv) <= 1, s * {STEP_S}, pvs, pvs + (s >= 2 * n_pv)
+        FROM (SELECT *, k, if(k < n, k, k - n) AS s, least(intDiv(s, 2) + 1, n_pv) AS pvs
+              FROM ({visits_sql(n_visits, now)}) ARRAY JOIN range(2 * n - 1) AS k)
     """)
-    rows = store.session.query("SELECT count() FROM ae.EVENTS", "CSV").bytes().decode().strip()
-    print(f"loaded {rows} rows ({args.events} events) for site {args.site} in {time.time() - started:.1f}s", flush=True)
+    count = "SELECT countIf(double1 = 1), countIf(double1 = 2), count() FROM ae.EVENTS"
+    events, signs, rows = store.session.query(count, "CSV").bytes().decode().strip().split(",")
+    print(f"loaded {events} events in {n_visits} visits ({signs} session sign rows, {rows} rows) "
+          f"for site {args.site} in {time.time() - started:.1f}s", flush=True)
 
 
 if __name__ == "__main__":
