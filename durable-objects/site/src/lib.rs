@@ -13,8 +13,8 @@ use beacon_platform::site_object::{TrackRequest, TrackResponse, LIVE_PATH, PRUNE
 use beacon_sessions::live::{self, Presence, Snapshot, LIVE_WINDOW_MS, MINUTES};
 use beacon_sessions::{Session, TIMEOUT_MS};
 use worker::{
-    console_error, durable_object, event, Context, DurableObject, Env, Method, Request, Response, Result, SqlStorage,
-    SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
+    console_error, durable_object, event, Context, DurableObject, Env, Method, Request, Response, Result, SqlStorage, SqlStorageValue,
+    State, WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
 /// The script's own fetch handler: the object is only reached through its
@@ -45,8 +45,7 @@ impl SiteObject {
     fn load(&self, ids: &[u64]) -> Result<Option<Session>> {
         let mut best: Option<Session> = None;
         for id in ids {
-            let rows: Vec<Stored> =
-                self.sql.exec("SELECT data FROM sessions WHERE visitor = ?", vec![key(*id)])?.to_array()?;
+            let rows: Vec<Stored> = self.sql.exec("SELECT data FROM sessions WHERE visitor = ?", vec![key(*id)])?.to_array()?;
             for row in rows {
                 match serde_json::from_str::<Session>(&row.data) {
                     Ok(s) if best.as_ref().is_none_or(|b| s.last_ms > b.last_ms) => best = Some(s),
@@ -234,10 +233,9 @@ fn clamp(v: u64) -> i64 {
 impl DurableObject for SiteObject {
     fn new(state: State, _env: Env) -> Self {
         let sql = state.storage().sql();
-        if let Err(e) = sql.exec(
-            "CREATE TABLE IF NOT EXISTS sessions (visitor INTEGER PRIMARY KEY, last_ms INTEGER NOT NULL, data TEXT NOT NULL)",
-            None,
-        ) {
+        if let Err(e) = sql
+            .exec("CREATE TABLE IF NOT EXISTS sessions (visitor INTEGER PRIMARY KEY, last_ms INTEGER NOT NULL, data TEXT NOT NULL)", None)
+        {
             console_error!("site object: cannot create the sessions table: {e}");
         }
         for ddl in [

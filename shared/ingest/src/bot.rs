@@ -9,6 +9,7 @@ use crate::pipeline::{Context, Draft};
 use crate::{DropReason, Rejection};
 
 /// Lower-case fragments that mark a user agent as automated.
+#[rustfmt::skip] // a table, laid out by hand to be read
 const PATTERNS: &[&str] = &[
     // generic words
     "bot", "crawl", "spider", "slurp", "scrap", "archiver", "fetcher", "checker", "monitor",
@@ -119,11 +120,8 @@ mod tests {
 
     #[test]
     fn the_step_names_its_reason() {
-        let draft = crate::payload::validate(
-            crate::payload::parse(br#"{"n":"pageview","u":"https://demo.example/"}"#).unwrap(),
-            &ctx(),
-        )
-        .unwrap();
+        let draft =
+            crate::payload::validate(crate::payload::parse(br#"{"n":"pageview","u":"https://demo.example/"}"#).unwrap(), &ctx()).unwrap();
         let mut c = ctx();
         c.user_agent = "  ";
         assert_eq!(step(draft.clone(), &c), Err(Rejection::Dropped(DropReason::NoUserAgent)));

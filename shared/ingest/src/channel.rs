@@ -100,9 +100,7 @@ fn is_shopping_campaign(campaign: &str) -> bool {
         return true;
     }
     let bytes = campaign.as_bytes();
-    campaign.match_indices("shop").any(|(i, _)| {
-        i == 0 || bytes.get(i - 1).is_some_and(|b| !(b.is_ascii_lowercase() && *b != b'e'))
-    })
+    campaign.match_indices("shop").any(|(i, _)| i == 0 || bytes.get(i - 1).is_some_and(|b| !(b.is_ascii_lowercase() && *b != b'e')))
 }
 
 #[cfg(test)]

@@ -167,11 +167,7 @@ fn pick<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
     keys.iter().find_map(|k| obj.get(*k).filter(|v| !v.is_null()))
 }
 
-fn optional_string(
-    obj: &Map<String, Value>,
-    keys: &[&str],
-    field: &'static str,
-) -> Result<Option<String>, IngestError> {
+fn optional_string(obj: &Map<String, Value>, keys: &[&str], field: &'static str) -> Result<Option<String>, IngestError> {
     match pick(obj, keys) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -228,9 +224,7 @@ fn parse_revenue(v: &Value) -> Result<Revenue, IngestError> {
     .filter(|a| a.is_finite() && a.abs() < 1e15)
     .ok_or_else(|| IngestError::field("revenue", "amount must be a number"))?;
     let currency = match obj.get("currency") {
-        Some(Value::String(s)) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) => {
-            s.to_ascii_uppercase()
-        }
+        Some(Value::String(s)) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) => s.to_ascii_uppercase(),
         _ => return Err(IngestError::field("revenue", "currency must be a three-letter ISO 4217 code")),
     };
     Ok(Revenue { amount, currency })
@@ -268,7 +262,8 @@ mod tests {
     #[test]
     fn short_and_long_names_both_work() {
         let a = parse(br#"{"n":"pageview","u":"https://demo.example/a","d":"demo.example","r":"https://x.test/"}"#).unwrap();
-        let b = parse(br#"{"name":"pageview","url":"https://demo.example/a","domain":"demo.example","referrer":"https://x.test/"}"#).unwrap();
+        let b =
+            parse(br#"{"name":"pageview","url":"https://demo.example/a","domain":"demo.example","referrer":"https://x.test/"}"#).unwrap();
         assert_eq!(a, b);
         assert!(a.interactive);
     }
@@ -371,7 +366,8 @@ mod tests {
 
     #[test]
     fn pathname_is_decoded_and_hash_kept_in_hash_mode() {
-        let d = validate(parse(br#"{"n":"pageview","u":"https://www.Demo.example/caf%C3%A9%20x?utm_source=a#/route"}"#).unwrap(), &ctx()).unwrap();
+        let d = validate(parse(br#"{"n":"pageview","u":"https://www.Demo.example/caf%C3%A9%20x?utm_source=a#/route"}"#).unwrap(), &ctx())
+            .unwrap();
         assert_eq!(d.event.hostname, "demo.example");
         assert_eq!(d.event.pathname, "/caf\u{e9} x");
         assert_eq!(d.query, vec![("utm_source".to_owned(), "a".to_owned())]);

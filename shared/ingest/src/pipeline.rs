@@ -32,12 +32,7 @@ pub struct Draft {
 pub type Step = fn(Draft, &Context) -> Result<Draft, Rejection>;
 
 /// The steps after parsing and validation, in order, with their names.
-pub const STEPS: &[(&str, Step)] = &[
-    ("bot", bot::step),
-    ("user_agent", user_agent::step),
-    ("source", source::step),
-    ("geo", geo::step),
-];
+pub const STEPS: &[(&str, Step)] = &[("bot", bot::step), ("user_agent", user_agent::step), ("source", source::step), ("geo", geo::step)];
 
 /// Runs the whole pipeline on `body`: parse, validate, then [`STEPS`].
 /// The result lacks only the visitor id (see [`crate::visitor`]).
@@ -57,7 +52,8 @@ pub(crate) mod tests {
     use beacon_types::{Device, SiteId, SiteStatus};
     use std::sync::OnceLock;
 
-    pub(crate) const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36";
+    pub(crate) const CHROME: &str =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36";
 
     pub(crate) fn site() -> &'static Site {
         static SITE: OnceLock<Site> = OnceLock::new();

@@ -28,6 +28,7 @@ struct Known {
 use Category::*;
 
 /// Known sources; the more specific hosts come first (Gmail before Google).
+#[rustfmt::skip] // a table, laid out by hand to be read
 const KNOWN: &[Known] = &[
     Known { name: "Gmail", category: Email, hosts: &["mail.google.com"], aliases: &[] },
     Known { name: "Google Gemini", category: AiAssistant, hosts: &["gemini.google.com", "bard.google.com"], aliases: &["gemini"] },
@@ -87,9 +88,7 @@ pub fn category(source: &str) -> Category {
 
 fn find_by_name(tag: &str) -> Option<&'static Known> {
     let lower = tag.trim().to_lowercase();
-    KNOWN
-        .iter()
-        .find(|k| k.name.to_lowercase() == lower || k.aliases.contains(&lower.as_str()))
+    KNOWN.iter().find(|k| k.name.to_lowercase() == lower || k.aliases.contains(&lower.as_str()))
 }
 
 fn find_by_host(host: &str) -> Option<&'static Known> {
@@ -140,9 +139,7 @@ fn display_host(u: &url::Url) -> String {
 
 /// The pipeline step.
 pub fn step(mut draft: Draft, _ctx: &Context) -> Result<Draft, Rejection> {
-    let query = |key: &str| {
-        draft.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty())
-    };
+    let query = |key: &str| draft.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty());
     let utm = Utm {
         medium: query("utm_medium").unwrap_or_default(),
         source: query("utm_source").unwrap_or_default(),
@@ -180,8 +177,7 @@ pub fn step(mut draft: Draft, _ctx: &Context) -> Result<Draft, Rejection> {
     let paid_tag = tagged.as_deref().is_some_and(is_paid_tag);
 
     draft.event.channel =
-        channel::channel(&source, category(&source), &utm.medium, &utm.campaign, &utm.source, paid_tag, click_id)
-            .to_owned();
+        channel::channel(&source, category(&source), &utm.medium, &utm.campaign, &utm.source, paid_tag, click_id).to_owned();
     draft.event.source = source;
     draft.event.referrer = referrer_display.unwrap_or_default();
     draft.event.utm = utm;
@@ -214,20 +210,48 @@ mod tests {
     #[test]
     fn known_referrers() {
         assert_eq!(resolve("https://demo.example/", Some("https://www.google.co.uk/")), s("Google", "Organic Search", "google.co.uk"));
-        assert_eq!(resolve("https://demo.example/", Some("https://mail.google.com/mail/u/0/")), s("Gmail", "Email", "mail.google.com/mail/u/0"));
-        assert_eq!(resolve("https://demo.example/", Some("https://news.ycombinator.com/item?id=1")), s("Hacker News", "Organic Social", "news.ycombinator.com/item"));
+        assert_eq!(
+            resolve("https://demo.example/", Some("https://mail.google.com/mail/u/0/")),
+            s("Gmail", "Email", "mail.google.com/mail/u/0")
+        );
+        assert_eq!(
+            resolve("https://demo.example/", Some("https://news.ycombinator.com/item?id=1")),
+            s("Hacker News", "Organic Social", "news.ycombinator.com/item")
+        );
         assert_eq!(resolve("https://demo.example/", Some("https://t.co/abc")), s("Twitter", "Organic Social", "t.co/abc"));
-        assert_eq!(resolve("https://demo.example/", Some("https://m.youtube.com/watch?v=1")), s("YouTube", "Organic Video", "m.youtube.com/watch"));
+        assert_eq!(
+            resolve("https://demo.example/", Some("https://m.youtube.com/watch?v=1")),
+            s("YouTube", "Organic Video", "m.youtube.com/watch")
+        );
         assert_eq!(resolve("https://demo.example/", Some("https://chatgpt.com/")), s("ChatGPT", "AI Assistants", "chatgpt.com"));
-        assert_eq!(resolve("https://demo.example/", Some("https://en.wikipedia.org/wiki/X")), s("Wikipedia", "Referral", "en.wikipedia.org/wiki/X"));
+        assert_eq!(
+            resolve("https://demo.example/", Some("https://en.wikipedia.org/wiki/X")),
+            s("Wikipedia", "Referral", "en.wikipedia.org/wiki/X")
+        );
     }
 
     #[test]
     fn unknown_and_odd_referrers() {
-        assert_eq!(resolve("https://demo.example/", Some("https://www.markosaric.com/post/")), s("markosaric.com", "Referral", "markosaric.com/post"));
-        assert_eq!(resolve("https://demo.example/", Some("android-app://com.slack/")), s("android-app://com.slack", "Referral", "android-app://com.slack"));
+        assert_eq!(
+            resolve("https://demo.example/", Some("https://www.markosaric.com/post/")),
+            s("markosaric.com", "Referral", "markosaric.com/post")
+        );
+        assert_eq!(
+            resolve("https://demo.example/", Some("android-app://com.slack/")),
+            s("android-app://com.slack", "Referral", "android-app://com.slack")
+        );
         // self-referral, localhost, junk and non-http schemes are direct
-        for r in ["https://demo.example/other", "https://www.demo.example/", "http://localhost:3000/", "not a url", "javascript:alert(1)", "ftp://x.test/", "", "https://", "🎉://x"] {
+        for r in [
+            "https://demo.example/other",
+            "https://www.demo.example/",
+            "http://localhost:3000/",
+            "not a url",
+            "javascript:alert(1)",
+            "ftp://x.test/",
+            "",
+            "https://",
+            "🎉://x",
+        ] {
             assert_eq!(resolve("https://demo.example/", Some(r)), s("", "Direct", ""), "{r}");
         }
         assert_eq!(resolve("https://demo.example/", None), s("", "Direct", ""));
@@ -269,7 +293,10 @@ mod tests {
         let body = serde_json::json!({"n": "pageview", "u": "https://demo.example/?utm_medium=e%2Dmail&utm_source=a+b&utm_campaign=%F0%9F%8E%89&utm_content=c&utm_term=t&utm_term=second"});
         let d = payload::validate(payload::parse(body.to_string().as_bytes()).unwrap(), &ctx()).unwrap();
         let d = step(d, &ctx()).unwrap();
-        assert_eq!(d.event.utm, Utm { medium: "e-mail".into(), source: "a b".into(), campaign: "🎉".into(), content: "c".into(), term: "t".into() });
+        assert_eq!(
+            d.event.utm,
+            Utm { medium: "e-mail".into(), source: "a b".into(), campaign: "🎉".into(), content: "c".into(), term: "t".into() }
+        );
     }
 
     #[test]

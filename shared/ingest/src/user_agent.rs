@@ -26,6 +26,7 @@ pub struct Client {
 
 /// Browser rules, first match wins: (token that identifies it, name, token
 /// whose following number is the version).
+#[rustfmt::skip] // a table, laid out by hand to be read
 const BROWSERS: &[(&str, &str, &str)] = &[
     ("Edg/", "Microsoft Edge", "Edg/"),
     ("EdgA/", "Microsoft Edge", "EdgA/"),
@@ -180,6 +181,7 @@ mod tests {
     }
 
     #[test]
+    #[rustfmt::skip] // a table, laid out by hand to be read
     fn common_clients() {
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36", "Chrome", "120.0", "Windows", "10", Device::Desktop);
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91", "Microsoft Edge", "120.0", "Windows", "10", Device::Desktop);

@@ -53,9 +53,7 @@ pub async fn salt_for_day(env: &Env, day: u64) -> Result<Salt, PlatformError> {
         .run()
         .await
         .map_err(|e| PlatformError::binding("d1 salt insert", e))?;
-    let salt = stored_salt(&db, day)
-        .await?
-        .ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
+    let salt = stored_salt(&db, day).await?.ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
     cache(day, Some(salt));
     Ok(salt)
 }

@@ -46,17 +46,13 @@ pub fn normalize_host(raw: &str) -> Option<String> {
         _ => host,
     };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    let ok = !host.is_empty() && host.len() <= 253 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     ok.then_some(host)
 }
 
 /// The active site behind `host` (already normalized), if any.
 pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<Site>, PlatformError> {
-    let hit = MEMORY.with(|m| {
-        m.borrow().get(host).filter(|(_, expires)| *expires > now_ms).map(|(site, _)| site.clone())
-    });
+    let hit = MEMORY.with(|m| m.borrow().get(host).filter(|(_, expires)| *expires > now_ms).map(|(site, _)| site.clone()));
     if let Some(site) = hit {
         return Ok(site);
     }

@@ -148,17 +148,8 @@ fn start(event: Event) -> Update {
     let mut visit = event.clone();
     visit.props.clear();
     visit.revenue = None;
-    let session = Session {
-        row,
-        visit,
-        last_ms: at,
-        exit_ms: at,
-        recent: vec![(at, event.name.clone(), event.pathname.clone())],
-    };
-    let rows = vec![
-        encode_session(&session.visit, &session.row, 1.0, at),
-        encode_event(&event, &session.row.entry_page, session.row.id),
-    ];
+    let session = Session { row, visit, last_ms: at, exit_ms: at, recent: vec![(at, event.name.clone(), event.pathname.clone())] };
+    let rows = vec![encode_session(&session.visit, &session.row, 1.0, at), encode_event(&event, &session.row.entry_page, session.row.id)];
     Update { session: Some(session), rows }
 }
 

@@ -52,22 +52,16 @@ pub fn minute_of(ms: u64) -> u64 {
 /// Builds the snapshot at `now_ms` from stored presences and per-minute
 /// pageview counts (minute → count); older data is ignored.
 pub fn snapshot(presences: &[Presence], minutes: &BTreeMap<u64, u32>, now_ms: u64) -> Snapshot {
-    let live: Vec<&Presence> = presences
-        .iter()
-        .filter(|p| p.last_ms <= now_ms && now_ms - p.last_ms <= LIVE_WINDOW_MS)
-        .collect();
+    let live: Vec<&Presence> = presences.iter().filter(|p| p.last_ms <= now_ms && now_ms - p.last_ms <= LIVE_WINDOW_MS).collect();
     let mut per_page: BTreeMap<&str, u32> = BTreeMap::new();
     for p in &live {
         *per_page.entry(p.page.as_str()).or_insert(0) += 1;
     }
-    let mut pages: Vec<PageCount> =
-        per_page.into_iter().map(|(page, visitors)| PageCount { page: page.to_owned(), visitors }).collect();
+    let mut pages: Vec<PageCount> = per_page.into_iter().map(|(page, visitors)| PageCount { page: page.to_owned(), visitors }).collect();
     pages.sort_by(|a, b| b.visitors.cmp(&a.visitors).then_with(|| a.page.cmp(&b.page)));
     let current = minute_of(now_ms);
-    let pageviews_per_minute = (0..MINUTES)
-        .rev()
-        .map(|ago| current.checked_sub(ago).and_then(|m| minutes.get(&m).copied()).unwrap_or(0))
-        .collect();
+    let pageviews_per_minute =
+        (0..MINUTES).rev().map(|ago| current.checked_sub(ago).and_then(|m| minutes.get(&m).copied()).unwrap_or(0)).collect();
     Snapshot { visitors: u32::try_from(live.len()).unwrap_or(u32::MAX), pages, pageviews_per_minute, at_ms: now_ms }
 }
 

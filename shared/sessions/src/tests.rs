@@ -77,13 +77,15 @@ fn pages(list: &[(&str, f64)]) -> BTreeMap<String, f64> {
 fn two_visitors_two_sessions_each_metric() {
     let mut s = Sim::default();
     // Visitor 1: three pageviews over 4 minutes, then an engagement at 5.
-    s.send(1, T0, "pageview", "/")
-        .send(1, T0 + 2 * MIN, "pageview", "/pricing")
-        .send(1, T0 + 4 * MIN, "pageview", "/signup")
-        .send_with(1, T0 + 5 * MIN, "engagement", "/signup", false);
+    s.send(1, T0, "pageview", "/").send(1, T0 + 2 * MIN, "pageview", "/pricing").send(1, T0 + 4 * MIN, "pageview", "/signup").send_with(
+        1,
+        T0 + 5 * MIN,
+        "engagement",
+        "/signup",
+        false,
+    );
     // Visitor 2: a single pageview (a bounce), engagement 40 s later.
-    s.send(2, T0 + MIN, "pageview", "/blog")
-        .send_with(2, T0 + MIN + 40_000, "engagement", "/blog", false);
+    s.send(2, T0 + MIN, "pageview", "/blog").send_with(2, T0 + MIN + 40_000, "engagement", "/blog", false);
 
     assert_eq!(s.visits(), 2.0);
     assert_eq!(s.pageviews(), 4);

@@ -74,7 +74,6 @@ mod tests {
     use super::*;
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn wildcards() {
         assert_eq!(wildcard_regex("/blog/**"), "^/blog/.*$");
@@ -84,7 +83,6 @@ mod tests {
     }
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn names_and_conditions() {
         let page = Goal { event_name: String::new(), page_path: "/thanks".into() };

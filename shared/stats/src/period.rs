@@ -126,9 +126,11 @@ pub enum Comparison {
 pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
     match how {
         Comparison::Custom(range) => resolve(range, tz, now_ms),
-        Comparison::YearOverYear if period.whole_days => {
-            days(period.first.checked_sub(1.year()).map_err(|_| bad("date out of range"))?, period.last.checked_sub(1.year()).map_err(|_| bad("date out of range"))?, tz)
-        }
+        Comparison::YearOverYear if period.whole_days => days(
+            period.first.checked_sub(1.year()).map_err(|_| bad("date out of range"))?,
+            period.last.checked_sub(1.year()).map_err(|_| bad("date out of range"))?,
+            tz,
+        ),
         Comparison::YearOverYear => {
             let shift = 365 * 86_400;
             shifted(period, shift, tz)
@@ -144,7 +146,8 @@ pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) ->
 fn shifted(period: &Period, by_s: u64, tz: &TimeZone) -> Result<Period, StatsError> {
     let from_s = period.from_s.saturating_sub(by_s);
     let to_s = period.to_s.saturating_sub(by_s);
-    let date = |s: u64| Timestamp::from_second(s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).map_err(|_| bad("date out of range"));
+    let date =
+        |s: u64| Timestamp::from_second(s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).map_err(|_| bad("date out of range"));
     Ok(Period { from_s, to_s, first: date(from_s)?, last: date(to_s.saturating_sub(1))?, whole_days: false })
 }
 
@@ -244,7 +247,6 @@ mod tests {
     }
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn named_ranges_follow_plausible() {
         let berlin = zone("Europe/Berlin");
@@ -265,7 +267,6 @@ mod tests {
     }
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn dst_days_are_23_and_25_hours() {
         let berlin = zone("Europe/Berlin");
@@ -277,7 +278,6 @@ mod tests {
     }
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn custom_ranges_and_comparisons() {
         let tz = zone("UTC");
@@ -293,7 +293,6 @@ mod tests {
     }
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn labels_cover_the_period() {
         let tz = zone("UTC");

@@ -51,8 +51,24 @@ const METRICS: &[(&str, Metric)] = &[
 
 const EVENT_DIMENSIONS: &[&str] = &["page", "hostname", "name", "goal"];
 const VISIT_DIMENSIONS: &[&str] = &[
-    "source", "referrer", "channel", "utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term", "device",
-    "browser", "browser_version", "os", "os_version", "country", "region", "city", "entry_page", "exit_page",
+    "source",
+    "referrer",
+    "channel",
+    "utm_medium",
+    "utm_source",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "device",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "country",
+    "region",
+    "city",
+    "entry_page",
+    "exit_page",
 ];
 const TIME_DIMENSIONS: &[&str] = &["time", "time:hour", "time:day", "time:week", "time:month"];
 const NAMED_RANGES: &[&str] = &["day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all"];
@@ -158,21 +174,17 @@ pub fn from_value(value: &Value) -> Result<Query, StatsError> {
     let date_range = parse_date_range(obj.get("date_range"))?;
     let dimensions = match obj.get("dimensions") {
         None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, d)| parse_dimension(d, &format!("#/dimensions/{i}")))
-            .collect::<Result<_, _>>()?,
+        Some(Value::Array(items)) => {
+            items.iter().enumerate().map(|(i, d)| parse_dimension(d, &format!("#/dimensions/{i}"))).collect::<Result<_, _>>()?
+        }
         Some(_) => return Err(invalid("#/dimensions", "Must be an array")),
     };
     let mut leaves = 0;
     let filters = match obj.get("filters") {
         None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, f)| parse_filter(f, &format!("#/filters/{i}"), 1, &mut leaves))
-            .collect::<Result<_, _>>()?,
+        Some(Value::Array(items)) => {
+            items.iter().enumerate().map(|(i, f)| parse_filter(f, &format!("#/filters/{i}"), 1, &mut leaves)).collect::<Result<_, _>>()?
+        }
         Some(_) => return Err(invalid("#/filters", "Must be an array")),
     };
     let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
@@ -217,7 +229,10 @@ fn is_date(s: &str) -> bool {
 
 fn is_datetime(s: &str) -> bool {
     // 2024-01-01T10:00:00+02:00 / ...Z, seconds optional fraction
-    s.len() >= 20 && s.len() <= 35 && s.get(..10).is_some_and(is_date) && s.as_bytes().get(10) == Some(&b'T')
+    s.len() >= 20
+        && s.len() <= 35
+        && s.get(..10).is_some_and(is_date)
+        && s.as_bytes().get(10) == Some(&b'T')
         && s.bytes().all(|c| c.is_ascii_digit() || b"-:T+Z.".contains(&c))
 }
 
@@ -281,11 +296,7 @@ fn parse_filter(v: &Value, at: &str, depth: usize, leaves: &mut usize) -> Result
         if items.is_empty() {
             return Err(invalid(at, "Invalid filter"));
         }
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, f)| parse_filter(f, &format!("{at}/1/{i}"), depth + 1, leaves))
-            .collect()
+        items.iter().enumerate().map(|(i, f)| parse_filter(f, &format!("{at}/1/{i}"), depth + 1, leaves)).collect()
     };
     match op.as_str() {
         "and" if parts.len() == 2 => Ok(Filter::And(children(parts.get(1), leaves)?)),
@@ -342,8 +353,7 @@ fn parse_filter(v: &Value, at: &str, depth: usize, leaves: &mut usize) -> Result
 fn parse_order_by(v: Option<&Value>, metrics: &[Metric], dims: &[Dimension]) -> Result<Vec<(String, bool)>, StatsError> {
     let Some(v) = v else { return Ok(Vec::new()) };
     let Value::Array(items) = v else { return Err(invalid("#/order_by", "Must be an array")) };
-    let metric_names: Vec<&str> =
-        METRICS.iter().filter(|(_, m)| metrics.contains(m)).map(|(n, _)| *n).collect();
+    let metric_names: Vec<&str> = METRICS.iter().filter(|(_, m)| metrics.contains(m)).map(|(n, _)| *n).collect();
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let at = format!("#/order_by/{i}");
@@ -351,7 +361,10 @@ fn parse_order_by(v: Option<&Value>, metrics: &[Metric], dims: &[Dimension]) -> 
             return Err(invalid(&at, "Must be [metric or dimension, \"asc\" | \"desc\"]"));
         };
         if !(metric_names.contains(&key.as_str()) || dims.iter().any(|d| &d.0 == key)) {
-            return Err(invalid(&at, format_args!("Invalid order_by entry {}: not among the query's metrics or dimensions", Value::from(key.as_str()))));
+            return Err(invalid(
+                &at,
+                format_args!("Invalid order_by entry {}: not among the query's metrics or dimensions", Value::from(key.as_str())),
+            ));
         }
         let desc = match dir.as_str() {
             "desc" => true,
@@ -379,7 +392,9 @@ fn parse_include(v: Option<&Value>) -> Result<(bool, bool, Option<Comparison>), 
                 flags.2 = Some(match c.get("mode").and_then(Value::as_str) {
                     Some("previous_period") => Comparison::PreviousPeriod,
                     Some("year_over_year") => Comparison::YearOverYear,
-                    Some("custom") => Comparison::Custom(parse_date_range(c.get("date_range")).map_err(|_| invalid(&format!("{at}/date_range"), "Invalid date range"))?),
+                    Some("custom") => Comparison::Custom(
+                        parse_date_range(c.get("date_range")).map_err(|_| invalid(&format!("{at}/date_range"), "Invalid date range"))?,
+                    ),
                     _ => return Err(invalid(&format!("{at}/mode"), "Must be \"previous_period\", \"year_over_year\" or \"custom\"")),
                 });
             }
@@ -498,7 +513,10 @@ fn validate(q: &Query) -> Result<(), StatsError> {
     }
     let session: Vec<&str> = q.metrics.iter().filter(|m| m.session_only()).map(|m| m.name()).collect();
     if !session.is_empty() && q.dimensions.iter().any(|d| d.0.starts_with("event:") && d.0 != "event:page") {
-        return Err(invalid("#/metrics", format_args!("Session metric(s) `{}` cannot be queried along with event dimensions.", session.join(", "))));
+        return Err(invalid(
+            "#/metrics",
+            format_args!("Session metric(s) `{}` cannot be queried along with event dimensions.", session.join(", ")),
+        ));
     }
     if q.time_labels && !q.dimensions.iter().any(Dimension::is_time) {
         return Err(invalid("#/include/time_labels", "Invalid include.time_labels: requires a time dimension."));

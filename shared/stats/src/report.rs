@@ -166,7 +166,8 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
             let (ck, cm) = found.map(|(k, m)| (k.clone(), m)).unwrap_or_else(|| (key.clone(), &empty));
             let then_vals = metric_values(q, cm);
             let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
-            row["comparison"] = json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change });
+            row["comparison"] =
+                json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change });
         }
         results.push(row);
     }
@@ -276,27 +277,53 @@ struct Plan {
 }
 
 async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Period) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
-    let plan = Plan {
-        sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)),
-        event_dims: q.dimensions.iter().any(|d| event_only(&d.0)),
-    };
+    let plan =
+        Plan { sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)), event_dims: q.dimensions.iter().any(|d| event_only(&d.0)) };
     if plan.sessions_only {
-        if let Some(m) = q.metrics.iter().find(|m| !matches!(m, Metric::Visitors | Metric::Visits | Metric::Pageviews | Metric::Events | Metric::BounceRate | Metric::VisitDuration | Metric::Percentage)) {
+        if let Some(m) = q.metrics.iter().find(|m| {
+            !matches!(
+                m,
+                Metric::Visitors
+                    | Metric::Visits
+                    | Metric::Pageviews
+                    | Metric::Events
+                    | Metric::BounceRate
+                    | Metric::VisitDuration
+                    | Metric::Percentage
+            )
+        }) {
             return Err(StatsError::Invalid(format!("#/metrics: Metric `{}` cannot be queried with visit:exit_page", m.name())));
         }
     }
     let wants = |ms: &[Metric]| q.metrics.iter().any(|m| ms.contains(m));
-    let needs_sessions = plan.sessions_only || wants(&[Metric::BounceRate, Metric::VisitDuration, Metric::ViewsPerVisit]) || (wants(&[Metric::Visits]) && !plan.event_dims);
+    let needs_sessions = plan.sessions_only
+        || wants(&[Metric::BounceRate, Metric::VisitDuration, Metric::ViewsPerVisit])
+        || (wants(&[Metric::Visits]) && !plan.event_dims);
     let needs_events = !plan.sessions_only
-        && (wants(&[Metric::Visitors, Metric::Pageviews, Metric::Events, Metric::TotalRevenue, Metric::AverageRevenue, Metric::TimeOnPage, Metric::ScrollDepth, Metric::Percentage, Metric::ConversionRate])
-            || (wants(&[Metric::Visits]) && plan.event_dims));
+        && (wants(&[
+            Metric::Visitors,
+            Metric::Pageviews,
+            Metric::Events,
+            Metric::TotalRevenue,
+            Metric::AverageRevenue,
+            Metric::TimeOnPage,
+            Metric::ScrollDepth,
+            Metric::Percentage,
+            Metric::ConversionRate,
+        ]) || (wants(&[Metric::Visits]) && plan.event_dims));
 
     // Each kind's filters are resolved once (their pre-queries are I/O),
     // both kinds at once.
     // Session metrics with event filters read both kinds in one nested
     // statement, unless a key varies within a session (the exit page).
     let nest = !plan.sessions_only;
-    let resolve = |needed: bool, kind| async move { if needed { filters_for(ctx, q, kind, p, nest).await } else { Ok(Filters::default()) } };
+    let resolve = |needed: bool, kind| async move {
+        if needed {
+            filters_for(ctx, q, kind, p, nest).await
+        } else {
+            Ok(Filters::default())
+        }
+    };
     let (ev_conds, se_conds) = try_join(resolve(needs_events, RowKind::Event), resolve(needs_sessions, RowKind::Session)).await?;
 
     let goal_dim = dims.iter().position(|d| matches!(d, Dim::Goal));
@@ -387,7 +414,11 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         table.entry(Vec::new()).or_default();
     }
     // Groups whose sign rows cancel out are not visits at all.
-    table.retain(|k, v| k.is_empty() || v.iter().any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events)));
+    table.retain(|k, v| {
+        k.is_empty()
+            || v.iter()
+                .any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events))
+    });
 
     if wants(&[Metric::Percentage]) {
         let (kind, conds) = if plan.sessions_only { (RowKind::Session, &se_conds) } else { (RowKind::Event, &ev_conds) };
@@ -483,7 +514,9 @@ async fn query_kind<R: Runner>(
     let conds = &filters.own;
     // A long session-id list becomes several statements, one chunk each.
     let mut chunks: Vec<Vec<Cond>> = vec![conds.to_vec()];
-    if let Some(at) = conds.iter().position(|c| matches!(c, Cond::NumberIn(Column::Double(Double::SessionId), ids) if ids.len() > IDS_PER_QUERY)) {
+    if let Some(at) =
+        conds.iter().position(|c| matches!(c, Cond::NumberIn(Column::Double(Double::SessionId), ids) if ids.len() > IDS_PER_QUERY))
+    {
         if let Some(Cond::NumberIn(col, ids)) = conds.get(at) {
             if raws.iter().any(|r| matches!(raw_expr(*r, kind), Expr::Distinct(_))) {
                 return Err(StatsError::Invalid(format!(
@@ -540,7 +573,13 @@ async fn query_kind<R: Runner>(
         };
         async move {
             let key_of = |row: &Map<String, Value>| -> Key { dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect() };
-            let main = async { if raw_cols.is_empty() { Ok(Vec::new()) } else { ctx.rows(sql).await } };
+            let main = async {
+                if raw_cols.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    ctx.rows(sql).await
+                }
+            };
             let visitors = async {
                 match &keys_only {
                     Some(keys) => ctx.rows(keys.render_surviving(Double::VisitorId, MAX_GROUPS)).await,
@@ -766,7 +805,9 @@ async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKi
         s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
         let rows = ctx.rows(s.render()).await?;
         if rows.len() > MAX_VALUES {
-            return Err(StatsError::Invalid(format!("#/filters: more than {MAX_VALUES} distinct values to match a pattern against; narrow the date range")));
+            return Err(StatsError::Invalid(format!(
+                "#/filters: more than {MAX_VALUES} distinct values to match a pattern against; narrow the date range"
+            )));
         }
         let values = rows.iter().map(|r| decoded(&column, &text(r.get("c0")))).collect();
         seen.insert(column, values);
@@ -881,7 +922,9 @@ fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>) -> Vec<Value> {
         .map(|m| {
             let x = metric_number(*m, v);
             match m {
-                Metric::ViewsPerVisit | Metric::Percentage | Metric::ConversionRate | Metric::TotalRevenue | Metric::AverageRevenue => json!(x),
+                Metric::ViewsPerVisit | Metric::Percentage | Metric::ConversionRate | Metric::TotalRevenue | Metric::AverageRevenue => {
+                    json!(x)
+                }
                 _ => json!(x as i64),
             }
         })
@@ -916,7 +959,9 @@ fn dim_values(key: &Key, dims: &[Dim], names: &[Dimension], p: &Period) -> Vec<V
 /// The query as answered, echoed the way Plausible does.
 fn echo(q: &Query, p: &Period, tz: &TimeZone) -> Value {
     let iso = |s: u64| {
-        jiff::Timestamp::from_second(s as i64).map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()).unwrap_or_default()
+        jiff::Timestamp::from_second(s as i64)
+            .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+            .unwrap_or_default()
     };
     json!({
         "site_id": q.site_id,

@@ -247,7 +247,18 @@ impl Select {
 
     /// Rows of `kind` of `site` in `[from_s, to_s)`: [`Select::events`] or [`Select::sessions`].
     pub fn of(kind: RowKind, site: SiteId, from_s: u64, to_s: u64) -> Self {
-        Select { site, kind, from_s, to_s, columns: Vec::new(), filters: Vec::new(), group_by: Vec::new(), order_by: Vec::new(), having_positive: None, limit: None }
+        Select {
+            site,
+            kind,
+            from_s,
+            to_s,
+            columns: Vec::new(),
+            filters: Vec::new(),
+            group_by: Vec::new(),
+            order_by: Vec::new(),
+            having_positive: None,
+            limit: None,
+        }
     }
 
     /// Adds an output column; returns its position (`c0`, `c1`… in results).
@@ -355,12 +366,8 @@ impl Select {
         if let Some(e) = &self.having_positive {
             let _ = write!(sql, " HAVING {} > 0", self.expr(e));
         }
-        let orders: Vec<String> = self
-            .order_by
-            .iter()
-            .filter(|(p, _)| valid(p))
-            .map(|(p, d)| format!("c{p} {}", if *d { "DESC" } else { "ASC" }))
-            .collect();
+        let orders: Vec<String> =
+            self.order_by.iter().filter(|(p, _)| valid(p)).map(|(p, d)| format!("c{p} {}", if *d { "DESC" } else { "ASC" })).collect();
         if !orders.is_empty() {
             let _ = write!(sql, " ORDER BY {}", orders.join(", "));
         }
@@ -384,7 +391,11 @@ impl Select {
         let id = inner.column(Expr::Col(Column::Double(identity)));
         inner.group_by(id);
         let net = inner.column(Expr::Sum(vec![Double::Sign], None));
-        let mut sql = format!("SELECT {}count() AS {SURVIVING} FROM ({}) WHERE c{net} > 0", keys.iter().map(|k| format!("{k}, ")).collect::<String>(), inner.render());
+        let mut sql = format!(
+            "SELECT {}count() AS {SURVIVING} FROM ({}) WHERE c{net} > 0",
+            keys.iter().map(|k| format!("{k}, ")).collect::<String>(),
+            inner.render()
+        );
         if !keys.is_empty() {
             let _ = write!(sql, " GROUP BY {} ORDER BY {SURVIVING} DESC", keys.join(", "));
         }

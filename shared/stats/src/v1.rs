@@ -44,7 +44,12 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
             json!([first, month_end(d)?])
         }
         ("7d" | "30d" | "28d" | "91d", Some(d)) => {
-            let back: i64 = match period { "7d" => 6, "28d" => 27, "30d" => 29, _ => 90 };
+            let back: i64 = match period {
+                "7d" => 6,
+                "28d" => 27,
+                "30d" => 29,
+                _ => 90,
+            };
             let end: jiff::civil::Date = d.parse().map_err(|_| bad("date: expected YYYY-MM-DD"))?;
             let start = end.checked_sub(jiff::Span::new().days(back)).map_err(|_| bad("date: out of range"))?;
             json!([start.to_string(), d])
@@ -200,26 +205,41 @@ mod tests {
     }
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn filters_translate() {
         let f = filters("event:page==/blog/**;visit:country!=DE|FR;visit:source~oo;event:name==a\\|b").unwrap();
         assert_eq!(
             f,
-            json!([["matches", "event:page", ["^/blog/.*$"]], ["is_not", "visit:country", ["DE", "FR"]], ["contains", "visit:source", ["oo"]], ["is", "event:name", ["a|b"]]])
+            json!([
+                ["matches", "event:page", ["^/blog/.*$"]],
+                ["is_not", "visit:country", ["DE", "FR"]],
+                ["contains", "visit:source", ["oo"]],
+                ["is", "event:name", ["a|b"]]
+            ])
         );
         assert!(filters("nonsense").is_err());
     }
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn params_become_v2_bodies_that_parse() {
-        let b = to_v2(Endpoint::Breakdown, &p(&[("site_id", "demo.example"), ("property", "visit:source"), ("limit", "5"), ("page", "3"), ("period", "7d"), ("date", "2024-03-10")])).unwrap();
+        let b = to_v2(
+            Endpoint::Breakdown,
+            &p(&[
+                ("site_id", "demo.example"),
+                ("property", "visit:source"),
+                ("limit", "5"),
+                ("page", "3"),
+                ("period", "7d"),
+                ("date", "2024-03-10"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(b["pagination"], json!({"limit": 5, "offset": 10}));
         assert_eq!(b["date_range"], json!(["2024-03-04", "2024-03-10"]));
         assert!(crate::query::parse(b.to_string().as_bytes()).is_ok());
-        let t = to_v2(Endpoint::Timeseries, &p(&[("site_id", "s"), ("period", "month"), ("date", "2024-02-10"), ("interval", "day")])).unwrap();
+        let t =
+            to_v2(Endpoint::Timeseries, &p(&[("site_id", "s"), ("period", "month"), ("date", "2024-02-10"), ("interval", "day")])).unwrap();
         assert_eq!(t["date_range"], json!(["2024-02-01", "2024-02-29"]));
         assert!(crate::query::parse(t.to_string().as_bytes()).is_ok());
         assert!(to_v2(Endpoint::Aggregate, &p(&[("period", "7d")])).is_err());
@@ -227,7 +247,6 @@ mod tests {
     }
 
     #[test]
-
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn answers_are_reshaped() {
         let body = json!({"metrics": ["visitors", "pageviews"], "dimensions": ["visit:source"]});
@@ -238,7 +257,8 @@ mod tests {
             shape(Endpoint::Aggregate, &body, &answer),
             json!({"results": {"visitors": {"value": 3, "change": 50}, "pageviews": {"value": 7, "change": -10}}})
         );
-        let answer = json!({"results": [{"metrics": [1, 2], "dimensions": ["2024-01-02"]}], "meta": {"time_labels": ["2024-01-01", "2024-01-02"]}});
+        let answer =
+            json!({"results": [{"metrics": [1, 2], "dimensions": ["2024-01-02"]}], "meta": {"time_labels": ["2024-01-01", "2024-01-02"]}});
         assert_eq!(
             shape(Endpoint::Timeseries, &body, &answer),
             json!({"results": [{"date": "2024-01-01", "visitors": 0, "pageviews": 0}, {"date": "2024-01-02", "visitors": 1, "pageviews": 2}]})

@@ -94,11 +94,7 @@ impl Revenue {
     /// Packs the three-letter code into a number so it fits a double slot
     /// (base 26, `AAA` = 0). Only valid codes are ever constructed.
     pub fn currency_code(&self) -> f64 {
-        self.currency
-            .bytes()
-            .take(3)
-            .fold(0u32, |acc, b| acc * 26 + u32::from(b.saturating_sub(b'A')).min(25))
-            .into()
+        self.currency.bytes().take(3).fold(0u32, |acc, b| acc * 26 + u32::from(b.saturating_sub(b'A')).min(25)).into()
     }
 
     /// Inverse of [`Revenue::currency_code`].

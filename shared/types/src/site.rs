@@ -19,9 +19,7 @@ impl SiteId {
     pub fn parse(raw: &str) -> Result<Self, TypesError> {
         let ok = !raw.is_empty()
             && raw.len() <= SITE_ID_MAX
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -128,12 +126,8 @@ mod tests {
 
     #[test]
     fn domain_field_matching() {
-        let site = Site {
-            id: SiteId::parse("demo").unwrap(),
-            domain: "demo.example".into(),
-            timezone: "UTC".into(),
-            status: SiteStatus::Active,
-        };
+        let site =
+            Site { id: SiteId::parse("demo").unwrap(), domain: "demo.example".into(), timezone: "UTC".into(), status: SiteStatus::Active };
         assert!(site.matches_domain_field("demo.example"));
         assert!(site.matches_domain_field("WWW.Demo.Example "));
         assert!(site.matches_domain_field("other.example,demo.example"));

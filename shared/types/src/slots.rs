@@ -56,9 +56,7 @@ pub const BLOBS: usize = 20;
 pub const DOUBLES: usize = 20;
 
 /// Byte cap of each blob slot, in slot order (blob1 first).
-pub const BLOB_CAPS: [usize; BLOBS] = [
-    480, 2000, 253, 2000, 2000, 256, 32, 512, 512, 512, 512, 512, 8, 16, 128, 64, 32, 64, 32, 6000,
-];
+pub const BLOB_CAPS: [usize; BLOBS] = [480, 2000, 253, 2000, 2000, 256, 32, 512, 512, 512, 512, 512, 8, 16, 128, 64, 32, 64, 32, 6000];
 
 /// AE's limit on the sum of blob sizes in one data point.
 pub const AE_BLOB_TOTAL_MAX: usize = 16 * 1024;
@@ -389,13 +387,28 @@ mod tests {
             pathname: "/first".into(),
             ..Default::default()
         };
-        let row = SessionRow { id: 9, start_ms: 1000, entry_page: "/first".into(), exit_page: "/last".into(), is_bounce: false, duration_s: 75, pageviews: 3, events: 4 };
+        let row = SessionRow {
+            id: 9,
+            start_ms: 1000,
+            entry_page: "/first".into(),
+            exit_page: "/last".into(),
+            is_bounce: false,
+            duration_s: 75,
+            pageviews: 3,
+            events: 4,
+        };
         let p = encode_session(&visit, &row, -1.0, 5000);
-        assert_eq!((p.blob(Blob::Name), p.blob(Blob::Pathname), p.blob(Blob::EntryPage), p.blob(Blob::Source)), ("", "/last", "/first", "Google"));
+        assert_eq!(
+            (p.blob(Blob::Name), p.blob(Blob::Pathname), p.blob(Blob::EntryPage), p.blob(Blob::Source)),
+            ("", "/last", "/first", "Google")
+        );
         assert_eq!(p.double(Double::Kind), 2.0);
         assert_eq!(p.double(Double::Sign), -1.0);
         assert_eq!((p.double(Double::Device), p.double(Double::VisitorId), p.double(Double::SessionId)), (3.0, 42.0, 9.0));
-        assert_eq!((p.double(Double::IsBounce), p.double(Double::Duration), p.double(Double::Pageviews), p.double(Double::Events)), (0.0, 75.0, 3.0, 4.0));
+        assert_eq!(
+            (p.double(Double::IsBounce), p.double(Double::Duration), p.double(Double::Pageviews), p.double(Double::Events)),
+            (0.0, 75.0, 3.0, 4.0)
+        );
         assert_eq!(p.double(Double::Time), 1000.0);
         assert_eq!(p.timestamp_ms, 5000);
         assert_eq!(p.blob(Blob::Props), "");

@@ -40,9 +40,7 @@ impl ApiError {
             ApiError::Unauthorized(m) => (401, (*m).to_owned()),
             ApiError::UpgradeRequired => (426, "expected a WebSocket upgrade".to_owned()),
             ApiError::MethodNotAllowed(_) => (405, "method not allowed".to_owned()),
-            ApiError::TooLarge(n) | ApiError::Invalid(IngestError::TooLarge(n)) => {
-                (413, format!("request body exceeds {n} bytes"))
-            }
+            ApiError::TooLarge(n) | ApiError::Invalid(IngestError::TooLarge(n)) => (413, format!("request body exceeds {n} bytes")),
             ApiError::Invalid(e) => (400, e.to_string()),
             ApiError::Platform(e) => {
                 worker::console_error!("ingest: {e}");

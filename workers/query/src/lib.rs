@@ -138,7 +138,10 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
         "/api/v1/stats/timeseries" if get => Route::V1(Endpoint::Timeseries),
         "/api/v1/stats/breakdown" if get => Route::V1(Endpoint::Breakdown),
         "/api/v1/stats/realtime/visitors" if get => Route::Realtime,
-        "/api/v2/query" | "/api/v1/stats/aggregate" | "/api/v1/stats/timeseries" | "/api/v1/stats/breakdown"
+        "/api/v2/query"
+        | "/api/v1/stats/aggregate"
+        | "/api/v1/stats/timeseries"
+        | "/api/v1/stats/breakdown"
         | "/api/v1/stats/realtime/visitors" => return Err(ApiError::MethodNotAllowed),
         "/__dev/session" if req.method() == Method::Post && beacon_platform::is_dev(env) => return dev_session(req, env).await,
         _ => return Err(ApiError::NotFound),
@@ -197,7 +200,9 @@ async fn caller(req: &Request, env: &Env, now_ms: u64) -> std::result::Result<Pr
     match beacon_auth::verify(session_secret(env).as_bytes(), token, now_ms) {
         Ok(session) => Ok(Principal::Session(session)),
         Err(AuthError::Expired) => Err(ApiError::Unauthorized("Session expired; log in again")),
-        Err(AuthError::Secret) => Err(ApiError::Platform(PlatformError::Binding { what: "session secret", message: "missing or short".into() })),
+        Err(AuthError::Secret) => {
+            Err(ApiError::Platform(PlatformError::Binding { what: "session secret", message: "missing or short".into() }))
+        }
         Err(AuthError::Invalid) => Err(ApiError::Unauthorized("Invalid session")),
     }
 }

@@ -8,7 +8,6 @@ fn err(body: &str) -> String {
 }
 
 #[test]
-
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn a_full_query_parses() {
     let q = parse(
@@ -31,7 +30,6 @@ fn a_full_query_parses() {
 }
 
 #[test]
-
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn every_named_range_and_datetimes() {
     for r in NAMED_RANGES {
@@ -48,7 +46,6 @@ fn every_named_range_and_datetimes() {
 }
 
 #[test]
-
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn errors_point_at_the_bad_part() {
     let base = r#""site_id":"s","date_range":"7d""#;
@@ -57,22 +54,45 @@ fn errors_point_at_the_bad_part() {
     assert_eq!(err(&format!(r#"{{{base},"metrics":["visits","visits"]}}"#)), "#/metrics/1: Metric \"visits\" is given twice");
     assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"extra":1}}"#)), "#: Unknown key \"extra\"");
     assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":"8d"}"#), "#/date_range: Invalid date range \"8d\"");
-    assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2024-02-01","2024-01-01"]}"#), "#/date_range: Start date must not be after end date");
+    assert_eq!(
+        err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2024-02-01","2024-01-01"]}"#),
+        "#/date_range: Start date must not be after end date"
+    );
     assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2024-13-01","2024-01-01"]}"#), "#/date_range: Invalid date range");
-    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"dimensions":["visit:nope"]}}"#)), "#/dimensions/0: Invalid dimension \"visit:nope\"");
-    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["equals","visit:os",["x"]]]}}"#)), "#/filters/0/0: Invalid filter operator \"equals\"");
-    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","visit:os",[1]]]}}"#)), "#/filters/0/2/0: Must be a string of at most 2000 bytes");
-    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","time:day",["x"]]]}}"#)), "#/filters/0/1: Time dimensions cannot be filtered");
-    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"order_by":[["pageviews","desc"]]}}"#)), "#/order_by/0: Invalid order_by entry \"pageviews\": not among the query's metrics or dimensions");
-    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"pagination":{{"limit":10001}}}}"#)), "#/pagination/limit: Must be 1 to 10000");
-    assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"pagination":{{"limit":-1}}}}"#)), "#/pagination/limit: Must be a non-negative integer");
+    assert_eq!(
+        err(&format!(r#"{{{base},"metrics":["visits"],"dimensions":["visit:nope"]}}"#)),
+        "#/dimensions/0: Invalid dimension \"visit:nope\""
+    );
+    assert_eq!(
+        err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["equals","visit:os",["x"]]]}}"#)),
+        "#/filters/0/0: Invalid filter operator \"equals\""
+    );
+    assert_eq!(
+        err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","visit:os",[1]]]}}"#)),
+        "#/filters/0/2/0: Must be a string of at most 2000 bytes"
+    );
+    assert_eq!(
+        err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","time:day",["x"]]]}}"#)),
+        "#/filters/0/1: Time dimensions cannot be filtered"
+    );
+    assert_eq!(
+        err(&format!(r#"{{{base},"metrics":["visits"],"order_by":[["pageviews","desc"]]}}"#)),
+        "#/order_by/0: Invalid order_by entry \"pageviews\": not among the query's metrics or dimensions"
+    );
+    assert_eq!(
+        err(&format!(r#"{{{base},"metrics":["visits"],"pagination":{{"limit":10001}}}}"#)),
+        "#/pagination/limit: Must be 1 to 10000"
+    );
+    assert_eq!(
+        err(&format!(r#"{{{base},"metrics":["visits"],"pagination":{{"limit":-1}}}}"#)),
+        "#/pagination/limit: Must be a non-negative integer"
+    );
     assert_eq!(err(r#"{"metrics":["visits"],"date_range":"7d"}"#), "#/site_id: Required string");
     assert_eq!(err("[]"), "#: Request body must be a JSON object");
     assert_eq!(err("{\"a\":"), "#: Request body must be a JSON object");
 }
 
 #[test]
-
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn hostile_filter_trees_are_bounded() {
     let mut deep = r#"["is","visit:os",["x"]]"#.to_owned();
@@ -85,7 +105,8 @@ fn hostile_filter_trees_are_bounded() {
     let m = err(&format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":"7d","filters":[["and",[{}]]]}}"#, many.join(",")));
     assert_eq!(m, "#/filters: At most 64 filters");
     // SQL metacharacters are just values here; the escaper handles them later.
-    let q = parse(br#"{"site_id":"s","metrics":["visits"],"date_range":"7d","filters":[["is","visit:os",["' OR 1=1 --","\\'\u0000"]]]}"#).unwrap();
+    let q = parse(br#"{"site_id":"s","metrics":["visits"],"date_range":"7d","filters":[["is","visit:os",["' OR 1=1 --","\\'\u0000"]]]}"#)
+        .unwrap();
     assert!(matches!(&q.filters[0], Filter::Leaf { values, .. } if values[0] == "' OR 1=1 --"));
 }
 

@@ -50,7 +50,12 @@ fn event_and_session_rows_merge_by_dimension() {
         ("double1 = 1", json!([{"c0": "DE", "c1": "3"}, {"c0": "FR", "c1": 1}])),
         ("double1 = 2", json!([{"c0": "DE", "c1": 4, "c2": 1}, {"c0": "FR", "c1": 0, "c2": 0}])),
     ]);
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "bounce_rate"], "date_range": "day", "dimensions": ["visit:country"]}), &[]).unwrap();
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors", "bounce_rate"], "date_range": "day", "dimensions": ["visit:country"]}),
+        &[],
+    )
+    .unwrap();
     assert_eq!(out["results"], json!([{"metrics": [3, 25], "dimensions": ["DE"]}, {"metrics": [1, 0], "dimensions": ["FR"]}]));
     let seen = fake.seen.borrow();
     assert_eq!(seen.len(), 2);
@@ -68,15 +73,26 @@ fn a_regex_becomes_the_matching_values_seen() {
         ("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/other/and/longer"}, {"c0": "/blog/b's"}])),
         ("count(DISTINCT double4)", json!([{"c0": 5}])),
     ]);
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}), &[]).unwrap();
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}),
+        &[],
+    )
+    .unwrap();
     assert_eq!(out["results"][0]["metrics"], json!([5]));
     let seen = fake.seen.borrow();
     assert!(seen[0].starts_with("SELECT blob2 AS c0 FROM EVENTS WHERE index1 = 'demo'"), "{}", seen[0]);
     assert!(seen[1].contains("blob2 IN ('/blog/a', '/blog/b\\'s')"), "{}", seen[1]);
     assert!(!seen.iter().any(|s| s.contains("match(")));
     // When the values that do not match are the shorter list, those are sent.
-    let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a-long-post"}, {"c0": "/x"}, {"c0": "/blog/b-long-post"}]))]);
-    run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}), &[]).unwrap();
+    let fake =
+        Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a-long-post"}, {"c0": "/x"}, {"c0": "/blog/b-long-post"}]))]);
+    run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}),
+        &[],
+    )
+    .unwrap();
     let seen = fake.seen.borrow();
     assert!(seen[1].contains(" AND NOT (blob2 IN ('/x'))"), "{}", seen[1]);
 }
@@ -98,16 +114,29 @@ fn pre_queries_run_once_per_kind_and_period() {
 #[wasm_bindgen_test]
 fn an_event_filter_picks_sessions_for_session_metrics_in_one_nested_statement() {
     let fake = Fake::new(vec![("FROM (SELECT double5 AS s", json!([{"c0": "DE", "c1": 2, "c2": 1}]))]);
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["visit:country"],
-                                  "filters": [["is", "event:page", ["/x"]], ["is", "visit:source", ["Google"]]]}), &[]).unwrap();
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["visit:country"],
+                                  "filters": [["is", "event:page", ["/x"]], ["is", "visit:source", ["Google"]]]}),
+        &[],
+    )
+    .unwrap();
     assert_eq!(out["results"], json!([{"metrics": [50], "dimensions": ["DE"]}]));
     let seen = fake.seen.borrow();
     assert_eq!(seen.len(), 1, "no session-id list: {seen:#?}");
     let sql = &seen[0];
     // Keys and sums from the sign rows, matches counted on event rows that
     // pass the event filter; a visit filter holds on the sign rows.
-    assert!(sql.starts_with("SELECT k0 AS c0, sum(k1) AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, max(if(double1 IN (2), blob13, '')) AS k0, "), "{sql}");
-    assert!(sql.contains("sumIf(_sample_interval, double1 IN (1)) AS hit FROM EVENTS WHERE index1 = 'demo' AND ((double1 = 1 AND "), "{sql}");
+    assert!(
+        sql.starts_with(
+            "SELECT k0 AS c0, sum(k1) AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, max(if(double1 IN (2), blob13, '')) AS k0, "
+        ),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("sumIf(_sample_interval, double1 IN (1)) AS hit FROM EVENTS WHERE index1 = 'demo' AND ((double1 = 1 AND "),
+        "{sql}"
+    );
     assert!(sql.contains("blob2 IN ('/x')) OR (double1 = 2 AND "), "{sql}");
     assert!(sql.contains("double11 < 1706828400000 AND blob6 IN ('Google'))) GROUP BY s)"), "{sql}");
     assert!(sql.ends_with(" GROUP BY s) WHERE hit > 0 GROUP BY c0 LIMIT 100000"), "{sql}");
@@ -119,7 +148,11 @@ fn bounded_pre_queries_refuse_rather_than_guess() {
     // Event metrics under an exit-page filter still list the sessions.
     let many: Vec<Value> = (0..=MAX_IDS).map(|i| json!({"c0": i})).collect();
     let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(many))]);
-    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/x"]]]}), &[]);
+    let err = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/x"]]]}),
+        &[],
+    );
     assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("narrow the date range")));
 }
 
@@ -128,8 +161,13 @@ fn bounded_pre_queries_refuse_rather_than_guess() {
 fn many_selected_sessions_are_summed_over_chunks_and_distincts_refuse() {
     let ids: Vec<Value> = (0..25_000).map(|i| json!({"c0": i})).collect();
     let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids)), ("double1 = 1", json!([{"c0": 4, "c1": 7}]))]);
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["pageviews", "events"], "date_range": "day",
-                                  "filters": [["is", "visit:exit_page", ["/x"]]]}), &[]).unwrap();
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["pageviews", "events"], "date_range": "day",
+                                  "filters": [["is", "visit:exit_page", ["/x"]]]}),
+        &[],
+    )
+    .unwrap();
     // Three chunks (10,000 + 10,000 + 5,000 ids), each answering 4
     // pageviews and 7 events: summed.
     assert_eq!(out["results"][0]["metrics"], json!([12, 21]));
@@ -140,8 +178,12 @@ fn many_selected_sessions_are_summed_over_chunks_and_distincts_refuse() {
     assert!(chunks[2].contains("double5 IN (20000, ") && chunks[2].contains(", 24999) "), "the last chunk holds the tail");
     // Distinct counts do not add up across chunks: refused as before.
     let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array((0..25_000).map(|i| json!({"c0": i})).collect()))]);
-    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["visit:exit_page"],
-                                  "filters": [["is", "event:page", ["/x"]]]}), &[]);
+    let err = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["visit:exit_page"],
+                                  "filters": [["is", "event:page", ["/x"]]]}),
+        &[],
+    );
     assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("narrow the date range")));
 }
 
@@ -157,12 +199,21 @@ fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
         ("blob2 IN ('/thanks')", json!([{"c0": 1}])),
         ("count(DISTINCT double4)", json!([{"c0": 8}])),
     ]);
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "conversion_rate"], "date_range": "day", "dimensions": ["event:goal"]}), &goals).unwrap();
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors", "conversion_rate"], "date_range": "day", "dimensions": ["event:goal"]}),
+        &goals,
+    )
+    .unwrap();
     assert_eq!(
         out["results"],
         json!([{"metrics": [2, 25.0], "dimensions": ["Signup"]}, {"metrics": [1, 12.5], "dimensions": ["Visit /thanks"]}])
     );
-    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:goal", ["Nope"]]]}), &goals);
+    let err = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:goal", ["Nope"]]]}),
+        &goals,
+    );
     assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("not configured")));
 }
 
@@ -170,7 +221,11 @@ fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
 #[wasm_bindgen_test]
 fn upstream_failures_are_not_the_callers_fault() {
     let fake = Fake::new(vec![]);
-    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:page", ["FAIL"]]]}), &[]);
+    let err = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:page", ["FAIL"]]]}),
+        &[],
+    );
     assert_eq!(err.map_err(|e| e.status()), Err(503));
 }
 
@@ -180,7 +235,12 @@ fn empty_aggregates_answer_zeros_and_labels_fill_the_period() {
     let fake = Fake::new(vec![]);
     let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "visit_duration"], "date_range": "day"}), &[]).unwrap();
     assert_eq!(out["results"], json!([{"metrics": [0, 0], "dimensions": []}]));
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["time"], "include": {"time_labels": true}}), &[]).unwrap();
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["time"], "include": {"time_labels": true}}),
+        &[],
+    )
+    .unwrap();
     let labels = out["meta"]["time_labels"].as_array().unwrap();
     assert_eq!((labels.len(), labels[0].as_str()), (24, Some("2024-02-01 00:00:00")));
 }
@@ -200,8 +260,12 @@ fn a_top_n_by_visitors_is_cut_in_sql_and_nothing_else_is() {
     run_q(&fake, body(json!({})), &[]).unwrap();
     assert!(fake.seen.borrow()[0].ends_with("ORDER BY c1 DESC, c0 ASC LIMIT 10"), "{}", fake.seen.borrow()[0]);
     // Anything that needs every group reads every group.
-    for extra in [json!({"include": {"total_rows": true}}), json!({"order_by": [["pageviews", "desc"]]}),
-                  json!({"include": {"comparisons": {"mode": "previous_period"}}}), json!({"metrics": ["pageviews", "visitors"]})] {
+    for extra in [
+        json!({"include": {"total_rows": true}}),
+        json!({"order_by": [["pageviews", "desc"]]}),
+        json!({"include": {"comparisons": {"mode": "previous_period"}}}),
+        json!({"metrics": ["pageviews", "visitors"]}),
+    ] {
         let fake = Fake::new(vec![]);
         run_q(&fake, body(extra.clone()), &[]).unwrap();
         assert!(fake.seen.borrow().iter().all(|sql| sql.ends_with("LIMIT 100000")), "{extra}");
@@ -215,9 +279,17 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
     // whose signs net out positive (a page left since does not keep them).
     let fake = Fake::new(vec![
         ("count() AS surviving FROM (", json!([{"c0": "/a", "surviving": "2"}, {"c0": "/b", "surviving": 1}])),
-        ("double1 = 2", json!([{"c0": "/a", "c1": 3, "c2": 30, "c3": 4}, {"c0": "/b", "c1": 1, "c2": 1, "c3": 1}, {"c0": "/gone", "c1": 0, "c2": 0, "c3": 0}])),
+        (
+            "double1 = 2",
+            json!([{"c0": "/a", "c1": 3, "c2": 30, "c3": 4}, {"c0": "/b", "c1": 1, "c2": 1, "c3": 1}, {"c0": "/gone", "c1": 0, "c2": 0, "c3": 0}]),
+        ),
     ]);
-    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "visits"], "date_range": "day", "dimensions": ["visit:exit_page"]}), &[]).unwrap();
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors", "visits"], "date_range": "day", "dimensions": ["visit:exit_page"]}),
+        &[],
+    )
+    .unwrap();
     assert_eq!(out["results"], json!([{"metrics": [2, 3], "dimensions": ["/a"]}, {"metrics": [1, 1], "dimensions": ["/b"]}]));
     assert!(!fake.seen.borrow().iter().any(|sql| sql.contains("DISTINCT")), "{:?}", fake.seen.borrow());
     // An exit page filtering event metrics picks sessions by their current state.
@@ -235,13 +307,22 @@ fn a_statement_too_large_for_ae_is_the_callers_400_and_never_sent() {
         .map(|i| json!({"c0": format!("/{}/a/long/page/path/that/goes/on/and/on/and/on/for/a/while/number-{i:06}", if i % 2 == 0 { "some" } else { "else" })}))
         .collect();
     let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", Value::Array(paths))]);
-    let err = run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/some/"]]]}), &[]);
+    let err = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/some/"]]]}),
+        &[],
+    );
     assert!(matches!(&err, Err(StatsError::Invalid(m)) if m.starts_with("#/filters:") && m.contains("KB")), "{err:?}");
     assert_eq!(fake.seen.borrow().len(), 1, "only the pre-query went out");
     // Session-id chunks stay under the cap: 10,000 ids of 16 digits.
     let ids: Vec<Value> = (0..IDS_PER_QUERY).map(|i| json!({"c0": 4_503_599_627_370_000u64 + i as u64})).collect();
     let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids))]);
-    run_q(&fake, json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/x"]]]}), &[]).unwrap();
+    run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/x"]]]}),
+        &[],
+    )
+    .unwrap();
     assert!(fake.seen.borrow().iter().all(|sql| sql.len() <= MAX_SQL));
 }
 
@@ -251,10 +332,34 @@ mod properties {
 
     use super::*;
 
-    const METRICS: &[&str] = &["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events",
-        "percentage", "conversion_rate", "total_revenue", "average_revenue", "time_on_page", "scroll_depth"];
-    const DIMS: &[&str] = &["event:page", "event:name", "event:goal", "event:hostname", "visit:source", "visit:device",
-        "visit:exit_page", "visit:entry_page", "visit:country", "time", "time:week"];
+    const METRICS: &[&str] = &[
+        "visitors",
+        "visits",
+        "pageviews",
+        "views_per_visit",
+        "bounce_rate",
+        "visit_duration",
+        "events",
+        "percentage",
+        "conversion_rate",
+        "total_revenue",
+        "average_revenue",
+        "time_on_page",
+        "scroll_depth",
+    ];
+    const DIMS: &[&str] = &[
+        "event:page",
+        "event:name",
+        "event:goal",
+        "event:hostname",
+        "visit:source",
+        "visit:device",
+        "visit:exit_page",
+        "visit:entry_page",
+        "visit:country",
+        "time",
+        "time:week",
+    ];
     const OPS: &[&str] = &["is", "is_not", "contains", "contains_not", "matches", "matches_not"];
 
     /// Code outside string literals (the builder's own words only).

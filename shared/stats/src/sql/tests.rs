@@ -43,7 +43,6 @@ fn unquote(sql: &str) -> Option<(String, &str)> {
 }
 
 #[test]
-
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn quote_cases() {
     assert_eq!(quote("plain"), "'plain'");
@@ -101,7 +100,6 @@ proptest::proptest! {
 }
 
 #[test]
-
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn the_site_filter_is_always_there_and_first() {
     let q = Select::events(site("demo"), 100, 200);
@@ -110,14 +108,16 @@ fn the_site_filter_is_always_there_and_first() {
         "SELECT sum(_sample_interval) AS c0 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1 AND timestamp >= toDateTime(100) AND timestamp < toDateTime(200)"
     );
     let mut q = Select::sessions(site("other"), 0, 1);
-    q.filter(Cond::Or(vec![Cond::In(Column::Blob(Blob::Country), vec!["DE".into()], true), Cond::NumberIn(Column::Double(Double::Device), vec![1.0])]));
+    q.filter(Cond::Or(vec![
+        Cond::In(Column::Blob(Blob::Country), vec!["DE".into()], true),
+        Cond::NumberIn(Column::Double(Double::Device), vec![1.0]),
+    ]));
     let sql = q.render();
     assert!(sql.contains(" WHERE index1 = 'other' AND double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86401) AND double11 >= 0 AND double11 < 1000 AND "), "{sql}");
     assert!(sql.ends_with("AND (blob13 IN ('DE') OR double3 IN (1))"), "{sql}");
 }
 
 #[test]
-
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn a_breakdown_renders_in_aes_subset() {
     let mut q = Select::events(site("demo"), 0, 86_400);
@@ -154,7 +154,6 @@ fn a_breakdown_renders_in_aes_subset() {
 }
 
 #[test]
-
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn out_of_range_positions_and_odd_numbers_are_harmless() {
     let mut q = Select::events(site("demo"), 0, 1);
