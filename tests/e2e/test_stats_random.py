@@ -1,0 +1,148 @@
+"""Random Stats API queries (fixed seeds) against the running stack: every
+combination of metrics, dimensions, nested filters with awkward values,
+date ranges, comparisons, ordering and pagination gets a 200 of the right
+shape or a 400 with a JSON error, never a 5xx; and whatever the demo key
+may read of its own site, the same body naming another tenant's site is a
+404."""
+
+import json
+import random
+import urllib.parse
+
+import pytest
+
+from beacon import ENV, request
+from stats_data import golden, query
+
+METRICS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events", "percentage",
+           "conversion_rate", "total_revenue", "average_revenue", "time_on_page", "scroll_depth"]
+DIMENSIONS = ["event:page", "event:hostname", "event:name", "event:goal", "event:props:plan", "event:props:k'\"", "visit:source",
+              "visit:referrer", "visit:channel", "visit:utm_medium", "visit:utm_source", "visit:utm_campaign", "visit:utm_content",
+              "visit:utm_term", "visit:device", "visit:browser", "visit:browser_version", "visit:os", "visit:os_version",
+              "visit:country", "visit:region", "visit:city", "visit:entry_page", "visit:exit_page", "time", "time:hour", "time:day",
+              "time:week", "time:month"]
+OPERATORS = ["is", "is_not", "contains", "contains_not", "matches", "matches_not"]
+VALUES = ["/", "/blog", "Signup", "Google", "DE", "pro", "'", "\\", "\u0000", "ü", ".*", "^/b", "(", "a|b", "%", "_",
+          "Direct / None", "(not set)", "", "' OR 1=1 --"]
+# Metrics that are whole numbers, and those that are percentages.
+COUNTS = {"visitors", "visits", "pageviews", "events"}
+PERCENTS = {"bounce_rate", "percentage", "conversion_rate"}
+
+
+def a_filter(rng, depth=0):
+    r = rng.random()
+    if depth < 3 and r < 0.15:
+        return ["and", [a_filter(rng, depth + 1) for _ in range(rng.randint(1, 3))]]
+    if depth < 3 and r < 0.25:
+        return ["or", [a_filter(rng, depth + 1) for _ in range(rng.randint(1, 3))]]
+    if depth < 3 and r < 0.3:
+        return ["not", a_filter(rng, depth + 1)]
+    leaf = [rng.choice(OPERATORS), rng.choice([d for d in DIMENSIONS if not d.startswith("time")]), rng.sample(VALUES, rng.randint(1, 3))]
+    if rng.random() < 0.3:
+        leaf.append({"case_sensitive": rng.random() < 0.5})
+    return leaf
+
+
+def a_body(rng, days):
+    d0, d1 = days
+    ranges = ["day", "7d", "30d", "month", "12mo", "all", [d0, d1], [d0, d0], [d1, d0],
+              [d0 + "T00:00:00Z", d1 + "T12:00:00+02:00"], ["1900-01-01", "2999-12-31"]]
+    body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": rng.sample(METRICS, rng.randint(1, 4)), "date_range": rng.choice(ranges)}
+    if rng.random() < 0.7:
+        body["dimensions"] = rng.sample(DIMENSIONS, rng.randint(1, 2))
+    if rng.random() < 0.6:
+        body["filters"] = [a_filter(rng) for _ in range(rng.randint(1, 2))]
+    if rng.random() < 0.3:
+        include = {"total_rows": rng.random() < 0.5, "time_labels": rng.random() < 0.5}
+        if rng.random() < 0.6:
+            include["comparisons"] = rng.choice([{"mode": "previous_period"}, {"mode": "year_over_year"},
+                                                 {"mode": "custom", "date_range": [d0, d0]}])
+        body["include"] = include
+    if rng.random() < 0.3:
+        body["order_by"] = [[rng.choice(body["metrics"] + body.get("dimensions", [])), rng.choice(["asc", "desc"])]]
+    if rng.random() < 0.3:
+        body["pagination"] = {"limit": rng.choice([1, 5, 10000]), "offset": rng.choice([0, 1, 3, 100])}
+    return body
+
+
+def check_answer(body, reply):
+    """A 200 has Plausible's shape and sane numbers; a 400 says why in JSON."""
+    assert reply.status in (200, 400), (reply.status, reply.body, body)
+    answer = reply.json()
+    if reply.status == 400:
+        assert isinstance(answer.get("error"), str) and answer["error"], (answer, body)
+        return
+    assert set(answer) >= {"results", "meta", "query"}, answer
+    metrics, dims = body["metrics"], body.get("dimensions", [])
+    limit = body.get("pagination", {}).get("limit")
+    if limit is not None:
+        assert len(answer["results"]) <= limit, (answer, body)
+    for row in answer["results"]:
+        assert len(row["metrics"]) == len(metrics) and len(row["dimensions"]) == len(dims), (row, body)
+        for name, value in zip(metrics, row["metrics"]):
+            assert isinstance(value, (int, float)) and value >= 0, (name, value, body)
+            if name in COUNTS:
+                assert value == int(value), (name, value, body)
+            if name in PERCENTS:
+                assert value <= 100, (name, value, body)
+        if "comparison" in row:
+            assert len(row["comparison"]["metrics"]) == len(metrics) and len(row["comparison"]["change"]) == len(metrics), (row, body)
+
+
+@pytest.fixture(scope="module")
+def days():
+    data = golden()
+    return data["range"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_v2_queries_answer_200_or_a_clear_400_and_never_reach_another_tenant(days, seed):
+    rng = random.Random(seed)
+    answered = 0
+    for _ in range(120):
+        body = a_body(rng, days)
+        reply = query(body)
+        check_answer(body, reply)
+        if reply.status == 200:
+            answered += 1
+            # The same question about another tenant's site: nothing.
+            theirs = query(dict(body, site_id=ENV["OTHER_DOMAIN"]))
+            assert theirs.status == 404 and "results" not in theirs.body, (theirs.status, theirs.body, body)
+    # The generator must keep reaching the engine, or it tests only the parser.
+    assert answered >= 30, answered
+
+
+def test_random_v1_queries_answer_json_and_never_a_5xx(days):
+    rng = random.Random(11)
+    props = ["event:page", "event:name", "event:goal", "visit:source", "visit:country", "visit:exit_page", "event:props:plan",
+             "visit:device", "time"]
+    values = ["/blog", "Signup", "Google", "DE", "'", "\\", "a|b", "/blog*", "ü", ""]
+    statuses = set()
+    for _ in range(150):
+        endpoint = rng.choice(["aggregate", "timeseries", "breakdown", "realtime/visitors"])
+        params = {"site_id": rng.choice([ENV["DEMO_DOMAIN"], ENV["OTHER_DOMAIN"]])}
+        params["period"] = rng.choice(["day", "7d", "30d", "month", "6mo", "12mo", "custom", "realtime", "bogus"])
+        if rng.random() < 0.5:
+            params["date"] = rng.choice([days[0], f"{days[0]},{days[1]}", "bad", f"{days[1]},{days[0]}"])
+        params["metrics"] = ",".join(rng.sample(["visitors", "visits", "pageviews", "bounce_rate", "visit_duration", "events",
+                                                 "conversion_rate", "time_on_page", "x"], rng.randint(1, 3)))
+        if endpoint == "breakdown" or rng.random() < 0.1:
+            params["property"] = rng.choice(props)
+        if rng.random() < 0.5:
+            params["filters"] = ";".join(f"{rng.choice(props)}{rng.choice(['==', '!=', '~', '!~'])}{'|'.join(rng.sample(values, 2))}"
+                                         for _ in range(rng.randint(1, 2)))
+        for name, choices in (("compare", ["previous_period", "x"]), ("limit", ["1", "1000", "0", "-1", "x"]), ("page", ["1", "2", "0", "x"])):
+            if rng.random() < 0.3:
+                params[name] = rng.choice(choices)
+        url = ENV["QUERY_URL"] + f"/api/v1/stats/{endpoint}?" + urllib.parse.urlencode(params)
+        reply = request("GET", url, None, {"authorization": "Bearer " + ENV["DEMO_API_KEY"]})
+        statuses.add(reply.status)
+        assert reply.status in (200, 400, 404), (reply.status, reply.body, url)
+        answer = json.loads(reply.body)
+        if reply.status == 200:
+            assert params["site_id"] == ENV["DEMO_DOMAIN"], url
+            # Realtime answers a bare count, as Plausible's does.
+            assert isinstance(answer, int) if endpoint == "realtime/visitors" else "results" in answer, answer
+        else:
+            assert isinstance(answer.get("error"), str) and answer["error"], answer
+    assert statuses == {200, 400, 404}, statuses
