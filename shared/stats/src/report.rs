@@ -735,15 +735,17 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
                             Column::Blob(blob)
                         }
                     };
-                    // The placeholder for blanks matches blanks too.
                     let mut values = values.clone();
-                    if let Some(placeholder) = blank(name) {
-                        if values.iter().any(|v| v == placeholder) {
-                            values.push(String::new());
-                        }
-                    }
                     match op {
-                        Operator::Is | Operator::IsNot => Cond::In(column, values, cs),
+                        Operator::Is | Operator::IsNot => {
+                            // The placeholder for blanks names blanks too (as
+                            // Plausible's does, for `is` and `is_not` only: a
+                            // substring or pattern is matched as written).
+                            if blank(name).is_some_and(|placeholder| values.iter().any(|v| v == placeholder)) {
+                                values.push(String::new());
+                            }
+                            Cond::In(column, values, cs)
+                        }
                         Operator::Contains | Operator::ContainsNot => Cond::Contains(column, values, cs),
                         Operator::Matches | Operator::MatchesNot => {
                             for v in &values {

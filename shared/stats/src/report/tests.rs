@@ -68,6 +68,27 @@ fn event_and_session_rows_merge_by_dimension() {
 
 #[test]
 #[wasm_bindgen_test]
+fn a_blank_placeholder_names_blanks_for_is_only() {
+    let filtered = |op: &str| {
+        let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "Direct / None x"}, {"c0": "Google"}]))]);
+        let body =
+            json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [[op, "visit:source", ["Direct / None"]]]});
+        let out = run_q(&fake, body, &[]);
+        let last = fake.seen.borrow().last().cloned().unwrap_or_default();
+        (out.map(|_| ()), last)
+    };
+    let (out, sql) = filtered("is");
+    assert!(out.is_ok() && sql.contains("blob6 IN ('Direct / None', '')"), "{sql}");
+    // A substring or a pattern is taken as written: "" would match every row.
+    let (out, sql) = filtered("contains");
+    assert!(out.is_ok() && !sql.contains("''") && sql.contains("'Direct / None'"), "{sql}");
+    let (out, sql) = filtered("matches");
+    // (the shorter list: every value seen but the one the pattern matches)
+    assert!(out.is_ok() && sql.contains("NOT (blob6 IN ('Google'))"), "{sql}");
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn a_regex_becomes_the_matching_values_seen() {
     let fake = Fake::new(vec![
         ("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/other/and/longer"}, {"c0": "/blog/b's"}])),
