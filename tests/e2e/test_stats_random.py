@@ -225,3 +225,28 @@ def test_random_filter_trees_answer_what_the_model_answers(data, seed):
         got = as_table(ok(query(dict(body, dimensions=[dim]))))
         want = m.breakdown(breakdowns[dim], metrics, keep)
         assert got == want, (tree, dim, got, want)
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+def test_random_filter_trees_pick_the_visits_the_model_picks(data, seed):
+    # Session metrics count the visits with at least one event the filter
+    # tree keeps (visit attributes are the same on every event of a visit).
+    rng = random.Random(seed)
+    m = data["model"]
+    metrics = ["visits", "bounce_rate", "visit_duration"]
+    for _ in range(40):
+        tree, keep = random_tree(rng)
+        body = {"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "metrics": metrics, "filters": [tree]}
+        touched = [s for s in m.sessions if any(keep(e) for e in s)]
+        a = m.aggregate(keep_session=lambda s: s in touched)
+        got = ok(query(body))["results"][0]["metrics"]
+        assert got == [a[x] for x in metrics], (tree, got, a)
+        dim = rng.choice(["visit:country", "visit:source", "visit:device", "visit:entry_page"])
+        key = {"visit:country": "country", "visit:source": "source", "visit:device": "device"}.get(dim)
+        group = (lambda s: s[0][key]) if key else (lambda s: next(e["path"] for e in s if e["name"] == "pageview"))
+        want = {}
+        for k in {group(s) for s in touched}:
+            a = m.aggregate(keep_session=lambda s: s in touched and group(s) == k)
+            want[k] = [a[x] for x in metrics]
+        got = as_table(ok(query(dict(body, dimensions=[dim]))))
+        assert got == want, (tree, dim, got, want)
