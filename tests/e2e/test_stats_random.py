@@ -164,7 +164,10 @@ FIELDS = {
     "visit:country": (lambda e: e["country"], ["DE", "US", "FR", "de", "^(D|U)"]),
     "visit:device": (lambda e: e["device"], ["Desktop", "Mobile", "mobile", "top$"]),
     "visit:browser": (lambda e: e["browser"], ["Firefox", "Safari", "fire", "^S"]),
-    "visit:source": (lambda e: "" if e["source"] == "Direct / None" else e["source"], ["Google", "newsletter", "Direct / None", "goo", "^n"]),
+    "visit:source": (lambda e: "" if e["source"] == "Direct / None" else e["source"],
+                     ["Google", "newsletter", "Direct / None", "(not set)", "goo", "^n"]),
+    # A property the event may lack (None); "(none)" names its absence.
+    "event:props:plan": (lambda e: e["props"].get("plan"), ["pro", "free", "(none)", "PRO", "r", "n", "^f", "e$", "^\\(n"]),
 }
 BLANKS = {"Direct / None", "(not set)"}
 
@@ -176,6 +179,10 @@ def leaf_rule(op, dim, values, case_sensitive):
 
     def hit(e):
         raw = stored(e)
+        if raw is None:
+            # Only `is` "(none)" picks an event without the property, and
+            # only `is_not` without "(none)" keeps it.
+            return "(none)" in values if op in ("is", "is_not") else None
         if op in ("is", "is_not"):
             wanted = {"" if v in BLANKS else fold(v) for v in values}
             return fold(raw) in wanted
@@ -183,7 +190,13 @@ def leaf_rule(op, dim, values, case_sensitive):
             return any(fold(v) in fold(raw) for v in values)
         return any(re.search(v, raw, 0 if case_sensitive else re.I) for v in values)
 
-    return hit if op in ("is", "contains", "matches") else (lambda e: not hit(e))
+    def keep(e):
+        h = hit(e)
+        if h is None:  # a substring or pattern needs the property there
+            return False
+        return h if op in ("is", "contains", "matches") else not h
+
+    return keep
 
 
 def random_tree(rng, depth=0):
@@ -203,7 +216,7 @@ def random_tree(rng, depth=0):
     if op.startswith("matches"):
         values = rng.sample(pool, rng.randint(1, 2))
     else:
-        values = rng.sample([v for v in pool if not re.search(r"[\^$|()\[]", v)], rng.randint(1, 2))
+        values = rng.sample([v for v in pool if v in ("(none)", "(not set)") or not re.search(r"[\^$|()\[]", v)], rng.randint(1, 2))
     case_sensitive = rng.random() < 0.6
     leaf = [op, dim, values] + ([] if case_sensitive else [{"case_sensitive": False}])
     return leaf, leaf_rule(op, dim, values, case_sensitive)

@@ -237,6 +237,14 @@ fn blank(name: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `value`, in an `is`/`is_not` filter on `name`, stands for a blank
+/// (Plausible's list: "(not set)" anywhere, "Direct / None" for the source,
+/// referrer and UTM fields).
+fn names_blank(name: &str, value: &str) -> bool {
+    value == "(not set)"
+        || (value == "Direct / None" && (name == "visit:source" || name == "visit:referrer" || name.starts_with("visit:utm_")))
+}
+
 /// Dimensions only event rows hold.
 fn event_only(name: &str) -> bool {
     name.starts_with("event:") && name != "event:hostname"
@@ -741,7 +749,7 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
                             // The placeholder for blanks names blanks too (as
                             // Plausible's does, for `is` and `is_not` only: a
                             // substring or pattern is matched as written).
-                            if blank(name).is_some_and(|placeholder| values.iter().any(|v| v == placeholder)) {
+                            if !matches!(column, Column::Prop(_)) && values.iter().any(|v| names_blank(name, v)) {
                                 values.push(String::new());
                             }
                             Cond::In(column, values, cs)
@@ -756,10 +764,16 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
                     }
                 }
             };
-            if negate {
-                Cond::Not(Box::new(positive))
-            } else {
-                positive
+            let leaf = if negate { Cond::Not(Box::new(positive)) } else { positive };
+            match dimension.0.strip_prefix("event:props:") {
+                // Substrings and patterns, negated or not, only ever match
+                // events that have the property (Plausible's `has_key`);
+                // `(none)` names its absence for `is`/`is_not` alone.
+                Some(key) if !matches!(op, Operator::Is | Operator::IsNot) => {
+                    let absent = Cond::In(Column::Prop(key.to_owned()), vec![NONE.to_owned()], true);
+                    Cond::And(vec![Cond::Not(Box::new(absent)), leaf])
+                }
+                _ => leaf,
             }
         }
     })

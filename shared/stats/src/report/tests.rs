@@ -89,6 +89,26 @@ fn a_blank_placeholder_names_blanks_for_is_only() {
 
 #[test]
 #[wasm_bindgen_test]
+fn property_substrings_and_patterns_need_the_property() {
+    let sql_of = |leaf: Value| {
+        let fake = Fake::new(vec![]);
+        let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [leaf]});
+        run_q(&fake, body, &[]).unwrap();
+        let last = fake.seen.borrow().last().cloned().unwrap_or_default();
+        last
+    };
+    // "(none)" reads absent; contains_not must not keep events without the key.
+    let sql = sql_of(json!(["contains_not", "event:props:plan", ["pro"]]));
+    assert!(sql.contains("(NOT (if(") && sql.contains("IN ('(none)')) AND NOT ((position('pro' IN if("), "{sql}");
+    let sql = sql_of(json!(["contains", "event:props:plan", ["(none)"]]));
+    assert!(sql.contains("(NOT (if(") && sql.contains("IN ('(none)')) AND (position('(none)' IN if("), "{sql}");
+    // `is` / `is_not` with "(none)" name the absence itself.
+    let sql = sql_of(json!(["is_not", "event:props:plan", ["(none)"]]));
+    assert!(sql.matches("IN ('(none)')").count() == 1 && sql.contains("AND NOT (if("), "{sql}");
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn a_regex_becomes_the_matching_values_seen() {
     let fake = Fake::new(vec![
         ("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/other/and/longer"}, {"c0": "/blog/b's"}])),
