@@ -191,13 +191,24 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
     let mut out = Vec::new();
     let Ok(start) = Timestamp::from_second(period.from_s as i64) else { return out };
     let mut cursor = start.to_zoned_datetime(tz.clone());
-    // Align to the bucket's start.
+    if unit == Unit::Hour {
+        // Wall-clock hours, as Plausible lists them: the night clocks go
+        // back has one 01:00 (its two hours share that bucket), the night
+        // they skip still has its 02:00.
+        let Ok(mut hour) = cursor.datetime().with().minute(0).second(0).subsec_nanosecond(0).build() else { return out };
+        while out.len() < 10_000 {
+            match hour.to_zoned_datetime(tz.clone()) {
+                Ok(z) if (secs(z.timestamp())) < period.to_s => out.push(hour.strftime("%Y-%m-%d %H:00:00").to_string()),
+                _ => break,
+            }
+            let Ok(next) = hour.checked_add(1.hour()) else { break };
+            hour = next;
+        }
+        return out;
+    }
+    // Align to the bucket's start (hours were listed above).
     let aligned = match unit {
-        Unit::Hour => cursor.start_of_day().ok().map(|d| {
-            let hours = cursor.timestamp().as_second().saturating_sub(d.timestamp().as_second()) / 3600;
-            d.timestamp().as_second() + hours * 3600
-        }),
-        Unit::Day => cursor.start_of_day().ok().map(|d| d.timestamp().as_second()),
+        Unit::Hour | Unit::Day => cursor.start_of_day().ok().map(|d| d.timestamp().as_second()),
         Unit::Week => {
             let back = i64::from(cursor.date().weekday().to_monday_zero_offset());
             add_days(cursor.date(), -back).ok().and_then(|d| day_start(d, tz).ok()).map(|s| s as i64)
@@ -207,20 +218,17 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
     let Some(mut at) = aligned else { return out };
     while (at as u64) < period.to_s && out.len() < 10_000 {
         out.push(label_at(at, unit, period, tz));
+        let Ok(ts) = Timestamp::from_second(at) else { break };
+        cursor = ts.to_zoned_datetime(tz.clone());
+        let d = cursor.date();
         let next = match unit {
-            Unit::Hour => Some(at + 3600),
-            _ => {
-                let Ok(ts) = Timestamp::from_second(at) else { break };
-                cursor = ts.to_zoned_datetime(tz.clone());
-                let d = cursor.date();
-                let nd = match unit {
-                    Unit::Day => add_days(d, 1),
-                    Unit::Week => add_days(d, 7),
-                    _ => add_months(d, 1),
-                };
-                nd.ok().and_then(|d| day_start(d, tz).ok()).map(|s| s as i64)
-            }
-        };
+            Unit::Hour | Unit::Day => add_days(d, 1),
+            Unit::Week => add_days(d, 7),
+            Unit::Month => add_months(d, 1),
+        }
+        .ok()
+        .and_then(|d| day_start(d, tz).ok())
+        .map(|s| s as i64);
         match next {
             Some(n) if n > at => at = n,
             _ => break,
@@ -274,7 +282,19 @@ mod tests {
         assert_eq!(spring.to_s - spring.from_s, 23 * 3600);
         let autumn = days("2024-10-27".parse().unwrap(), "2024-10-27".parse().unwrap(), &berlin).unwrap();
         assert_eq!(autumn.to_s - autumn.from_s, 25 * 3600);
-        assert_eq!(labels(&autumn, Unit::Hour, &berlin).len(), 25);
+        // Labels are wall-clock hours, each once: the repeated 02:00 is one
+        // bucket, and the skipped 02:00 is still listed (Plausible's list).
+        for (day, n) in [(&spring, 24), (&autumn, 24)] {
+            let hours = labels(day, Unit::Hour, &berlin);
+            let unique: std::collections::BTreeSet<&String> = hours.iter().collect();
+            assert_eq!((hours.len(), unique.len()), (n, n), "{hours:?}");
+            assert!(hours.windows(2).all(|w| w[0] < w[1]), "{hours:?}");
+            assert!(hours.iter().any(|h| h.ends_with(" 02:00:00")), "{hours:?}");
+        }
+        // A range cut mid-hour starts at that hour's label; 00:30Z-02:30Z
+        // is 02:30 summer time to 03:30 winter time, via a second 02:00.
+        let p = resolve(&DateRange::DateTimes("2024-10-27T00:30:00Z".into(), "2024-10-27T02:30:00Z".into()), &berlin, 0).unwrap();
+        assert_eq!(labels(&p, Unit::Hour, &berlin), vec!["2024-10-27 02:00:00", "2024-10-27 03:00:00"]);
     }
 
     #[test]

@@ -1,0 +1,160 @@
+"""Periods and time buckets in the site's own time zone, end to end: events
+sent through ingest to the team's second site (America/New_York) around its
+local midnights, answered as an independent model computes them with
+Python's zoneinfo (never the code under test)."""
+
+import datetime as dt
+import random
+import time
+import zoneinfo
+from collections import defaultdict
+
+import pytest
+
+from beacon import ENV, FIREFOX, send, sql
+from stats_data import as_table, ok, query, rnd
+
+ZONE = zoneinfo.ZoneInfo(ENV["TEAM_TIMEZONE"])
+
+
+def local_ms(day, hour, minute):
+    """A local wall-clock time of the site's zone, as Unix ms."""
+    return int(dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE).timestamp() * 1000)
+
+
+def local(ms):
+    return dt.datetime.fromtimestamp(ms / 1000, ZONE)
+
+
+def site_rows(lo_ms, hi_ms, kind=None):
+    where = f"index1 = '{ENV['TEAM_SITE_ID']}' AND timestamp >= toDateTime({lo_ms // 1000}) AND timestamp < toDateTime({hi_ms // 1000})"
+    if kind:
+        where += f" AND double1 = {kind}"
+    return int(sql(f"SELECT count() AS n FROM EVENTS WHERE {where}")[0]["n"])
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Three local days A, B, C, free of other data, and what was sent."""
+    today = dt.datetime.now(ZONE).date()
+    for _ in range(200):
+        a = today - dt.timedelta(days=random.randint(10, 80))
+        days = [a + dt.timedelta(days=i) for i in range(3)]
+        if site_rows(local_ms(a, 0, 0) - 2 * 86_400_000, local_ms(days[2], 0, 0) + 3 * 86_400_000) == 0:
+            break
+    else:
+        raise AssertionError("no free days on the team site: restart the stack")
+    a, b, c = days
+    salt = random.randint(1, 250)
+    # (visitor, local time, name, path): a visit across local midnight (A
+    # into B), one just after midnight, one at noon with a Signup, one in
+    # the evening of B that is already C in UTC, and one just after C began.
+    script = [
+        (1, (a, 23, 30), "pageview", "/late"), (1, (a, 23, 50), "pageview", "/later"), (1, (b, 0, 10), "pageview", "/after"),
+        (2, (b, 0, 30), "pageview", "/after"),
+        (3, (b, 12, 0), "pageview", "/noon"), (3, (b, 12, 1), "Signup", "/noon"),
+        (4, (b, 19, 30), "pageview", "/evening"), (4, (b, 19, 40), "pageview", "/evening"),
+        (6, (c, 0, 0), "pageview", "/first"),
+    ]
+    events = []
+    for visitor, (day, hour, minute), name, path in script:
+        t = local_ms(day, hour, minute) + (30_000 if (visitor, hour, minute) == (6, 0, 0) else 0)
+        ip = f"198.19.{salt}.{visitor}"
+        events.append({"t": t, "ip": ip, "vid": f"{ip}@{t // 86_400_000}", "name": name, "path": path})
+        r = send({"n": name, "u": f"https://{ENV['TEAM_DOMAIN']}{path}"}, host=ENV["TEAM_HOST"], ip=ip, ua=FIREFOX,
+                 headers={"x-beacon-dev-time": str(t)})
+        assert r.status == 202, (r.status, r.body)
+    lo, hi = local_ms(a, 0, 0), local_ms(c, 0, 0) + 86_400_000
+    deadline = time.time() + 30
+    while site_rows(lo, hi, kind=1) < len(events):
+        assert time.time() < deadline, "events did not land"
+        time.sleep(0.3)
+    return {"days": days, "events": events}
+
+
+def ask(body):
+    return ok(query(dict({"site_id": ENV["TEAM_DOMAIN"]}, **body)))
+
+
+def counts(events):
+    return [len({e["vid"] for e in events}), sum(e["name"] == "pageview" for e in events), len(events)]
+
+
+def test_a_date_range_is_whole_local_days(data):
+    a, b, c = data["days"]
+    for first, last in [(a, a), (b, b), (c, c), (a, b), (b, c)]:
+        got = ask({"metrics": ["visitors", "pageviews", "events"], "date_range": [first.isoformat(), last.isoformat()]})
+        want = counts([e for e in data["events"] if first <= local(e["t"]).date() <= last])
+        assert got["results"][0]["metrics"] == want, (first, last)
+
+
+def test_days_and_hours_are_local_buckets(data):
+    a, b, c = data["days"]
+    by_day = defaultdict(list)
+    for e in data["events"]:
+        by_day[local(e["t"]).date().isoformat()].append(e)
+    got = ask({"metrics": ["visitors", "pageviews", "events"], "date_range": [a.isoformat(), c.isoformat()], "dimensions": ["time:day"],
+               "include": {"time_labels": True}})
+    assert as_table(got) == {day: counts(evs) for day, evs in by_day.items()}
+    assert got["meta"]["time_labels"] == [d.isoformat() for d in data["days"]]
+    by_hour = defaultdict(list)
+    for e in data["events"]:
+        if local(e["t"]).date() == b:
+            by_hour[local(e["t"]).strftime("%Y-%m-%d %H:00:00")].append(e)
+    got = ask({"metrics": ["visitors", "pageviews", "events"], "date_range": [b.isoformat(), b.isoformat()], "dimensions": ["time:hour"]})
+    assert as_table(got) == {hour: counts(evs) for hour, evs in by_hour.items()}
+
+
+def test_visits_belong_to_the_local_day_they_started(data):
+    a, b, c = data["days"]
+    visits = defaultdict(list)
+    for e in data["events"]:
+        visits[e["ip"]].append(e)  # each visitor here makes one visit
+    by_day = defaultdict(list)
+    for evs in visits.values():
+        by_day[local(evs[0]["t"]).date().isoformat()].append(evs)
+    got = ask({"metrics": ["visits", "bounce_rate", "visit_duration"], "date_range": [a.isoformat(), c.isoformat()],
+               "dimensions": ["time:day"]})
+    want = {}
+    for day, vs in by_day.items():
+        bounces = sum(sum(e["name"] != "engagement" for e in v) == 1 for v in vs)
+        duration = sum((v[-1]["t"] - v[0]["t"]) // 1000 for v in vs)
+        want[day] = [len(vs), rnd(100 * bounces / len(vs)), rnd(duration / len(vs))]
+    # The visit across A's midnight is one visit of day A.
+    assert want[a.isoformat()][0] == 1 and len(by_day[a.isoformat()][0]) == 3
+    assert as_table(got) == want
+
+
+def hourly(day):
+    got = ask({"metrics": ["pageviews"], "date_range": [day, day], "dimensions": ["time:hour"], "include": {"time_labels": True}})
+    return as_table(got), got["meta"]["time_labels"]
+
+
+@pytest.mark.parametrize("day, sent, expected", [
+    # Clocks go back at 02:00 EDT: both 01:00 hours are one wall-clock bucket.
+    ("2025-11-02", ["2025-11-02T05:30:00Z", "2025-11-02T06:30:00Z", "2025-11-02T07:30:00Z"],
+     {"2025-11-02 01:00:00": 2, "2025-11-02 02:00:00": 1}),
+    # Clocks skip 02:00 EST: it stays listed, and empty.
+    ("2026-03-08", ["2026-03-08T06:30:00Z", "2026-03-08T07:30:00Z"], {"2026-03-08 01:00:00": 1, "2026-03-08 03:00:00": 1}),
+])
+def test_dst_nights_bucket_by_the_wall_clock(day, sent, expected):
+    # Fixed dates, so the answer is read as a change: re-runs add to it.
+    before, _ = hourly(day)
+    start = int(dt.datetime.fromisoformat(sent[0].replace("Z", "+00:00")).timestamp() * 1000)
+    already = site_rows(start, start + 86_400_000, kind=1)
+    salt = random.randint(1, 250)
+    for i, iso in enumerate(sent):
+        t = int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+        r = send({"n": "pageview", "u": f"https://{ENV['TEAM_DOMAIN']}/dst"}, host=ENV["TEAM_HOST"], ip=f"198.20.{salt}.{i + 1}",
+                 headers={"x-beacon-dev-time": str(t)})
+        assert r.status == 202, (r.status, r.body)
+    # Landed in the stand-in first: asking the query worker while ingest
+    # still works can meet the local D1 file locked by the other process.
+    deadline = time.time() + 30
+    while site_rows(start, start + 86_400_000, kind=1) < already + len(sent):
+        assert time.time() < deadline, "events did not land"
+        time.sleep(0.3)
+    after, labels = hourly(day)
+    grown = {h: after.get(h, [0])[0] - before.get(h, [0])[0] for h in set(after) | set(before)}
+    assert {h: n for h, n in grown.items() if n} == expected
+    assert labels == [f"{day} {h:02}:00:00" for h in range(24)]
