@@ -62,6 +62,24 @@ pub fn days(first: Date, last: Date, tz: &TimeZone) -> Result<Period, StatsError
     Ok(Period { from_s, to_s, first, last, whole_days: true })
 }
 
+/// The local dates a named range of whole days covers when it is `today`
+/// there (v1's `date` parameter moves "today").
+pub fn named_dates(name: &str, today: Date) -> Result<(Date, Date), StatsError> {
+    Ok(match name {
+        "day" => (today, today),
+        "7d" => (add_days(today, -6)?, today),
+        "28d" => (add_days(today, -27)?, today),
+        "30d" => (add_days(today, -30)?, today),
+        "91d" => (add_days(today, -90)?, today),
+        "month" => (today.first_of_month(), today.last_of_month()),
+        "6mo" => (add_months(today.first_of_month(), -5)?, today.last_of_month()),
+        "12mo" => (add_months(today.first_of_month(), -11)?, today.last_of_month()),
+        "year" => (today.first_of_year(), today.last_of_year()),
+        "all" => (add_days(today, -RETENTION_DAYS)?, today),
+        other => return Err(bad(format_args!("Invalid date range {other:?}"))),
+    })
+}
+
 /// Resolves `range` for a site in `tz` at `now_ms`.
 pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
     let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0)).map_err(|_| bad("clock out of range"))?;
@@ -75,16 +93,10 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
                 let first = Timestamp::from_second(from_s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).unwrap_or(today);
                 Ok(Period { from_s, to_s, first, last: today, whole_days: false })
             }
-            "7d" => days(add_days(today, -6)?, today, tz),
-            "28d" => days(add_days(today, -27)?, today, tz),
-            "30d" => days(add_days(today, -30)?, today, tz),
-            "91d" => days(add_days(today, -90)?, today, tz),
-            "month" => days(today.first_of_month(), today.last_of_month(), tz),
-            "6mo" => days(add_months(today.first_of_month(), -5)?, today.last_of_month(), tz),
-            "12mo" => days(add_months(today.first_of_month(), -11)?, today.last_of_month(), tz),
-            "year" => days(today.first_of_year(), today.last_of_year(), tz),
-            "all" => days(add_days(today, -RETENTION_DAYS)?, today, tz),
-            other => Err(bad(format_args!("Invalid date range {other:?}"))),
+            name => {
+                let (first, last) = named_dates(name, today)?;
+                days(first, last, tz)
+            }
         },
         DateRange::Dates(a, b) => {
             let first: Date = a.parse().map_err(|_| bad(format_args!("Invalid date {a:?}")))?;

@@ -38,23 +38,15 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
             json!([a, b])
         }
         ("custom", None) => return Err(bad("date: a custom period needs date=YYYY-MM-DD,YYYY-MM-DD")),
-        ("day", Some(d)) => json!([d, d]),
-        ("month", Some(d)) => {
-            let first = format!("{}-01", d.get(..7).ok_or_else(|| bad("date: expected YYYY-MM-DD"))?);
-            json!([first, month_end(d)?])
+        // Every period is relative to `date` when it is given, exactly as
+        // v2 reads the same name relative to today.
+        (named, Some(d)) => {
+            let today: jiff::civil::Date = d.parse().map_err(|_| bad("date: expected YYYY-MM-DD"))?;
+            let (first, last) =
+                crate::period::named_dates(named, today).map_err(|_| bad(format!("period: invalid {named:?} with a date")))?;
+            json!([first.to_string(), last.to_string()])
         }
-        ("7d" | "30d" | "28d" | "91d", Some(d)) => {
-            let back: i64 = match period {
-                "7d" => 6,
-                "28d" => 27,
-                "30d" => 29,
-                _ => 90,
-            };
-            let end: jiff::civil::Date = d.parse().map_err(|_| bad("date: expected YYYY-MM-DD"))?;
-            let start = end.checked_sub(jiff::Span::new().days(back)).map_err(|_| bad("date: out of range"))?;
-            json!([start.to_string(), d])
-        }
-        (named, _) => json!(named),
+        (named, None) => json!(named),
     };
     let mut body = Map::new();
     body.insert("site_id".into(), json!(site_id));
@@ -90,11 +82,6 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
         }
     }
     Ok(Value::Object(body))
-}
-
-fn month_end(d: &str) -> Result<String, StatsError> {
-    let date: jiff::civil::Date = d.parse().map_err(|_| bad("date: expected YYYY-MM-DD"))?;
-    Ok(date.last_of_month().to_string())
 }
 
 /// v1 filters (`event:page==/blog/**;visit:country!=DE|FR;visit:source~oo`)
@@ -218,6 +205,21 @@ mod tests {
             ])
         );
         assert!(filters("nonsense").is_err());
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_period_with_a_date_is_the_v2_range_of_that_day() {
+        // 2024-05-10T12:00Z: v2's names resolved on that day, v1's with date=2024-05-10.
+        let now_ms = 1_715_342_400_000;
+        let tz = crate::period::zone("UTC");
+        for name in ["day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year"] {
+            let body = to_v2(Endpoint::Aggregate, &p(&[("site_id", "demo.example"), ("period", name), ("date", "2024-05-10")])).unwrap();
+            let v2 = crate::period::resolve(&crate::query::DateRange::Named(name.into()), &tz, now_ms).unwrap();
+            assert_eq!(body["date_range"], json!([v2.first.to_string(), v2.last.to_string()]), "{name}");
+        }
+        let bad_period = to_v2(Endpoint::Aggregate, &p(&[("site_id", "demo.example"), ("period", "bogus"), ("date", "2024-05-10")]));
+        assert!(matches!(bad_period, Err(StatsError::Invalid(m)) if m.contains("period")));
     }
 
     #[test]
