@@ -352,3 +352,74 @@ def test_a_page_of_any_breakdown_is_that_slice_of_the_whole_ranking(data):
         assert page["results"] == whole.json()["results"][offset:offset + limit], (body, limit, offset)
         compared += 1
     assert compared >= 30, compared
+
+
+def test_a_comparison_answers_what_its_own_range_answers(data):
+    # The comparison of each row is the same query asked of the other
+    # range, for the same dimension values (zeros where that range has none).
+    rng = random.Random(44)
+    d0, d1 = data["range"]
+    dims = ["event:page", "visit:country", "visit:source", "event:props:plan", "visit:entry_page", "visit:exit_page", "visit:device"]
+    compared = 0
+    for _ in range(40):
+        metrics = rng.sample(["visitors", "pageviews", "events", "visits", "bounce_rate", "visit_duration"], rng.randint(1, 3))
+        body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": metrics}
+        if rng.random() < 0.7:
+            body["dimensions"] = [rng.choice(dims)]
+        if rng.random() < 0.5:
+            body["filters"] = [random_tree(rng)[0]]
+        main, other = rng.choice([([d1, d1], [d0, d0]), ([d0, d1], [d0, d0]), ([d0, d0], [d1, d1])])
+        reply = query(dict(body, date_range=main, include={"comparisons": {"mode": "custom", "date_range": other}}))
+        if reply.status != 200:
+            continue
+        then = {tuple(r["dimensions"]): r["metrics"] for r in ok(query(dict(body, date_range=other)))["results"]}
+        for row in reply.json()["results"]:
+            assert row["comparison"]["metrics"] == then.get(tuple(row["dimensions"]), [0] * len(metrics)), (body, main, other, row)
+        compared += 1
+    assert compared >= 20, compared
+
+
+def glob(pattern):
+    """A v1 wildcard as a regex: `**` anything, `*` anything but a slash."""
+    out, i = "^", 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return out + "$"
+
+
+def test_random_v1_filters_answer_what_the_model_answers(data):
+    # v1's filter syntax: `;` joins, `|` lists values, `*`/`**` are
+    # wildcards in == and !=, `~` means contains.
+    rng = random.Random(45)
+    m = data["model"]
+    fields = {"event:page": (lambda e: e["path"], ["/home", "/blog/*", "/blog/**", "/b*", "/thanks", "*/post-1", "/home|/thanks"]),
+              "visit:country": (lambda e: e["country"], ["DE", "US", "FR", "DE|FR"]),
+              "event:name": (lambda e: e["name"], ["pageview", "Signup", "Sign*", "Purchase|Signup"]),
+              "visit:browser": (lambda e: e["browser"], ["Firefox", "Safari", "Fire*"])}
+    for _ in range(40):
+        parts, rules = [], []
+        for _ in range(rng.randint(1, 2)):
+            dim = rng.choice(sorted(fields))
+            stored, pool = fields[dim]
+            op, values = rng.choice(["==", "!=", "~"]), rng.choice(pool).split("|")
+            if op == "~":
+                values = [v.replace("*", "") for v in values]
+                rule = lambda e, s=stored, vs=values: any(v in s(e) for v in vs)
+            else:
+                hit = lambda e, s=stored, vs=values: any(re.search(glob(v), s(e)) if "*" in v else s(e) == v for v in vs)
+                rule = hit if op == "==" else (lambda e, h=hit: not h(e))
+            parts.append(f"{dim}{op}{'|'.join(values)}")
+            rules.append(rule)
+        params = {"site_id": ENV["DEMO_DOMAIN"], "period": "custom", "date": ",".join(data["range"]), "metrics": "visitors,pageviews,events",
+                  "filters": ";".join(parts)}
+        reply = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/aggregate?" + urllib.parse.urlencode(params), None,
+                        {"authorization": "Bearer " + ENV["DEMO_API_KEY"]})
+        assert reply.status == 200, (reply.status, reply.body, params)
+        got = [reply.json()["results"][k]["value"] for k in ("visitors", "pageviews", "events")]
+        a = m.aggregate(lambda e: all(r(e) for r in rules))
+        assert got == [a["visitors"], a["pageviews"], a["events"]], (params["filters"], got, a)
