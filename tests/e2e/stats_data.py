@@ -114,6 +114,10 @@ def script(d0, d1, salt):
             last = "/thanks"
         if i % 2 == 0:
             ev(t + 5 * MIN, "engagement", last, {"e": 30000, "sd": 50 + i, "i": False})
+        if i == 4:
+            # A second, shallower engagement on the same page: a visit's
+            # scroll depth is its deepest.
+            ev(t + 6 * MIN, "engagement", last, {"e": 10000, "sd": 20, "i": False})
         if i < 4:
             # A second visit the next afternoon: one page, a bounce.
             ev(at(d1, 15, i), "pageview", "/home", first=True)

@@ -31,7 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::goal::Goal;
 use crate::period::{self, Period};
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
-use crate::sql::{Column, Cond, Expr, Select, Unit, NONE, SURVIVING};
+use crate::sql::{Column, Cond, Expr, Select, Unit, MAX_SESSIONS, MAX_SUM, NONE, SURVIVING};
 use crate::StatsError;
 
 /// Longest statement sent: ClickHouse refuses SQL over 256 KiB by default
@@ -546,6 +546,8 @@ async fn query_kind<R: Runner>(
     let single = chunks.len() == 1;
     // Visitors of session rows count only states not since cancelled.
     let net_visitors = kind == RowKind::Session && raws.contains(&Raw::Visitors);
+    // Scroll depth averages each visit's deepest scroll, as Plausible's does.
+    let visit_scroll = kind == RowKind::Event && raws.contains(&Raw::ScrollSum);
     let parts = chunks.iter().map(|conds| {
         let mut select = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
         for cond in conds.iter().chain(&extra) {
@@ -563,8 +565,13 @@ async fn query_kind<R: Runner>(
             dim_cols.push(col);
         }
         let keys_only = net_visitors.then(|| select.clone());
-        let raw_cols: Vec<(Raw, usize)> =
-            raws.iter().filter(|r| !(net_visitors && **r == Raw::Visitors)).map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
+        let engaged = visit_scroll.then(|| {
+            let mut s = select.clone();
+            s.filter(name_is("engagement"));
+            s
+        });
+        let apart = |r: &Raw| (net_visitors && *r == Raw::Visitors) || (visit_scroll && matches!(r, Raw::ScrollSum | Raw::ScrollEvents));
+        let raw_cols: Vec<(Raw, usize)> = raws.iter().filter(|r| !apart(r)).map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
         // Largest first, ties by the dimensions (as `sort` orders them), so
         // a LIMIT keeps exactly the rows the full ranking would.
         if let Some((_, first)) = raw_cols.first() {
@@ -594,13 +601,24 @@ async fn query_kind<R: Runner>(
                     None => Ok(Vec::new()),
                 }
             };
-            let (rows, visitor_rows) = try_join(main, visitors).await?;
+            let scroll = async {
+                match &engaged {
+                    Some(s) => ctx.rows(s.render_session_max(Double::ScrollDepth, MAX_GROUPS)).await,
+                    None => Ok(Vec::new()),
+                }
+            };
+            let ((rows, visitor_rows), scroll_rows) = try_join(try_join(main, visitors), scroll).await?;
             let mut out: HashMap<Key, BTreeMap<Raw, f64>> = rows
                 .iter()
                 .map(|row| (key_of(row), raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect()))
                 .collect();
             for row in &visitor_rows {
                 out.entry(key_of(row)).or_default().insert(Raw::Visitors, number(row.get(SURVIVING)));
+            }
+            for row in &scroll_rows {
+                let entry = out.entry(key_of(row)).or_default();
+                entry.insert(Raw::ScrollSum, number(row.get(MAX_SUM)));
+                entry.insert(Raw::ScrollEvents, number(row.get(MAX_SESSIONS)));
             }
             Ok::<Rows, StatsError>(out.into_iter().collect())
         }

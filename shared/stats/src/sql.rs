@@ -209,6 +209,11 @@ pub enum Expr {
     /// (`2024-01-31` or `2024-01-31 10:00:00`). Session rows are bucketed
     /// by session start (double11), so a session's sign rows share a bucket.
     Bucket(Unit, String),
+    /// `max(col)`: the largest value in the group.
+    Max(Double),
+    /// `max(_sample_interval)`: how many data points one row of the group
+    /// stands for (one visit's rows are sampled alike).
+    Weight,
 }
 
 /// One SELECT over `EVENTS`: one site, one kind of row, one time range.
@@ -228,6 +233,10 @@ pub struct Select {
 
 /// The column [`Select::render_surviving`] answers its count in.
 pub const SURVIVING: &str = "surviving";
+/// The weighted sum of per-session maxima [`Select::render_session_max`] answers.
+pub const MAX_SUM: &str = "max_sum";
+/// The weighted count of sessions [`Select::render_session_max`] answers.
+pub const MAX_SESSIONS: &str = "max_sessions";
 
 /// How far past a range's end session rows are still read: a session that
 /// started in the range may change later (each change writes its -1 and
@@ -316,6 +325,8 @@ impl Select {
                 }
             }
             Expr::Distinct(d) => format!("count(DISTINCT {})", d.column()),
+            Expr::Max(d) => format!("max({})", d.column()),
+            Expr::Weight => "max(_sample_interval)".to_owned(),
             Expr::Bucket(unit, tz) => {
                 // Formatted in SQL: week and month buckets are dates, which
                 // as Unix time would read as UTC midnight.
@@ -398,6 +409,33 @@ impl Select {
         );
         if !keys.is_empty() {
             let _ = write!(sql, " GROUP BY {} ORDER BY {SURVIVING} DESC", keys.join(", "));
+        }
+        let _ = write!(sql, " LIMIT {limit}");
+        sql
+    }
+
+    /// Per group of this select, the largest `value` of each session,
+    /// summed and counted (both weighted by the session's sample interval):
+    /// their ratio is Plausible's average of per-visit maxima (scroll
+    /// depth). One `FROM (subquery)` level; the inner SELECT is this one,
+    /// grouped by its keys and the session id. Columns [`MAX_SUM`] and
+    /// [`MAX_SESSIONS`].
+    pub fn render_session_max(&self, value: Double, limit: u32) -> String {
+        let mut inner = self.clone();
+        inner.order_by.clear();
+        inner.limit = None;
+        let keys: Vec<String> = self.group_by.iter().filter(|p| **p < self.columns.len()).map(|p| format!("c{p}")).collect();
+        let session = inner.column(Expr::Col(Column::Double(Double::SessionId)));
+        inner.group_by(session);
+        let max = inner.column(Expr::Max(value));
+        let weight = inner.column(Expr::Weight);
+        let mut sql = format!(
+            "SELECT {}sum(c{max} * c{weight}) AS {MAX_SUM}, sum(c{weight}) AS {MAX_SESSIONS} FROM ({})",
+            keys.iter().map(|k| format!("{k}, ")).collect::<String>(),
+            inner.render()
+        );
+        if !keys.is_empty() {
+            let _ = write!(sql, " GROUP BY {}", keys.join(", "));
         }
         let _ = write!(sql, " LIMIT {limit}");
         sql
