@@ -5,9 +5,10 @@ has the stand-in mark every row of that set as standing for K data points
 and asks again. Counts and sums must grow K-fold and ratios stay put; a
 metric that forgot the weight would not move, and this test would fail.
 
-Distinct counts (visitors, and visits or time on page where they rest on
-a distinct count) stay as they are: AE SQL has no weighted distinct count,
-a known approximation the Stats API notes."""
+Distinct counts (visitors, and visits where they rest on a distinct count)
+stay as they are: AE SQL has no weighted distinct count, a known
+approximation the Stats API notes. Time on page and scroll depth count
+visits per session, weighted, so they stay put."""
 
 import json
 
@@ -27,7 +28,7 @@ SCALED = {"visits", "pageviews", "events", "total_revenue"}
 QUERIES = {
     "aggregate": {"metrics": ["visitors", "visits", "pageviews", "events", "views_per_visit", "bounce_rate",
                               "visit_duration"]},
-    "pages": {"metrics": ["visitors", "pageviews", "events", "scroll_depth"], "dimensions": ["event:page"]},
+    "pages": {"metrics": ["visitors", "pageviews", "events", "scroll_depth", "time_on_page"], "dimensions": ["event:page"]},
     "sources": {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"],
                 "dimensions": ["visit:source"]},
     "goals": {"metrics": ["visitors", "events", "conversion_rate", "total_revenue", "average_revenue"],

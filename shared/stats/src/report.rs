@@ -31,7 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::goal::Goal;
 use crate::period::{self, Period};
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
-use crate::sql::{Column, Cond, Expr, Select, Unit, MAX_SESSIONS, MAX_SUM, NONE, SURVIVING};
+use crate::sql::{Column, Cond, Expr, Select, Unit, ENGAGED_VISITS, NONE, SURVIVING, VISIT_ENGAGED_MS, VISIT_SCROLL};
 use crate::StatsError;
 
 /// Longest statement sent: ClickHouse refuses SQL over 256 KiB by default
@@ -79,7 +79,9 @@ enum Raw {
     RevenueEvents,
     EngagementMs,
     ScrollSum,
-    ScrollEvents,
+    /// Visits with engagement on the group's pages (time on page and
+    /// scroll depth divide by it).
+    EngagedVisits,
     /// Session-side pageviews (for views_per_visit).
     SessionPageviews,
     /// Session-side visits: the denominator of session metrics.
@@ -424,8 +426,10 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
     // Groups whose sign rows cancel out are not visits at all.
     table.retain(|k, v| {
         k.is_empty()
-            || v.iter()
-                .any(|(r, x)| *x != 0.0 && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events))
+            || v.iter().any(|(r, x)| {
+                *x != 0.0
+                    && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events | Raw::EngagedVisits)
+            })
     });
 
     if wants(&[Metric::Percentage]) {
@@ -466,8 +470,8 @@ fn event_raws(m: Metric) -> Vec<Raw> {
         Metric::Pageviews => vec![Raw::Pageviews],
         Metric::Events => vec![Raw::Events],
         Metric::TotalRevenue | Metric::AverageRevenue => vec![Raw::Revenue, Raw::RevenueEvents],
-        Metric::TimeOnPage => vec![Raw::EngagementMs, Raw::Visitors],
-        Metric::ScrollDepth => vec![Raw::ScrollSum, Raw::ScrollEvents],
+        Metric::TimeOnPage => vec![Raw::EngagementMs, Raw::EngagedVisits],
+        Metric::ScrollDepth => vec![Raw::ScrollSum, Raw::EngagedVisits],
         _ => vec![],
     }
 }
@@ -487,9 +491,10 @@ fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
         (RowKind::Event, Raw::RevenueEvents) => {
             Expr::Sum(vec![], Some(Cond::Not(Box::new(Cond::NumberIn(Column::Double(Double::RevenueAmount), vec![0.0])))))
         }
+        // (Engagement figures come per visit: `Select::render_per_visit`.)
         (RowKind::Event, Raw::EngagementMs) => Expr::Sum(vec![Double::EngagementMs], engaged()),
         (RowKind::Event, Raw::ScrollSum) => Expr::Sum(vec![Double::ScrollDepth], engaged()),
-        (RowKind::Event, Raw::ScrollEvents) => Expr::Sum(vec![], engaged()),
+        (RowKind::Event, Raw::EngagedVisits) => Expr::Sum(vec![], engaged()),
         (RowKind::Session, Raw::Pageviews) => Expr::Sum(vec![Double::Sign, Double::Pageviews], None),
         (RowKind::Session, Raw::Events) => Expr::Sum(vec![Double::Sign, Double::Events], None),
         (RowKind::Session, Raw::Bounces) => Expr::Sum(vec![Double::Sign, Double::IsBounce], None),
@@ -546,8 +551,9 @@ async fn query_kind<R: Runner>(
     let single = chunks.len() == 1;
     // Visitors of session rows count only states not since cancelled.
     let net_visitors = kind == RowKind::Session && raws.contains(&Raw::Visitors);
-    // Scroll depth averages each visit's deepest scroll, as Plausible's does.
-    let visit_scroll = kind == RowKind::Event && raws.contains(&Raw::ScrollSum);
+    // Scroll depth and time on page are per visit with engagement, as
+    // Plausible's are: one nested statement answers both.
+    let per_visit = kind == RowKind::Event && raws.contains(&Raw::EngagedVisits);
     let parts = chunks.iter().map(|conds| {
         let mut select = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
         for cond in conds.iter().chain(&extra) {
@@ -565,12 +571,14 @@ async fn query_kind<R: Runner>(
             dim_cols.push(col);
         }
         let keys_only = net_visitors.then(|| select.clone());
-        let engaged = visit_scroll.then(|| {
+        let engaged = per_visit.then(|| {
             let mut s = select.clone();
             s.filter(name_is("engagement"));
             s
         });
-        let apart = |r: &Raw| (net_visitors && *r == Raw::Visitors) || (visit_scroll && matches!(r, Raw::ScrollSum | Raw::ScrollEvents));
+        let apart = |r: &Raw| {
+            (net_visitors && *r == Raw::Visitors) || (per_visit && matches!(r, Raw::ScrollSum | Raw::EngagementMs | Raw::EngagedVisits))
+        };
         let raw_cols: Vec<(Raw, usize)> = raws.iter().filter(|r| !apart(r)).map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
         // Largest first, ties by the dimensions (as `sort` orders them), so
         // a LIMIT keeps exactly the rows the full ranking would.
@@ -603,7 +611,7 @@ async fn query_kind<R: Runner>(
             };
             let scroll = async {
                 match &engaged {
-                    Some(s) => ctx.rows(s.render_session_max(Double::ScrollDepth, MAX_GROUPS)).await,
+                    Some(s) => ctx.rows(s.render_per_visit(MAX_GROUPS)).await,
                     None => Ok(Vec::new()),
                 }
             };
@@ -617,8 +625,9 @@ async fn query_kind<R: Runner>(
             }
             for row in &scroll_rows {
                 let entry = out.entry(key_of(row)).or_default();
-                entry.insert(Raw::ScrollSum, number(row.get(MAX_SUM)));
-                entry.insert(Raw::ScrollEvents, number(row.get(MAX_SESSIONS)));
+                entry.insert(Raw::ScrollSum, number(row.get(VISIT_SCROLL)));
+                entry.insert(Raw::EngagementMs, number(row.get(VISIT_ENGAGED_MS)));
+                entry.insert(Raw::EngagedVisits, number(row.get(ENGAGED_VISITS)));
             }
             Ok::<Rows, StatsError>(out.into_iter().collect())
         }
@@ -945,8 +954,8 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
         Metric::ConversionRate => round_to(get(v, Raw::Converted) * 100.0, 2),
         Metric::TotalRevenue => round_to(get(v, Raw::Revenue), 2),
         Metric::AverageRevenue => round_to(ratio(get(v, Raw::Revenue), get(v, Raw::RevenueEvents)), 2),
-        Metric::TimeOnPage => ratio(get(v, Raw::EngagementMs) / 1000.0, get(v, Raw::Visitors)).round(),
-        Metric::ScrollDepth => ratio(get(v, Raw::ScrollSum), get(v, Raw::ScrollEvents)).round(),
+        Metric::TimeOnPage => ratio(get(v, Raw::EngagementMs) / 1000.0, get(v, Raw::EngagedVisits)).round(),
+        Metric::ScrollDepth => ratio(get(v, Raw::ScrollSum), get(v, Raw::EngagedVisits)).round(),
     }
 }
 

@@ -233,10 +233,12 @@ pub struct Select {
 
 /// The column [`Select::render_surviving`] answers its count in.
 pub const SURVIVING: &str = "surviving";
-/// The weighted sum of per-session maxima [`Select::render_session_max`] answers.
-pub const MAX_SUM: &str = "max_sum";
-/// The weighted count of sessions [`Select::render_session_max`] answers.
-pub const MAX_SESSIONS: &str = "max_sessions";
+/// Visits' deepest scrolls, summed ([`Select::render_per_visit`]).
+pub const VISIT_SCROLL: &str = "visit_scroll";
+/// Visits' engagement time in ms, summed ([`Select::render_per_visit`]).
+pub const VISIT_ENGAGED_MS: &str = "visit_engaged_ms";
+/// Visits with engagement, counted ([`Select::render_per_visit`]).
+pub const ENGAGED_VISITS: &str = "engaged_visits";
 
 /// How far past a range's end session rows are still read: a session that
 /// started in the range may change later (each change writes its -1 and
@@ -414,23 +416,25 @@ impl Select {
         sql
     }
 
-    /// Per group of this select, the largest `value` of each session,
-    /// summed and counted (both weighted by the session's sample interval):
-    /// their ratio is Plausible's average of per-visit maxima (scroll
-    /// depth). One `FROM (subquery)` level; the inner SELECT is this one,
-    /// grouped by its keys and the session id. Columns [`MAX_SUM`] and
-    /// [`MAX_SESSIONS`].
-    pub fn render_session_max(&self, value: Double, limit: u32) -> String {
+    /// Per group of this select (engagement event rows), Plausible's
+    /// per-visit engagement figures: each visit's deepest scroll, summed;
+    /// its engagement time, summed; and the visits counted. Each visit
+    /// counts as many times as its rows stand for (`_sample_interval`), so
+    /// the ratios hold under sampling. One `FROM (subquery)` level; the
+    /// inner SELECT is this one, grouped by its keys and the session id.
+    /// Columns [`VISIT_SCROLL`], [`VISIT_ENGAGED_MS`] and [`ENGAGED_VISITS`].
+    pub fn render_per_visit(&self, limit: u32) -> String {
         let mut inner = self.clone();
         inner.order_by.clear();
         inner.limit = None;
         let keys: Vec<String> = self.group_by.iter().filter(|p| **p < self.columns.len()).map(|p| format!("c{p}")).collect();
         let session = inner.column(Expr::Col(Column::Double(Double::SessionId)));
         inner.group_by(session);
-        let max = inner.column(Expr::Max(value));
+        let scroll = inner.column(Expr::Max(Double::ScrollDepth));
         let weight = inner.column(Expr::Weight);
+        let engaged = inner.column(Expr::Sum(vec![Double::EngagementMs], None));
         let mut sql = format!(
-            "SELECT {}sum(c{max} * c{weight}) AS {MAX_SUM}, sum(c{weight}) AS {MAX_SESSIONS} FROM ({})",
+            "SELECT {}sum(c{scroll} * c{weight}) AS {VISIT_SCROLL}, sum(c{engaged}) AS {VISIT_ENGAGED_MS}, sum(c{weight}) AS {ENGAGED_VISITS} FROM ({})",
             keys.iter().map(|k| format!("{k}, ")).collect::<String>(),
             inner.render()
         );

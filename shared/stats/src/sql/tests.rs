@@ -188,18 +188,24 @@ fn surviving_visitors_nest_one_site_scoped_select_and_net_out_signs() {
 
 #[test]
 #[wasm_bindgen_test::wasm_bindgen_test]
-fn per_visit_maxima_nest_one_site_scoped_select_by_session() {
+fn per_visit_figures_nest_one_site_scoped_select_by_session() {
     let mut q = Select::events(site("demo"), 0, 86_400);
     let page = q.column(Expr::Col(Column::Blob(Blob::Pathname)));
     q.group_by(page).order_by(page, false).limit(5);
     assert_eq!(
-        q.render_session_max(Double::ScrollDepth, 100),
-        "SELECT c0, sum(c2 * c3) AS max_sum, sum(c3) AS max_sessions FROM (SELECT blob2 AS c0, double5 AS c1, max(double10) AS c2, \
-             max(_sample_interval) AS c3 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1 AND timestamp >= toDateTime(0) \
-             AND timestamp < toDateTime(86400) GROUP BY c0, c1) GROUP BY c0 LIMIT 100"
+        q.render_per_visit(100),
+        "SELECT c0, sum(c2 * c3) AS visit_scroll, sum(c4) AS visit_engaged_ms, sum(c3) AS engaged_visits FROM (SELECT blob2 AS c0, \
+             double5 AS c1, max(double10) AS c2, max(_sample_interval) AS c3, sum(_sample_interval * double9) AS c4 FROM EVENTS \
+             WHERE index1 = 'demo' AND double1 = 1 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86400) GROUP BY c0, c1) \
+             GROUP BY c0 LIMIT 100"
     );
-    let total = Select::events(site("demo"), 0, 1).render_session_max(Double::ScrollDepth, 1);
-    assert!(total.starts_with("SELECT sum(c1 * c2) AS max_sum, sum(c2) AS max_sessions FROM (SELECT double5 AS c0,"), "{total}");
+    let total = Select::events(site("demo"), 0, 1).render_per_visit(1);
+    assert!(
+        total.starts_with(
+            "SELECT sum(c1 * c2) AS visit_scroll, sum(c3) AS visit_engaged_ms, sum(c2) AS engaged_visits FROM (SELECT double5 AS c0,"
+        ),
+        "{total}"
+    );
     assert!(total.ends_with(" GROUP BY c0) LIMIT 1"), "{total}");
 }
 
