@@ -397,23 +397,10 @@ impl Select {
     /// documents; the inner SELECT is this one, site filter first. The
     /// count is column [`SURVIVING`] (no inner alias shares its name).
     pub fn render_surviving(&self, identity: Double, limit: u32) -> String {
-        let mut inner = self.clone();
-        inner.order_by.clear();
-        inner.limit = None;
-        let keys: Vec<String> = self.group_by.iter().filter(|p| **p < self.columns.len()).map(|p| format!("c{p}")).collect();
-        let id = inner.column(Expr::Col(Column::Double(identity)));
-        inner.group_by(id);
+        let (mut inner, keys) = self.per(identity);
         let net = inner.column(Expr::Sum(vec![Double::Sign], None));
-        let mut sql = format!(
-            "SELECT {}count() AS {SURVIVING} FROM ({}) WHERE c{net} > 0",
-            keys.iter().map(|k| format!("{k}, ")).collect::<String>(),
-            inner.render()
-        );
-        if !keys.is_empty() {
-            let _ = write!(sql, " GROUP BY {} ORDER BY {SURVIVING} DESC", keys.join(", "));
-        }
-        let _ = write!(sql, " LIMIT {limit}");
-        sql
+        let order = format!(" ORDER BY {SURVIVING} DESC");
+        nest(&keys, &format!("count() AS {SURVIVING}"), &inner, &format!(" WHERE c{net} > 0"), &order, limit)
     }
 
     /// Per group of this select (engagement event rows), Plausible's
@@ -424,25 +411,26 @@ impl Select {
     /// inner SELECT is this one, grouped by its keys and the session id.
     /// Columns [`VISIT_SCROLL`], [`VISIT_ENGAGED_MS`] and [`ENGAGED_VISITS`].
     pub fn render_per_visit(&self, limit: u32) -> String {
-        let mut inner = self.clone();
-        inner.order_by.clear();
-        inner.limit = None;
-        let keys: Vec<String> = self.group_by.iter().filter(|p| **p < self.columns.len()).map(|p| format!("c{p}")).collect();
-        let session = inner.column(Expr::Col(Column::Double(Double::SessionId)));
-        inner.group_by(session);
+        let (mut inner, keys) = self.per(Double::SessionId);
         let scroll = inner.column(Expr::Max(Double::ScrollDepth));
         let weight = inner.column(Expr::Weight);
         let engaged = inner.column(Expr::Sum(vec![Double::EngagementMs], None));
-        let mut sql = format!(
-            "SELECT {}sum(c{scroll} * c{weight}) AS {VISIT_SCROLL}, sum(c{engaged}) AS {VISIT_ENGAGED_MS}, sum(c{weight}) AS {ENGAGED_VISITS} FROM ({})",
-            keys.iter().map(|k| format!("{k}, ")).collect::<String>(),
-            inner.render()
+        let sums = format!(
+            "sum(c{scroll} * c{weight}) AS {VISIT_SCROLL}, sum(c{engaged}) AS {VISIT_ENGAGED_MS}, sum(c{weight}) AS {ENGAGED_VISITS}"
         );
-        if !keys.is_empty() {
-            let _ = write!(sql, " GROUP BY {}", keys.join(", "));
-        }
-        let _ = write!(sql, " LIMIT {limit}");
-        sql
+        nest(&keys, &sums, &inner, "", "", limit)
+    }
+
+    /// This select grouped further by `id` (unordered, unlimited), as the
+    /// inner SELECT of a nested statement, and its group keys for the outer.
+    fn per(&self, id: Double) -> (Select, Vec<String>) {
+        let mut inner = self.clone();
+        inner.order_by.clear();
+        inner.limit = None;
+        let keys = self.group_by.iter().filter(|p| **p < self.columns.len()).map(|p| format!("c{p}")).collect();
+        let col = inner.column(Expr::Col(Column::Double(id)));
+        inner.group_by(col);
+        (inner, keys)
     }
 
     /// This select (session rows: group keys and sums) over only the
@@ -499,6 +487,17 @@ impl Select {
         let _ = write!(sql, " LIMIT {limit}");
         sql
     }
+}
+
+/// `SELECT keys…, outer FROM (inner)[where] [GROUP BY keys[order]] LIMIT n`:
+/// one nesting level over `inner`, grouped again by its keys.
+fn nest(keys: &[String], outer: &str, inner: &Select, filter: &str, order: &str, limit: u32) -> String {
+    let mut sql = format!("SELECT {}{outer} FROM ({}){filter}", keys.iter().map(|k| format!("{k}, ")).collect::<String>(), inner.render());
+    if !keys.is_empty() {
+        let _ = write!(sql, " GROUP BY {}{order}", keys.join(", "));
+    }
+    let _ = write!(sql, " LIMIT {limit}");
+    sql
 }
 
 #[cfg(test)]
