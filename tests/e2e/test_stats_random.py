@@ -423,3 +423,22 @@ def test_random_v1_filters_answer_what_the_model_answers(data):
         got = [reply.json()["results"][k]["value"] for k in ("visitors", "pageviews", "events")]
         a = m.aggregate(lambda e: all(r(e) for r in rules))
         assert got == [a["visitors"], a["pageviews"], a["events"]], (params["filters"], got, a)
+
+
+def test_random_trees_by_exit_page_count_each_visit_at_its_last_page(data):
+    # Visitors, visits and bounce rate by exit page, over the visits with an
+    # event the tree keeps: each visit counts at its last pageview only.
+    rng = random.Random(46)
+    m = data["model"]
+    last_page = lambda s: [e["path"] for e in s if e["name"] == "pageview"][-1]
+    for _ in range(25):
+        tree, keep = random_tree(rng)
+        body = {"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "metrics": ["visitors", "visits", "bounce_rate"],
+                "dimensions": ["visit:exit_page"], "filters": [tree]}
+        picked = [s for s in m.sessions if any(keep(e) for e in s)]
+        want = {}
+        for page in {last_page(s) for s in picked}:
+            visits = [s for s in picked if last_page(s) == page]
+            a = m.aggregate(keep_session=lambda s: s in visits)
+            want[page] = [len({s[0]["vid"] for s in visits}), a["visits"], a["bounce_rate"]]
+        assert as_table(ok(query(body))) == want, tree
