@@ -609,13 +609,13 @@ async fn query_kind<R: Runner>(
                     None => Ok(Vec::new()),
                 }
             };
-            let scroll = async {
+            let engagement = async {
                 match &engaged {
                     Some(s) => ctx.rows(s.render_per_visit(MAX_GROUPS)).await,
                     None => Ok(Vec::new()),
                 }
             };
-            let ((rows, visitor_rows), scroll_rows) = try_join(try_join(main, visitors), scroll).await?;
+            let ((rows, visitor_rows), engagement_rows) = try_join(try_join(main, visitors), engagement).await?;
             let mut out: HashMap<Key, BTreeMap<Raw, f64>> = rows
                 .iter()
                 .map(|row| (key_of(row), raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect()))
@@ -623,7 +623,7 @@ async fn query_kind<R: Runner>(
             for row in &visitor_rows {
                 out.entry(key_of(row)).or_default().insert(Raw::Visitors, number(row.get(SURVIVING)));
             }
-            for row in &scroll_rows {
+            for row in &engagement_rows {
                 let entry = out.entry(key_of(row)).or_default();
                 entry.insert(Raw::ScrollSum, number(row.get(VISIT_SCROLL)));
                 entry.insert(Raw::EngagementMs, number(row.get(VISIT_ENGAGED_MS)));
