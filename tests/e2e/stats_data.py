@@ -50,10 +50,7 @@ def pick_days():
             continue  # year-over-year tests shift by a calendar year
         # Free with two days on either side: a comparison with the previous
         # period reads the two days before, and no other set may land there.
-        lo, hi = (at(d0, 0) - 2 * 86_400_000) // 1000, (at(d1, 0) + 3 * 86_400_000) // 1000
-        taken = sql(f"SELECT count() AS n FROM EVENTS WHERE index1 = '{ENV['DEMO_SITE_ID']}' "
-                    f"AND timestamp >= toDateTime({lo}) AND timestamp < toDateTime({hi})")
-        if int(taken[0]["n"]) == 0:
+        if site_rows(ENV["DEMO_SITE_ID"], at(d0, 0) - 2 * 86_400_000, at(d1, 0) + 3 * 86_400_000) == 0:
             return d0, d1
     raise AssertionError("no free pair of days for a golden data set: restart the stack")
 
@@ -141,16 +138,25 @@ def send_all(events):
         assert r.status == 202, (r.status, r.body, e)
 
 
-def wait_landed(d0, d1, count, timeout=30.0):
-    lo, hi = at(d0, 0) // 1000, (at(d1, 0) + 86_400_000) // 1000
-    q = (f"SELECT count() AS n FROM EVENTS WHERE index1 = '{ENV['DEMO_SITE_ID']}' AND double1 = 1 "
-         f"AND timestamp >= toDateTime({lo}) AND timestamp < toDateTime({hi})")
+def site_rows(site, lo_ms, hi_ms, kind=None):
+    """Rows of `site` in the AE stand-in written in [lo_ms, hi_ms), of one
+    kind (1 events, 2 sign rows) or all."""
+    where = f"index1 = '{site}' AND timestamp >= toDateTime({lo_ms // 1000}) AND timestamp < toDateTime({hi_ms // 1000})"
+    if kind:
+        where += f" AND double1 = {kind}"
+    return int(sql(f"SELECT count() AS n FROM EVENTS WHERE {where}")[0]["n"])
+
+
+def wait_rows(site, lo_ms, hi_ms, count, timeout=30.0, poll=0.3):
+    """Waits until `site` has at least `count` event rows in [lo_ms, hi_ms)."""
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        if int(sql(q)[0]["n"]) >= count:
-            return
-        time.sleep(0.3)
-    raise AssertionError("events did not land")
+    while site_rows(site, lo_ms, hi_ms, kind=1) < count:
+        assert time.time() < deadline, "events did not land"
+        time.sleep(poll)
+
+
+def wait_landed(d0, d1, count, timeout=30.0):
+    wait_rows(ENV["DEMO_SITE_ID"], at(d0, 0), at(d1, 0) + 86_400_000, count, timeout)
 
 
 class Model:

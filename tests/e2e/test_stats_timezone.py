@@ -5,14 +5,14 @@ Python's zoneinfo (never the code under test)."""
 
 import datetime as dt
 import random
-import time
 import zoneinfo
 from collections import defaultdict
 
 import pytest
 
-from beacon import ENV, FIREFOX, send, sql
-from stats_data import as_table, ok, query, rnd
+import stats_data
+from beacon import ENV, FIREFOX, send
+from stats_data import as_table, ok, query, rnd, wait_rows
 
 ZONE = zoneinfo.ZoneInfo(ENV["TEAM_TIMEZONE"])
 
@@ -27,10 +27,7 @@ def local(ms):
 
 
 def site_rows(lo_ms, hi_ms, kind=None):
-    where = f"index1 = '{ENV['TEAM_SITE_ID']}' AND timestamp >= toDateTime({lo_ms // 1000}) AND timestamp < toDateTime({hi_ms // 1000})"
-    if kind:
-        where += f" AND double1 = {kind}"
-    return int(sql(f"SELECT count() AS n FROM EVENTS WHERE {where}")[0]["n"])
+    return stats_data.site_rows(ENV["TEAM_SITE_ID"], lo_ms, hi_ms, kind)
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +66,7 @@ def data():
         # 202, so back-to-back sends may reach it out of order, and the
         # midnight visit's first and last events are 40 minutes apart (a
         # real browser cannot send them out of order).
-        deadline = time.time() + 30
-        while site_rows(lo, hi, kind=1) < len(events):
-            assert time.time() < deadline, "events did not land"
-            time.sleep(0.05)
+        wait_rows(ENV["TEAM_SITE_ID"], lo, hi, len(events), poll=0.05)
     return {"days": days, "events": events}
 
 
@@ -154,10 +148,7 @@ def test_dst_nights_bucket_by_the_wall_clock(day, sent, expected):
         assert r.status == 202, (r.status, r.body)
     # Landed in the stand-in first: asking the query worker while ingest
     # still works can meet the local D1 file locked by the other process.
-    deadline = time.time() + 30
-    while site_rows(start, start + 86_400_000, kind=1) < already + len(sent):
-        assert time.time() < deadline, "events did not land"
-        time.sleep(0.3)
+    wait_rows(ENV["TEAM_SITE_ID"], start, start + 86_400_000, already + len(sent))
     after, labels = hourly(day)
     grown = {h: after.get(h, [0])[0] - before.get(h, [0])[0] for h in set(after) | set(before)}
     assert {h: n for h, n in grown.items() if n} == expected

@@ -481,7 +481,6 @@ fn name_is(v: &str) -> Cond {
 }
 
 fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
-    let engaged = || Some(name_is("engagement"));
     match (kind, raw) {
         (_, Raw::Visitors) => Expr::Distinct(Double::VisitorId),
         (RowKind::Event, Raw::Visits) => Expr::Distinct(Double::SessionId),
@@ -491,14 +490,12 @@ fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
         (RowKind::Event, Raw::RevenueEvents) => {
             Expr::Sum(vec![], Some(Cond::Not(Box::new(Cond::NumberIn(Column::Double(Double::RevenueAmount), vec![0.0])))))
         }
-        // (Engagement figures come per visit: `Select::render_per_visit`.)
-        (RowKind::Event, Raw::EngagementMs) => Expr::Sum(vec![Double::EngagementMs], engaged()),
-        (RowKind::Event, Raw::ScrollSum) => Expr::Sum(vec![Double::ScrollDepth], engaged()),
-        (RowKind::Event, Raw::EngagedVisits) => Expr::Sum(vec![], engaged()),
         (RowKind::Session, Raw::Pageviews) => Expr::Sum(vec![Double::Sign, Double::Pageviews], None),
         (RowKind::Session, Raw::Events) => Expr::Sum(vec![Double::Sign, Double::Events], None),
         (RowKind::Session, Raw::Bounces) => Expr::Sum(vec![Double::Sign, Double::IsBounce], None),
         (RowKind::Session, Raw::Duration) => Expr::Sum(vec![Double::Sign, Double::Duration], None),
+        // Engagement figures are never columns of a select: `query_kind`
+        // asks them per visit (`Select::render_per_visit`).
         (_, _) => Expr::Sum(vec![Double::Sign], None),
     }
 }
