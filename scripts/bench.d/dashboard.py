@@ -49,7 +49,15 @@ def pct(xs, p):
 
 for body in SET.values():  # warm-up
     run(body)
-alone = {name: [run(body) for _ in range(rounds)] for name, body in SET.items()}
+alone = {}
+spent = {}  # query name -> SQL text -> chDB ms of each round
+for name, body in SET.items():
+    alone[name] = []
+    for _ in range(rounds):
+        engine()
+        alone[name].append(run(body))
+        for s in engine()["statements"]:
+            spent.setdefault(name, {}).setdefault(s["sql"], []).append(s["ms"])
 whole = []
 engine_ms = []
 statements = []
@@ -72,3 +80,9 @@ print(f"{'sum of the six, one by one':28}{sum(statistics.median(x) for x in alon
 print(f"{'whole set, fired at once':28}{statistics.median(whole):10.1f}{pct(whole, 95):10.1f}   (target: p50 < 500 ms)")
 print(f"{'  of which chDB ran SQL':28}{statistics.median(engine_ms):10.1f}{pct(engine_ms, 95):10.1f}"
       f"   ({statistics.median(statements):.0f} statements a set; the rest is the workers, HTTP and the stand-in)")
+
+# Where the engine's time goes: each statement a query sends, alone.
+print("\nchDB per statement, each query alone (p50 ms)")
+for name, stmts in spent.items():
+    for sql, ms in stmts.items():
+        print(f"{statistics.median(ms):8.1f}  {name}: {' '.join(sql.split())}")

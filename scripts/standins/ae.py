@@ -8,8 +8,10 @@ ingest worker mirrors each data point here when AE_LOCAL_URL is set.
   POST /sql     the AE SQL API contract: SQL text in, Bearer token, JSON
                 {meta, data, rows, rows_before_limit_at_least} out.
   GET  /health  200 when ready.
-  GET  /timings {queries, ms}: SQL statements run and chDB's time on them
-                since the last call (benchmarks separate the engine's share).
+  GET  /timings {queries, ms, statements}: SQL statements run and chDB's
+                time on them since the last call, in total and each (the
+                last 100, as {ms, sql}); benchmarks separate the engine's
+                share and show which statements cost it.
   POST /sample  {index, from_s, to_s, interval}: sets `_sample_interval` on
                 that site's rows in [from_s, to_s), as if AE had kept one
                 data point for every `interval` written. Ingest cannot make
@@ -157,6 +159,7 @@ class Store:
         self.lock = threading.Lock()
         self.queries = 0
         self.sql_ms = 0.0
+        self.statements = []
         self.session = chdb.session.Session(path)
         self.session.query("CREATE DATABASE IF NOT EXISTS ae")
         self.session.query(
@@ -167,8 +170,8 @@ class Store:
     def timings(self):
         """SQL statements and engine milliseconds since the last call."""
         with self.lock:
-            out = {"queries": self.queries, "ms": round(self.sql_ms, 1)}
-            self.queries, self.sql_ms = 0, 0.0
+            out = {"queries": self.queries, "ms": round(self.sql_ms, 1), "statements": self.statements}
+            self.queries, self.sql_ms, self.statements = 0, 0.0, []
         return out
 
     def write(self, points):
@@ -212,13 +215,15 @@ class Store:
         out_format = "JSON"
         if fmt:
             out_format = {"JSON": "JSON", "JSONEACHROW": "JSONEachRow", "TABSEPARATED": "TabSeparated"}[fmt.group(1)]
-            text = text[: fmt.start()]
+            text = text[: fmt.start()].rstrip()
         with self.lock:
             started = time.perf_counter()
             self.session.query("USE ae")
             result = self.session.query(text, out_format)
+            ms = (time.perf_counter() - started) * 1000
             self.queries += 1
-            self.sql_ms += (time.perf_counter() - started) * 1000
+            self.sql_ms += ms
+            self.statements = self.statements[-99:] + [{"ms": round(ms, 1), "sql": text}]
         return result.bytes() if hasattr(result, "bytes") else bytes(result), out_format
 
 

@@ -84,3 +84,15 @@ def test_resample_sets_the_interval_of_one_site_and_range_only(tmp_path):
         except ValueError:
             continue
         raise AssertionError(f"accepted {bad}")
+
+
+def test_timings_report_each_statement_once(tmp_path):
+    from ae import Store
+
+    store = Store(str(tmp_path))
+    store.sql("SELECT 1")
+    store.sql("SELECT 2 FORMAT JSON")
+    first = store.timings()
+    assert first["queries"] == 2 and [s["sql"] for s in first["statements"]] == ["SELECT 1", "SELECT 2"]
+    assert all(s["ms"] >= 0 for s in first["statements"]) and first["ms"] >= 0
+    assert store.timings() == {"queries": 0, "ms": 0.0, "statements": []}
