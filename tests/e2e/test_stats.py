@@ -135,7 +135,7 @@ def test_props_breakdown_goals_conversion_and_revenue(data):
 
     def goal(keep):
         a = m.aggregate(keep)
-        return [a["visitors"], a["events"], rnd(100 * a["visitors"] / total, 2)]
+        return [a["visitors"], a["events"], rnd(100 * a["visitors"] / total, 1)]
 
     assert goals["Signup"] == goal(lambda e: e["name"] == "Signup")
     assert goals["Visit /thanks"] == goal(lambda e: e["name"] == "pageview" and e["path"] == "/thanks")
@@ -143,12 +143,15 @@ def test_props_breakdown_goals_conversion_and_revenue(data):
     signup = goal(lambda e: e["name"] == "Signup")
     filtered = q(data, metrics=["visitors", "events", "conversion_rate"], filters=[["is", "event:goal", ["Signup"]]])
     assert filtered["results"][0]["metrics"] == signup
-    by_country = as_table(q(data, metrics=["visitors", "conversion_rate"], dimensions=["visit:country"],
+    # Plausible's two rates: over all visitors, and over the group's.
+    by_country = as_table(q(data, metrics=["visitors", "conversion_rate", "group_conversion_rate"], dimensions=["visit:country"],
                             filters=[["is", "event:goal", ["Visit /blog/**"]]]))
-    for country, (visitors, rate) in by_country.items():
+    assert by_country
+    for country, (visitors, rate, group_rate) in by_country.items():
         everyone = m.aggregate(lambda e: e["country"] == country)["visitors"]
         converted = m.aggregate(lambda e: e["country"] == country and e["name"] == "pageview" and e["path"].startswith("/blog/"))
-        assert [visitors, rate] == [converted["visitors"], rnd(100 * converted["visitors"] / everyone, 2)], country
+        want = [converted["visitors"], rnd(100 * converted["visitors"] / total, 1), rnd(100 * converted["visitors"] / everyone, 1)]
+        assert [visitors, rate, group_rate] == want, country
     rev = q(data, metrics=["total_revenue", "average_revenue"], filters=[["is", "event:name", ["Purchase"]]])
     assert rev["results"][0]["metrics"] == [20.5, 20.5]
 
@@ -206,6 +209,21 @@ def test_v1_endpoints_answer_like_plausible(data):
     blog = {k: v for k, v in m.breakdown(lambda e: e["path"], ["visitors"]).items() if k.startswith("/blog/")}
     top = sorted(blog.items(), key=lambda kv: (-kv[1][0], kv[0]))[0]
     assert bd["results"] == [{"page": top[0], "visitors": top[1][0]}]
+    # As Plausible's v1 breakdown: blanks of UTM tags (and geo, entry and
+    # exit pages) left out, a version beside its name, and conversion_rate
+    # per group.
+    utm = ok(v1("breakdown", dict(period, property="visit:utm_source", metrics="visitors")))
+    assert utm["results"] == [{"utm_source": "newsletter", "visitors": m.aggregate(lambda e: e["utm_source"] == "newsletter")["visitors"]}]
+    versions = ok(v1("breakdown", dict(period, property="visit:browser_version", metrics="visitors")))
+    want = m.breakdown(lambda e: (e["browser"], e["browser_version"]), ["visitors"])
+    assert {(r["browser"], r["browser_version"]): [r["visitors"]] for r in versions["results"]} == want
+    cr = ok(v1("breakdown", dict(period, property="visit:country", metrics="visitors,conversion_rate", filters="event:goal==Signup")))
+    want = {}
+    for country in {e["country"] for e in m.events}:
+        converted = m.aggregate(lambda e: e["country"] == country and e["name"] == "Signup")["visitors"]
+        if converted:
+            want[country] = [converted, rnd(100 * converted / m.aggregate(lambda e: e["country"] == country)["visitors"], 1)]
+    assert want and {r["country"]: [r["visitors"], r["conversion_rate"]] for r in cr["results"]} == want
     rt = ok(request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors?site_id=" + ENV["DEMO_DOMAIN"], None,
                     {"authorization": "Bearer " + ENV["DEMO_API_KEY"]}))
     assert isinstance(rt, int)

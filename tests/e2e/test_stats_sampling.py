@@ -31,7 +31,7 @@ QUERIES = {
     "pages": {"metrics": ["visitors", "pageviews", "events", "scroll_depth", "time_on_page"], "dimensions": ["event:page"]},
     "sources": {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"],
                 "dimensions": ["visit:source"]},
-    "goals": {"metrics": ["visitors", "events", "conversion_rate", "total_revenue", "average_revenue"],
+    "goals": {"metrics": ["visitors", "events", "conversion_rate", "group_conversion_rate", "total_revenue", "average_revenue"],
               "dimensions": ["event:goal"]},
     "days": {"metrics": ["visitors", "visits", "pageviews"], "dimensions": ["time:day"]},
 }

@@ -26,7 +26,10 @@ pub enum Metric {
     VisitDuration,
     Events,
     Percentage,
+    /// Converted visitors over all visitors of the query (Plausible v2).
     ConversionRate,
+    /// Converted visitors over the visitors of the same group.
+    GroupConversionRate,
     TotalRevenue,
     AverageRevenue,
     TimeOnPage,
@@ -43,6 +46,7 @@ const METRICS: &[(&str, Metric)] = &[
     ("events", Metric::Events),
     ("percentage", Metric::Percentage),
     ("conversion_rate", Metric::ConversionRate),
+    ("group_conversion_rate", Metric::GroupConversionRate),
     ("total_revenue", Metric::TotalRevenue),
     ("average_revenue", Metric::AverageRevenue),
     ("time_on_page", Metric::TimeOnPage),
@@ -496,8 +500,18 @@ fn validate(q: &Query) -> Result<(), StatsError> {
     for (i, m) in q.metrics.iter().enumerate() {
         let at = format!("#/metrics/{i}");
         match m {
-            Metric::ConversionRate if !(has_dim("event:goal") || filtered("event:goal")) => {
-                return Err(invalid(&at, "Metric `conversion_rate` can only be queried with event:goal filters or dimensions."));
+            Metric::ConversionRate | Metric::GroupConversionRate if !(has_dim("event:goal") || filtered("event:goal")) => {
+                return Err(invalid(&at, format_args!("Metric `{}` can only be queried with event:goal filters or dimensions.", m.name())));
+            }
+            // Their denominators drop the top-level property filters; a
+            // nested one could not be dropped alone.
+            Metric::ConversionRate | Metric::GroupConversionRate
+                if used.iter().any(|(d, depth)| *depth > 0 && d.starts_with("event:props:")) =>
+            {
+                return Err(invalid(
+                    "#/filters",
+                    "Invalid filters. When `conversion_rate` or `group_conversion_rate` metrics are used, custom property filters can only be used on top level.",
+                ));
             }
             Metric::ScrollDepth if !(has_dim("event:page") || toplevel("event:page")) => {
                 return Err(invalid(&at, "Metric `scroll_depth` can only be queried with event:page filters or dimensions."));

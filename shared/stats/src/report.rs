@@ -88,8 +88,11 @@ enum Raw {
     SessionVisits,
     /// Share of all visitors (percentage).
     Share,
-    /// Share of the group's visitors without the goal (conversion_rate).
+    /// Converted visitors over all visitors without the goal and property
+    /// filters (conversion_rate).
     Converted,
+    /// The same over the group's own visitors (group_conversion_rate).
+    GroupConverted,
 }
 
 /// What one dimension groups by.
@@ -320,6 +323,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
             Metric::ScrollDepth,
             Metric::Percentage,
             Metric::ConversionRate,
+            Metric::GroupConversionRate,
         ]) || (wants(&[Metric::Visits]) && plan.event_dims));
 
     // Each kind's filters are resolved once (their pre-queries are I/O),
@@ -364,18 +368,10 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         }
         raws.sort();
         raws.dedup();
-        let Some(at) = goal_dim else { return query_kind(ctx, &ev_conds, RowKind::Event, dims, &raws, p, None, top).await };
-        // One query per goal: an event may complete several goals.
-        let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
-        let parts = ctx.goals.iter().map(|g| query_kind(ctx, &ev_conds, RowKind::Event, &others, &raws, p, Some(g.cond()), None));
-        let mut out = Vec::new();
-        for (goal, part) in ctx.goals.iter().zip(try_join_all(parts).await?) {
-            for (mut key, vals) in part {
-                key.insert(at.min(key.len()), goal.name());
-                out.push((key, vals));
-            }
+        match goal_dim {
+            None => query_kind(ctx, &ev_conds, RowKind::Event, dims, &raws, p, None, top).await,
+            Some(at) => by_goal(ctx, &ev_conds, dims, at, &raws, p).await,
         }
-        Ok(out)
     };
     let sessions = async {
         if !needs_sessions {
@@ -441,32 +437,66 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
             v.insert(Raw::Share, ratio(mine, all));
         }
     }
-    if wants(&[Metric::ConversionRate]) {
-        // Visitors of the same groups without any goal filter or dimension.
-        let others: Vec<(usize, Dim)> = dims.iter().cloned().enumerate().filter(|(_, d)| !matches!(d, Dim::Goal)).collect();
-        let other_dims: Vec<Dim> = others.iter().map(|(_, d)| d.clone()).collect();
+    if wants(&[Metric::ConversionRate, Metric::GroupConversionRate]) {
+        // Plausible's denominators: the visitors of the same query without
+        // its top-level goal and property filters (validation keeps both
+        // at the top level), over every group (conversion_rate) or per
+        // group, goal included (group_conversion_rate).
         let mut bare = q.clone();
-        bare.filters.retain(|f| !uses(f, |d| d == "event:goal"));
+        bare.filters.retain(
+            |f| !matches!(f, Filter::Leaf { dimension, .. } if dimension.0 == "event:goal" || dimension.0.starts_with("event:props:")),
+        );
         let bare_conds = filters_for(ctx, &bare, RowKind::Event, p, false).await?;
-        let base: HashMap<Key, f64> = query_kind(ctx, &bare_conds, RowKind::Event, &other_dims, &[Raw::Visitors], p, None, None)
-            .await?
-            .into_iter()
-            .map(|(k, v)| (k, v.get(&Raw::Visitors).copied().unwrap_or(0.0)))
-            .collect();
-        for (key, v) in table.iter_mut() {
-            let k: Key = key.iter().enumerate().filter(|(i, _)| Some(*i) != goal_dim).map(|(_, s)| s.clone()).collect();
-            let all = base.get(&k).copied().unwrap_or(0.0);
-            let mine = get(v, Raw::Visitors);
-            v.insert(Raw::Converted, ratio(mine, all));
+        let visitors = |rows: Rows| -> HashMap<Key, f64> {
+            rows.into_iter().map(|(k, v)| (k, v.get(&Raw::Visitors).copied().unwrap_or(0.0))).collect()
+        };
+        if wants(&[Metric::ConversionRate]) {
+            let all = visitors(query_kind(ctx, &bare_conds, RowKind::Event, &[], &[Raw::Visitors], p, None, None).await?);
+            let all = all.values().next().copied().unwrap_or(0.0);
+            for v in table.values_mut() {
+                v.insert(Raw::Converted, ratio(get(v, Raw::Visitors), all));
+            }
+        }
+        if wants(&[Metric::GroupConversionRate]) {
+            let groups = visitors(match goal_dim {
+                None => query_kind(ctx, &bare_conds, RowKind::Event, dims, &[Raw::Visitors], p, None, None).await?,
+                Some(at) => by_goal(ctx, &bare_conds, dims, at, &[Raw::Visitors], p).await?,
+            });
+            for (key, v) in table.iter_mut() {
+                let all = groups.get(key).copied().unwrap_or(0.0);
+                v.insert(Raw::GroupConverted, ratio(get(v, Raw::Visitors), all));
+            }
         }
     }
     Ok(table.into_iter().collect())
 }
 
+/// Event rows grouped by `dims`, whose `at`-th is the goal: one query per
+/// goal, as an event may complete several.
+async fn by_goal<R: Runner>(
+    ctx: &Ctx<'_, R>,
+    conds: &Filters,
+    dims: &[Dim],
+    at: usize,
+    raws: &[Raw],
+    p: &Period,
+) -> Result<Rows, StatsError> {
+    let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
+    let parts = ctx.goals.iter().map(|g| query_kind(ctx, conds, RowKind::Event, &others, raws, p, Some(g.cond()), None));
+    let mut out = Vec::new();
+    for (goal, part) in ctx.goals.iter().zip(try_join_all(parts).await?) {
+        for (mut key, vals) in part {
+            key.insert(at.min(key.len()), goal.name());
+            out.push((key, vals));
+        }
+    }
+    Ok(out)
+}
+
 /// Raw aggregates event rows give for `m`.
 fn event_raws(m: Metric) -> Vec<Raw> {
     match m {
-        Metric::Visitors | Metric::Percentage | Metric::ConversionRate => vec![Raw::Visitors],
+        Metric::Visitors | Metric::Percentage | Metric::ConversionRate | Metric::GroupConversionRate => vec![Raw::Visitors],
         Metric::Pageviews => vec![Raw::Pageviews],
         Metric::Events => vec![Raw::Events],
         Metric::TotalRevenue | Metric::AverageRevenue => vec![Raw::Revenue, Raw::RevenueEvents],
@@ -948,7 +978,8 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
         Metric::BounceRate => (ratio(get(v, Raw::Bounces), visits) * 100.0).round(),
         Metric::VisitDuration => ratio(get(v, Raw::Duration), visits).round(),
         Metric::Percentage => round_to(get(v, Raw::Share) * 100.0, 1),
-        Metric::ConversionRate => round_to(get(v, Raw::Converted) * 100.0, 2),
+        Metric::ConversionRate => round_to(get(v, Raw::Converted) * 100.0, 1),
+        Metric::GroupConversionRate => round_to(get(v, Raw::GroupConverted) * 100.0, 1),
         Metric::TotalRevenue => round_to(get(v, Raw::Revenue), 2),
         Metric::AverageRevenue => round_to(ratio(get(v, Raw::Revenue), get(v, Raw::RevenueEvents)), 2),
         Metric::TimeOnPage => ratio(get(v, Raw::EngagementMs) / 1000.0, get(v, Raw::EngagedVisits)).round(),
@@ -962,7 +993,12 @@ fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>) -> Vec<Value> {
         .map(|m| {
             let x = metric_number(*m, v);
             match m {
-                Metric::ViewsPerVisit | Metric::Percentage | Metric::ConversionRate | Metric::TotalRevenue | Metric::AverageRevenue => {
+                Metric::ViewsPerVisit
+                | Metric::Percentage
+                | Metric::ConversionRate
+                | Metric::GroupConversionRate
+                | Metric::TotalRevenue
+                | Metric::AverageRevenue => {
                     json!(x)
                 }
                 _ => json!(x as i64),
@@ -975,7 +1011,7 @@ fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>) -> Vec<Value> {
 fn change(m: Metric, now: &Value, then: &Value) -> Value {
     let (a, b) = (now.as_f64().unwrap_or(0.0), then.as_f64().unwrap_or(0.0));
     match m {
-        Metric::BounceRate | Metric::ConversionRate | Metric::Percentage => json!(round_to(a - b, 1)),
+        Metric::BounceRate | Metric::ConversionRate | Metric::GroupConversionRate | Metric::Percentage => json!(round_to(a - b, 1)),
         _ if b == 0.0 && a > 0.0 => json!(100),
         _ if b == 0.0 => json!(0),
         _ => json!(((a - b) / b * 100.0).round() as i64),

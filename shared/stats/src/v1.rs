@@ -22,14 +22,36 @@ fn bad(msg: impl Into<String>) -> StatsError {
     StatsError::Invalid(msg.into())
 }
 
+/// v1's conversion_rate in a timeseries or breakdown: v2's group_conversion_rate.
+fn per_group(metrics: &[String]) -> Value {
+    json!(metrics.iter().map(|m| if m == "conversion_rate" { "group_conversion_rate" } else { m.as_str() }).collect::<Vec<_>>())
+}
+
 fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
+
+/// Properties whose v1 breakdown leaves out visits without a value.
+const BLANKS_LEFT_OUT: &[&str] = &[
+    "visit:city",
+    "visit:country",
+    "visit:region",
+    "visit:utm_medium",
+    "visit:utm_source",
+    "visit:utm_campaign",
+    "visit:utm_content",
+    "visit:utm_term",
+    "visit:entry_page",
+    "visit:exit_page",
+];
 
 /// The v2 request body for a v1 call's query parameters.
 pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, StatsError> {
     let site_id = param(params, "site_id").filter(|s| !s.is_empty()).ok_or_else(|| bad("site_id: required"))?;
     let metrics: Vec<String> = param(params, "metrics").unwrap_or("visitors").split(',').map(|m| m.trim().to_owned()).collect();
+    if let Some(m) = metrics.iter().find(|m| *m == "group_conversion_rate") {
+        return Err(bad(format!("metrics: `{m}` is a v2 metric; v1's conversion_rate is per group in breakdowns")));
+    }
     let period = param(params, "period").unwrap_or("30d");
     let date = param(params, "date");
     let date_range = match (period, date) {
@@ -69,10 +91,31 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
             };
             body.insert("dimensions".into(), json!([dim]));
             body.insert("include".into(), json!({ "time_labels": true }));
+            body.insert("metrics".into(), per_group(&metrics));
         }
         Endpoint::Breakdown => {
             let property = param(params, "property").ok_or_else(|| bad("property: required"))?;
-            body.insert("dimensions".into(), json!([property]));
+            // As Plausible's v1: a version comes with its name, conversion
+            // rates are per group but by goal or property (global there),
+            // and some properties leave their blanks out.
+            let dims = match property {
+                "visit:browser_version" => json!(["visit:browser", property]),
+                "visit:os_version" => json!(["visit:os", property]),
+                _ => json!([property]),
+            };
+            body.insert("dimensions".into(), dims);
+            if !(property == "event:goal" || property.starts_with("event:props:")) {
+                body.insert("metrics".into(), per_group(&metrics));
+            }
+            if BLANKS_LEFT_OUT.contains(&property) {
+                let blank = json!(["is_not", property, [""]]);
+                match body.get_mut("filters").and_then(Value::as_array_mut) {
+                    Some(list) => list.push(blank),
+                    None => {
+                        body.insert("filters".into(), json!([blank]));
+                    }
+                }
+            }
             let limit: u64 = param(params, "limit").map(str::parse).transpose().map_err(|_| bad("limit: must be a number"))?.unwrap_or(100);
             let page: u64 = param(params, "page").map(str::parse).transpose().map_err(|_| bad("page: must be a number"))?.unwrap_or(1);
             if !(1..=1000).contains(&limit) || page == 0 {
@@ -138,8 +181,10 @@ pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
     let metrics: Vec<&str> = body["metrics"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     let empty = Vec::new();
     let rows = answer["results"].as_array().unwrap_or(&empty);
+    // v1 names its per-group rate conversion_rate (see to_v2).
+    let v1_name = |m: &str| if m == "group_conversion_rate" { "conversion_rate".to_owned() } else { m.to_owned() };
     let named = |row: &Value| -> Map<String, Value> {
-        metrics.iter().enumerate().map(|(i, m)| ((*m).to_owned(), row["metrics"].get(i).cloned().unwrap_or(json!(0)))).collect()
+        metrics.iter().enumerate().map(|(i, m)| (v1_name(m), row["metrics"].get(i).cloned().unwrap_or(json!(0)))).collect()
     };
     match endpoint {
         Endpoint::Aggregate => {
@@ -150,7 +195,7 @@ pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
                 if let Some(change) = first["comparison"]["change"].get(i) {
                     entry["change"] = change.clone();
                 }
-                out.insert((*m).to_owned(), entry);
+                out.insert(v1_name(m), entry);
             }
             json!({ "results": out })
         }
@@ -168,13 +213,17 @@ pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
             json!({ "results": results })
         }
         Endpoint::Breakdown => {
-            let property = body["dimensions"][0].as_str().unwrap_or("");
-            let key = property.rsplit(':').next().unwrap_or(property).to_owned();
+            let keys: Vec<String> = body["dimensions"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).map(|d| d.rsplit(':').next().unwrap_or(d).to_owned()).collect())
+                .unwrap_or_default();
             let results: Vec<Value> = rows
                 .iter()
                 .map(|r| {
                     let mut m = named(r);
-                    m.insert(key.clone(), r["dimensions"].get(0).cloned().unwrap_or(Value::Null));
+                    for (i, key) in keys.iter().enumerate() {
+                        m.insert(key.clone(), r["dimensions"].get(i).cloned().unwrap_or(Value::Null));
+                    }
                     Value::Object(m)
                 })
                 .collect();
@@ -244,6 +293,26 @@ mod tests {
             to_v2(Endpoint::Timeseries, &p(&[("site_id", "s"), ("period", "month"), ("date", "2024-02-10"), ("interval", "day")])).unwrap();
         assert_eq!(t["date_range"], json!(["2024-02-01", "2024-02-29"]));
         assert!(crate::query::parse(t.to_string().as_bytes()).is_ok());
+        let v = |pairs: &[(&str, &str)]| to_v2(Endpoint::Breakdown, &p(pairs)).unwrap();
+        let c = v(&[
+            ("site_id", "s"),
+            ("property", "visit:country"),
+            ("metrics", "visitors,conversion_rate"),
+            ("filters", "event:goal==Signup"),
+        ]);
+        assert_eq!(c["metrics"], json!(["visitors", "group_conversion_rate"]));
+        assert_eq!(c["filters"], json!([["is", "event:goal", ["Signup"]], ["is_not", "visit:country", [""]]]));
+        assert!(crate::query::parse(c.to_string().as_bytes()).is_ok());
+        let g = v(&[("site_id", "s"), ("property", "event:goal"), ("metrics", "visitors,conversion_rate")]);
+        assert_eq!((&g["metrics"], g.get("filters")), (&json!(["visitors", "conversion_rate"]), None));
+        let bv = v(&[("site_id", "s"), ("property", "visit:browser_version")]);
+        assert_eq!((&bv["dimensions"], bv.get("filters")), (&json!(["visit:browser", "visit:browser_version"]), None));
+        assert!(
+            to_v2(Endpoint::Breakdown, &p(&[("site_id", "s"), ("property", "visit:os"), ("metrics", "group_conversion_rate")])).is_err()
+        );
+        let ts = to_v2(Endpoint::Timeseries, &p(&[("site_id", "s"), ("metrics", "conversion_rate"), ("filters", "event:goal==Signup")]))
+            .unwrap();
+        assert_eq!(ts["metrics"], json!(["group_conversion_rate"]));
         assert!(to_v2(Endpoint::Aggregate, &p(&[("period", "7d")])).is_err());
         assert!(to_v2(Endpoint::Breakdown, &p(&[("site_id", "s"), ("property", "visit:source"), ("limit", "x")])).is_err());
     }
@@ -254,6 +323,12 @@ mod tests {
         let body = json!({"metrics": ["visitors", "pageviews"], "dimensions": ["visit:source"]});
         let answer = json!({"results": [{"metrics": [3, 7], "dimensions": ["Google"]}]});
         assert_eq!(shape(Endpoint::Breakdown, &body, &answer), json!({"results": [{"source": "Google", "visitors": 3, "pageviews": 7}]}));
+        let versions = json!({"metrics": ["group_conversion_rate"], "dimensions": ["visit:browser", "visit:browser_version"]});
+        let answer = json!({"results": [{"metrics": [12.5], "dimensions": ["Firefox", "120.0"]}]});
+        assert_eq!(
+            shape(Endpoint::Breakdown, &versions, &answer),
+            json!({"results": [{"browser": "Firefox", "browser_version": "120.0", "conversion_rate": 12.5}]})
+        );
         let answer = json!({"results": [{"metrics": [3, 7], "dimensions": [], "comparison": {"change": [50, -10]}}]});
         assert_eq!(
             shape(Endpoint::Aggregate, &body, &answer),

@@ -260,6 +260,47 @@ fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
 
 #[test]
 #[wasm_bindgen_test]
+fn conversion_rate_divides_by_all_visitors_and_group_conversion_rate_by_the_groups() {
+    // Plausible's own case: EE has 2 visitors, one converted; GB 1, converted.
+    let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
+    let fake = Fake::new(vec![
+        ("IN ('Signup')", json!([{"c0": "EE", "c1": 1}, {"c0": "GB", "c1": 1}])),
+        ("GROUP BY", json!([{"c0": "EE", "c1": 2}, {"c0": "GB", "c1": 1}])),
+        ("count(DISTINCT double4)", json!([{"c0": 3}])),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "conversion_rate", "group_conversion_rate"], "date_range": "day",
+                      "dimensions": ["visit:country"], "filters": [["is", "event:goal", ["Signup"]], ["is", "event:props:plan", ["pro"]]],
+                      "order_by": [["visit:country", "asc"]]});
+    let out = run_q(&fake, body, &goals).unwrap();
+    assert_eq!(
+        out["results"],
+        json!([{"metrics": [1, 33.3, 50.0], "dimensions": ["EE"]}, {"metrics": [1, 33.3, 100.0], "dimensions": ["GB"]}])
+    );
+    // The denominators drop the top-level goal and property filters.
+    let seen = fake.seen.borrow();
+    let denominators: Vec<&String> = seen.iter().filter(|sql| !sql.contains("'Signup'")).collect();
+    assert_eq!(denominators.len(), 2, "{seen:?}");
+    assert!(denominators.iter().all(|sql| !sql.contains("plan")), "{denominators:?}");
+
+    for metric in ["conversion_rate", "group_conversion_rate"] {
+        let nested = json!({"site_id": "demo", "metrics": [metric], "date_range": "day",
+                            "filters": [["is", "event:goal", ["Signup"]], ["not", ["is", "event:props:plan", ["pro"]]]]});
+        let err = run_q(&fake, nested, &goals);
+        assert!(
+            matches!(&err, Err(StatsError::Invalid(m)) if m.contains("custom property filters can only be used on top level")),
+            "{err:?}"
+        );
+        let bare = json!({"site_id": "demo", "metrics": [metric], "date_range": "day"});
+        let err = run_q(&fake, bare, &goals);
+        assert!(
+            matches!(&err, Err(StatsError::Invalid(m)) if m.contains(&format!("`{metric}` can only be queried with event:goal"))),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn upstream_failures_are_not_the_callers_fault() {
     let fake = Fake::new(vec![]);
     let err = run_q(
