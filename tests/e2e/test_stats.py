@@ -54,6 +54,31 @@ def test_breakdowns_by_page_source_country_device_browser(data):
         assert got == m.breakdown(lambda e: e[key], ["visitors", "events"]), dim
 
 
+def test_plausibles_other_names_for_device_city_and_country(data):
+    # visit:screen is the device; visit:city_name the city (Beacon keeps
+    # names); visit:country_name the English name of the country code.
+    m = data["model"]
+    names = {"DE": "Germany", "US": "United States", "FR": "France"}
+    for dim, key in [("visit:screen", lambda e: e["device"]), ("visit:city_name", lambda e: e["city"]),
+                     ("visit:country_name", lambda e: names[e["country"]])]:
+        want = m.breakdown(key, ["visitors", "pageviews"])
+        # Each country's name beside its code (one row per name).
+        dims = [dim, "visit:country"] if dim == "visit:country_name" else [dim]
+        got = q(data, metrics=["visitors", "pageviews"], dimensions=dims, order_by=[[dim, "asc"]])
+        assert {r["dimensions"][0]: r["metrics"] for r in got["results"]} == want, dim
+        assert [r["dimensions"][0] for r in got["results"]] == sorted(want), dim
+        assert all(names[r["dimensions"][1]] == r["dimensions"][0] for r in got["results"] if len(dims) == 2)
+    cases = [(["is", "visit:country_name", ["Germany", "France"]], lambda e: e["country"] in ("DE", "FR")),
+             (["contains", "visit:country_name", ["united"], {"case_sensitive": False}], lambda e: e["country"] == "US"),
+             (["matches_not", "visit:country_name", ["^Fr"]], lambda e: e["country"] != "FR"),
+             (["is", "visit:screen", ["Mobile"]], lambda e: e["device"] == "Mobile"),
+             (["contains", "visit:city_name", ["Ber"]], lambda e: e["city"] == "Berlin")]
+    for f, keep in cases:
+        got = q(data, metrics=["visitors", "visits", "bounce_rate"], filters=[f])["results"][0]["metrics"]
+        a = m.aggregate(keep, keep_session=lambda s: keep(s[0]))
+        assert got == [a["visitors"], a["visits"], a["bounce_rate"]], f
+
+
 @pytest.mark.parametrize("dim", ["referrer", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
                                  "browser_version", "os", "os_version", "region", "city"])
 def test_every_other_visit_dimension(data, dim):

@@ -1,6 +1,7 @@
 //! The Stats API (Plausible's v2, with v1 on top of it), as pure logic:
 //! the request model and its validation (`query`), periods in the site's
-//! time zone (`period`), goals (`goal`), the typed AE SQL builder (`sql`)
+//! time zone (`period`), goals (`goal`), country names (`country`), the
+//! typed AE SQL builder (`sql`)
 //! and the engine that plans, runs (through a [`report::Runner`]) and
 //! shapes a report (`report`).
 //!
@@ -12,6 +13,7 @@
 //! `FROM (SELECT …)`, which AE documents), no joins, unions, CTEs, other
 //! subqueries, window functions or regular expressions.
 
+pub mod country;
 pub mod goal;
 pub mod period;
 pub mod query;

@@ -73,6 +73,11 @@ const VISIT_DIMENSIONS: &[&str] = &[
     "city",
     "entry_page",
     "exit_page",
+    // Plausible's other names: the device's size, and geo by name (Beacon's
+    // cities are names already).
+    "screen",
+    "country_name",
+    "city_name",
 ];
 const TIME_DIMENSIONS: &[&str] = &["time", "time:hour", "time:day", "time:week", "time:month"];
 const NAMED_RANGES: &[&str] = &["day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all"];

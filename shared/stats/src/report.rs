@@ -28,6 +28,7 @@ use futures_util::future::{try_join, try_join_all};
 use jiff::tz::TimeZone;
 use serde_json::{json, Map, Value};
 
+use crate::country;
 use crate::goal::Goal;
 use crate::period::{self, Period};
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
@@ -143,7 +144,10 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
             None => Ok(None),
         }
     };
-    let (mut rows, cmp) = try_join(compute(&ctx, q, &dims, &main), compared_rows).await?;
+    let (mut rows, mut cmp) = try_join(compute(&ctx, q, &dims, &main), compared_rows).await?;
+    for rows in std::iter::once(&mut rows).chain(cmp.as_mut()) {
+        name_countries(rows, q);
+    }
     sort(&mut rows, q, &dims);
     let total_rows = rows.len();
     let compared = match (other, cmp) {
@@ -189,6 +193,20 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     Ok(json!({ "results": results, "meta": meta, "query": echo(q, &main, &ctx.tz) }))
 }
 
+/// `visit:country_name` groups by code; the name replaces it before rows
+/// are sorted, paged and paired with the comparison.
+fn name_countries(rows: &mut Rows, q: &Query) {
+    for (i, _) in q.dimensions.iter().enumerate().filter(|(_, d)| d.0 == "visit:country_name") {
+        for (key, _) in rows.iter_mut() {
+            if let Some(k) = key.get_mut(i) {
+                if let Some(name) = country::name(k) {
+                    *k = name.to_owned();
+                }
+            }
+        }
+    }
+}
+
 fn dimension(d: &Dimension, p: &Period) -> Dim {
     let blob = |b| Dim::Col(Column::Blob(b));
     match d.0.as_str() {
@@ -198,7 +216,7 @@ fn dimension(d: &Dimension, p: &Period) -> Dim {
         "time:week" => Dim::Time(Unit::Week),
         "time:month" => Dim::Time(Unit::Month),
         "event:goal" => Dim::Goal,
-        "visit:device" => Dim::Device,
+        "visit:device" | "visit:screen" => Dim::Device,
         other => match other.strip_prefix("event:props:") {
             Some(key) => Dim::Col(Column::Prop(key.to_owned())),
             None => column_of(other).map(blob).unwrap_or(Dim::Col(Column::Blob(Blob::Name))),
@@ -224,9 +242,9 @@ fn column_of(name: &str) -> Option<Blob> {
         "visit:browser_version" => Blob::BrowserVersion,
         "visit:os" => Blob::Os,
         "visit:os_version" => Blob::OsVersion,
-        "visit:country" => Blob::Country,
+        "visit:country" | "visit:country_name" => Blob::Country,
         "visit:region" => Blob::Region,
-        "visit:city" => Blob::City,
+        "visit:city" | "visit:city_name" => Blob::City,
         "visit:entry_page" => Blob::EntryPage,
         "visit:exit_page" => Blob::Pathname,
         _ => return None,
@@ -349,6 +367,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         && !dims.is_empty()
         && !dims.iter().any(|d| matches!(d, Dim::Time(_)))
         && q.metrics.first() == Some(&Metric::Visitors)
+        && !q.dimensions.iter().any(|d| d.0 == "visit:country_name")
         && by_visitors
         && !q.total_rows
         && q.comparison.is_none())
@@ -765,7 +784,23 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
             let cs = *case_sensitive;
             let negate = matches!(op, Operator::IsNot | Operator::ContainsNot | Operator::MatchesNot);
             let positive = match dimension.0.as_str() {
-                "visit:device" => {
+                "visit:country_name" => {
+                    // The codes whose names match; "(not set)" names blanks.
+                    if matches!(op, Operator::Matches | Operator::MatchesNot) {
+                        for v in values {
+                            regex(v, cs)?;
+                        }
+                    }
+                    let blanks = matches!(op, Operator::Is | Operator::IsNot) && values.iter().any(|v| names_blank(&dimension.0, v));
+                    let codes = country::COUNTRIES
+                        .iter()
+                        .filter(|(_, name)| values.iter().any(|v| leaf_matches(*op, name, v, cs)))
+                        .map(|(code, _)| (*code).to_owned())
+                        .chain(blanks.then(String::new))
+                        .collect();
+                    Cond::In(Column::Blob(Blob::Country), codes, true)
+                }
+                "visit:device" | "visit:screen" => {
                     let names = [Device::Unknown, Device::Desktop, Device::Mobile, Device::Tablet];
                     let codes = names
                         .iter()

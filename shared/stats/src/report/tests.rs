@@ -301,6 +301,35 @@ fn conversion_rate_divides_by_all_visitors_and_group_conversion_rate_by_the_grou
 
 #[test]
 #[wasm_bindgen_test]
+fn plausibles_other_names_screen_city_name_and_country_name() {
+    let fake = Fake::new(vec![("GROUP BY", json!([{"c0": "US", "c1": 2}, {"c0": "DE", "c1": 2}, {"c0": "", "c1": 1}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:country_name"],
+                      "filters": [["contains", "visit:country_name", ["united"], {"case_sensitive": false}]]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    // Sorted by name on ties (Germany before United States), blanks named.
+    assert_eq!(
+        out["results"],
+        json!([{"metrics": [2], "dimensions": ["Germany"]}, {"metrics": [2], "dimensions": ["United States"]},
+               {"metrics": [1], "dimensions": ["(not set)"]}])
+    );
+    let sql = fake.seen.borrow().last().cloned().unwrap_or_default();
+    assert!(sql.contains("blob13 AS c0") && sql.contains("'GB'") && sql.contains("'US'") && !sql.contains("'DE'"), "{sql}");
+    let names = |filter: Value| {
+        let fake = Fake::new(vec![]);
+        let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [filter]});
+        run_q(&fake, body, &[]).map(|_| fake.seen.borrow().last().cloned().unwrap_or_default())
+    };
+    let sql = names(json!(["is", "visit:country_name", ["Estonia", "(not set)"]])).unwrap();
+    assert!(sql.contains("blob13 IN ('EE', '')"), "{sql}");
+    assert!(names(json!(["matches", "visit:country_name", ["("]])).is_err());
+    let screen = names(json!(["is", "visit:screen", ["Mobile"]])).unwrap();
+    assert_eq!(screen.replace("visit:screen", ""), names(json!(["is", "visit:device", ["Mobile"]])).unwrap());
+    let city = names(json!(["is", "visit:city_name", ["Tallinn"]])).unwrap();
+    assert!(city.contains("'Tallinn'"), "{city}");
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn upstream_failures_are_not_the_callers_fault() {
     let fake = Fake::new(vec![]);
     let err = run_q(
