@@ -249,6 +249,14 @@ def test_v1_endpoints_answer_like_plausible(data):
         if converted:
             want[country] = [converted, rnd(100 * converted / m.aggregate(lambda e: e["country"] == country)["visitors"], 1)]
     assert want and {r["country"]: [r["visitors"], r["conversion_rate"]] for r in cr["results"]} == want
+    days = ok(v1("timeseries", dict(period, metrics="conversion_rate", interval="day", filters="event:goal==Signup")))
+    want = []
+    for day in data["range"]:
+        on = lambda e: utc(e["t"]).date().isoformat() == day  # noqa: E731
+        everyone = m.aggregate(on)["visitors"]
+        converted = m.aggregate(lambda e: on(e) and e["name"] == "Signup")["visitors"]
+        want.append({"date": day, "conversion_rate": rnd(100 * converted / everyone, 1) if everyone else 0})
+    assert days["results"] == want
     rt = ok(request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors?site_id=" + ENV["DEMO_DOMAIN"], None,
                     {"authorization": "Bearer " + ENV["DEMO_API_KEY"]}))
     assert isinstance(rt, int)

@@ -205,7 +205,7 @@ pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
                 .iter()
                 .map(|label| {
                     let row = rows.iter().find(|r| r["dimensions"].get(0) == Some(label));
-                    let mut m = row.map(named).unwrap_or_else(|| metrics.iter().map(|m| ((*m).to_owned(), json!(0))).collect());
+                    let mut m = row.map(named).unwrap_or_else(|| metrics.iter().map(|m| (v1_name(m), json!(0))).collect());
                     m.insert("date".into(), label.clone());
                     Value::Object(m)
                 })
@@ -333,6 +333,13 @@ mod tests {
         assert_eq!(
             shape(Endpoint::Aggregate, &body, &answer),
             json!({"results": {"visitors": {"value": 3, "change": 50}, "pageviews": {"value": 7, "change": -10}}})
+        );
+        let rates = json!({"metrics": ["group_conversion_rate"], "dimensions": ["time:day"]});
+        let answer =
+            json!({"results": [{"metrics": [50.0], "dimensions": ["2024-01-02"]}], "meta": {"time_labels": ["2024-01-01", "2024-01-02"]}});
+        assert_eq!(
+            shape(Endpoint::Timeseries, &rates, &answer),
+            json!({"results": [{"date": "2024-01-01", "conversion_rate": 0}, {"date": "2024-01-02", "conversion_rate": 50.0}]})
         );
         let answer =
             json!({"results": [{"metrics": [1, 2], "dimensions": ["2024-01-02"]}], "meta": {"time_labels": ["2024-01-01", "2024-01-02"]}});
