@@ -204,6 +204,17 @@ def test_comparison_with_previous_period(data):
     assert row["comparison"]["metrics"] == [0] and row["comparison"]["change"] == [100]
 
 
+def test_time_buckets_pair_with_the_same_day_of_the_other_period(data):
+    # The two golden days against the two before them, which have no data:
+    # each day pairs with its own counterpart, zeros included.
+    m = data["model"]
+    got = q(data, metrics=["visitors"], dimensions=["time:day"], include={"comparisons": {"mode": "previous_period"}})
+    assert [r["dimensions"][0] for r in got["results"]] == data["range"]
+    for day, row in zip((data["d0"], data["d1"]), got["results"]):
+        assert row["metrics"] == [m.aggregate(lambda e: utc(e["t"]).date() == day)["visitors"]]
+        assert row["comparison"] == {"dimensions": [(day - dt.timedelta(days=2)).isoformat()], "metrics": [0], "change": [100]}
+
+
 def test_year_over_year_and_custom_comparisons(data):
     m = data["model"]
     a = m.aggregate()

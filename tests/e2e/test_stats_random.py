@@ -59,6 +59,8 @@ def a_body(rng, days):
         include = {"total_rows": rng.random() < 0.5, "time_labels": rng.random() < 0.5}
         if rng.random() < 0.6:
             include["comparisons"] = rng.choice([{"mode": "previous_period"}, {"mode": "year_over_year"},
+                                                 {"mode": "previous_period", "match_day_of_week": True},
+                                                 {"mode": "year_over_year", "match_day_of_week": rng.choice([True, False, "x"])},
                                                  {"mode": "custom", "date_range": [d0, d0]}])
         body["include"] = include
     if rng.random() < 0.3:

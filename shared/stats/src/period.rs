@@ -123,36 +123,68 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
     }
 }
 
-/// How a comparison period is chosen (`include.comparisons.mode`).
+/// How a comparison period is chosen (`include.comparisons`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Comparison {
-    /// The period of the same length just before.
-    PreviousPeriod,
-    /// The same dates a year earlier.
-    YearOverYear,
+    /// The days just before, as many as the period has up to today.
+    PreviousPeriod {
+        /// Start on the weekday the period starts on.
+        match_day_of_week: bool,
+    },
+    /// The same days 365 days earlier, up to today's.
+    YearOverYear {
+        /// Start on the weekday the period starts on.
+        match_day_of_week: bool,
+    },
     /// An explicit range.
     Custom(DateRange),
 }
 
-/// The period `period` is compared with.
+/// The period `period` is compared with, as Plausible's `Comparisons`
+/// picks it: a period of whole days that runs past today is compared up to
+/// today only (this month so far against the same number of days before),
+/// a year back is 365 days, and `match_day_of_week` moves the start to the
+/// period's weekday. Periods of instants (`24h`, date-times) shift as such.
 pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
-    match how {
-        Comparison::Custom(range) => resolve(range, tz, now_ms),
-        Comparison::YearOverYear if period.whole_days => days(
-            period.first.checked_sub(1.year()).map_err(|_| bad("date out of range"))?,
-            period.last.checked_sub(1.year()).map_err(|_| bad("date out of range"))?,
-            tz,
-        ),
-        Comparison::YearOverYear => {
-            let shift = 365 * 86_400;
-            shifted(period, shift, tz)
+    let today = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
+        .map(|t| t.to_zoned_datetime(tz.clone()).date())
+        .map_err(|_| bad("clock out of range"))?;
+    // Up to today when today falls inside the period.
+    let last = if period.first <= today && today < period.last { today } else { period.last };
+    let (first, last, match_dow) = match *how {
+        Comparison::Custom(ref range) => return resolve(range, tz, now_ms),
+        Comparison::YearOverYear { .. } if !period.whole_days => return shifted(period, 365 * 86_400, tz),
+        Comparison::PreviousPeriod { .. } if !period.whole_days => {
+            return shifted(period, period.to_s.saturating_sub(period.from_s), tz);
         }
-        Comparison::PreviousPeriod if period.whole_days => {
-            let n = period.first.until(period.last).map(|s| i64::from(s.get_days())).unwrap_or(0) + 1;
-            days(add_days(period.first, -n)?, add_days(period.last, -n)?, tz)
+        Comparison::YearOverYear { match_day_of_week } => (add_days(period.first, -365)?, add_days(last, -365)?, match_day_of_week),
+        Comparison::PreviousPeriod { match_day_of_week } => {
+            let n = period.first.until(last).map(|s| i64::from(s.get_days())).unwrap_or(0) + 1;
+            (add_days(period.first, -n)?, add_days(last, -n)?, match_day_of_week)
         }
-        Comparison::PreviousPeriod => shifted(period, period.to_s.saturating_sub(period.from_s), tz),
+    };
+    if !match_dow {
+        return days(first, last, tz);
     }
+    let moved = same_weekday(first, period.first)?;
+    let by = first.until(moved).map(|s| i64::from(s.get_days())).unwrap_or(0);
+    days(moved, add_days(last, by)?, tz)
+}
+
+/// The date on `source`'s weekday nearest after `date` (before it when
+/// that is `source` itself), or `date` when it is on that weekday already:
+/// Plausible's `shift_to_nearest`.
+fn same_weekday(date: Date, source: Date) -> Result<Date, StatsError> {
+    let want = i64::from(source.weekday().to_monday_one_offset());
+    let have = i64::from(date.weekday().to_monday_one_offset());
+    if want == have {
+        return Ok(date);
+    }
+    let next = add_days(date, (want - have).rem_euclid(7))?;
+    if next != source {
+        return Ok(next);
+    }
+    add_days(date, -(have - want).rem_euclid(7))
 }
 
 fn shifted(period: &Period, by_s: u64, tz: &TimeZone) -> Result<Period, StatsError> {
@@ -314,14 +346,39 @@ mod tests {
     fn custom_ranges_and_comparisons() {
         let tz = zone("UTC");
         let p = resolve(&DateRange::Dates("2024-03-01".into(), "2024-03-10".into()), &tz, 0).unwrap();
-        let prev = compare(&p, &Comparison::PreviousPeriod, &tz, 0).unwrap();
+        let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, 0).unwrap();
         assert_eq!((prev.first.to_string(), prev.last.to_string()), ("2024-02-20".into(), "2024-02-29".into()));
-        let yoy = compare(&p, &Comparison::YearOverYear, &tz, 0).unwrap();
-        assert_eq!((yoy.first.to_string(), yoy.last.to_string()), ("2023-03-01".into(), "2023-03-10".into()));
+        // A year back is 365 days, as in Plausible (2024 is a leap year).
+        let yoy = compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &tz, 0).unwrap();
+        assert_eq!((yoy.first.to_string(), yoy.last.to_string()), ("2023-03-02".into(), "2023-03-11".into()));
         let p = resolve(&DateRange::DateTimes("2024-01-01T10:00:00+02:00".into(), "2024-01-01T12:00:00Z".into()), &tz, 0).unwrap();
         assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-01T08:00:00Z".into(), "2024-01-01T12:00:00Z".into()));
         assert!(resolve(&DateRange::DateTimes("2024-01-02T00:00:00Z".into(), "2024-01-01T00:00:00Z".into()), &tz, 0).is_err());
         assert!(resolve(&DateRange::Dates("2024-02-30".into(), "2024-03-01".into()), &tz, 0).is_err());
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn comparisons_run_up_to_today_and_can_match_the_weekday() {
+        let tz = zone("UTC");
+        let on = |first: &str, last: &str| resolve(&DateRange::Dates(first.into(), last.into()), &tz, 0).unwrap();
+        let dates = |p: Period| (p.first.to_string(), p.last.to_string());
+        let prev = Comparison::PreviousPeriod { match_day_of_week: false };
+        let yoy = Comparison::YearOverYear { match_day_of_week: false };
+        // 2024-03-10T12:00Z: this month so far is 10 days, compared with the 10 before.
+        let now = 1_710_072_000_000;
+        let month = resolve(&DateRange::Named("month".into()), &tz, now).unwrap();
+        assert_eq!(dates(compare(&month, &prev, &tz, now).unwrap()), ("2024-02-20".into(), "2024-02-29".into()));
+        assert_eq!(dates(compare(&month, &yoy, &tz, now).unwrap()), ("2023-03-02".into(), "2023-03-11".into()));
+        // A period all past or all to come is compared whole.
+        assert_eq!(dates(compare(&on("2024-04-01", "2024-04-30"), &prev, &tz, now).unwrap()), ("2024-03-02".into(), "2024-03-31".into()));
+        // Plausible's example: Sunday 2023-01-01 a year back is Sunday 2022-01-02, not Saturday 2022-01-01.
+        let matched = Comparison::YearOverYear { match_day_of_week: true };
+        assert_eq!(dates(compare(&on("2023-01-01", "2023-01-07"), &matched, &tz, 0).unwrap()), ("2022-01-02".into(), "2022-01-08".into()));
+        // The previous 3 days of Mon-Wed start on a Friday; the next Monday
+        // would be the period itself, so the one before is taken.
+        let matched = Comparison::PreviousPeriod { match_day_of_week: true };
+        assert_eq!(dates(compare(&on("2024-01-08", "2024-01-10"), &matched, &tz, 0).unwrap()), ("2024-01-01".into(), "2024-01-03".into()));
     }
 
     #[test]

@@ -398,9 +398,17 @@ fn parse_include(v: Option<&Value>) -> Result<(bool, bool, Option<Comparison>), 
             ("total_rows" | "time_labels" | "imports", _) => return Err(invalid(&at, "Must be a boolean")),
             ("comparisons", Value::Null) => {}
             ("comparisons", Value::Object(c)) => {
+                let match_day_of_week = match c.get("match_day_of_week") {
+                    None => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => return Err(invalid(&format!("{at}/match_day_of_week"), "Must be a boolean")),
+                };
+                if let Some(k) = c.keys().find(|k| !matches!(k.as_str(), "mode" | "date_range" | "match_day_of_week")) {
+                    return Err(invalid(&at, format_args!("Unknown key \"{k}\"")));
+                }
                 flags.2 = Some(match c.get("mode").and_then(Value::as_str) {
-                    Some("previous_period") => Comparison::PreviousPeriod,
-                    Some("year_over_year") => Comparison::YearOverYear,
+                    Some("previous_period") => Comparison::PreviousPeriod { match_day_of_week },
+                    Some("year_over_year") => Comparison::YearOverYear { match_day_of_week },
                     Some("custom") => Comparison::Custom(
                         parse_date_range(c.get("date_range")).map_err(|_| invalid(&format!("{at}/date_range"), "Invalid date range"))?,
                     ),

@@ -159,20 +159,40 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     };
 
     let time_at = dims.iter().position(|d| matches!(d, Dim::Time(_)));
+    // A time bucket pairs with the bucket at the same place among the
+    // other period's labels (Plausible's time lookup), whether or not
+    // either has data; other dimensions pair by value.
+    let buckets = match (time_at.and_then(|at| dims.get(at).map(|d| (at, d))), &compared) {
+        (Some((at, Dim::Time(unit))), Some((other, _))) => {
+            Some((at, *unit, period::labels(&main, *unit, &ctx.tz), period::labels(other, *unit, &ctx.tz)))
+        }
+        _ => None,
+    };
     let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let mut results = Vec::new();
-    for (i, (key, metrics)) in rows.iter().enumerate().skip(start).take(page) {
+    for (key, metrics) in rows.iter().skip(start).take(page) {
         let now_vals = metric_values(q, metrics);
         let mut row = json!({ "metrics": now_vals, "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
         if let Some((other, cmp)) = &compared {
-            // Time buckets pair by position, other dimensions by value.
-            let found = match time_at {
-                Some(_) => cmp.get(i),
-                None => cmp.iter().find(|(k, _)| k == key),
+            let mut want = key.clone();
+            if let Some((at, unit, mine, theirs)) = &buckets {
+                let label = key.get(*at).map(|raw| period::label(raw, *unit, &main));
+                let paired = label.and_then(|l| mine.iter().position(|x| *x == l)).and_then(|i| theirs.get(i));
+                if let (Some(slot), Some(paired)) = (want.get_mut(*at), paired) {
+                    // A label is its own bucket key (labels are never
+                    // before their period's first date).
+                    *slot = paired.clone();
+                }
+            }
+            let same = |k: &Key| match &buckets {
+                Some((at, unit, _, _)) => {
+                    k.iter().zip(&want).enumerate().all(|(i, (a, b))| if i == *at { period::label(a, *unit, other) == *b } else { a == b })
+                }
+                None => k == &want,
             };
             let empty = BTreeMap::new();
-            let (ck, cm) = found.map(|(k, m)| (k.clone(), m)).unwrap_or_else(|| (key.clone(), &empty));
+            let (ck, cm) = cmp.iter().find(|(k, _)| same(k)).map(|(k, m)| (k.clone(), m)).unwrap_or((want, &empty));
             let then_vals = metric_values(q, cm);
             let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
             row["comparison"] =

@@ -330,6 +330,24 @@ fn plausibles_other_names_screen_city_name_and_country_name() {
 
 #[test]
 #[wasm_bindgen_test]
+fn time_buckets_pair_with_the_same_place_in_the_other_period_not_the_same_row() {
+    // Jan 30-31 against Jan 28-29 (Berlin); each side has data on one day.
+    let fake = Fake::new(vec![
+        ("timestamp >= toDateTime(1706569200)", json!([{"c0": "2024-01-31", "c1": 3}])),
+        ("timestamp >= toDateTime(1706396400)", json!([{"c0": "2024-01-28", "c1": 5}])),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": ["2024-01-30", "2024-01-31"],
+                      "dimensions": ["time:day"], "include": {"comparisons": {"mode": "previous_period"}}});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(
+        out["results"],
+        json!([{"metrics": [3], "dimensions": ["2024-01-31"],
+                "comparison": {"dimensions": ["2024-01-29"], "metrics": [0], "change": [100]}}])
+    );
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn upstream_failures_are_not_the_callers_fault() {
     let fake = Fake::new(vec![]);
     let err = run_q(
