@@ -164,9 +164,28 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     // either has data; other dimensions pair by value.
     let buckets = match (time_at.and_then(|at| dims.get(at).map(|d| (at, d))), &compared) {
         (Some((at, Dim::Time(unit))), Some((other, _))) => {
-            Some((at, *unit, period::labels(&main, *unit, &ctx.tz), period::labels(other, *unit, &ctx.tz)))
+            let place: HashMap<String, usize> =
+                period::labels(&main, *unit, &ctx.tz).into_iter().enumerate().map(|(i, l)| (l, i)).collect();
+            Some((at, *unit, place, period::labels(other, *unit, &ctx.tz)))
         }
         _ => None,
+    };
+    // The other period's rows by key, their buckets as labelled (looked up
+    // once, not scanned per row: both sides can have 10,000 buckets).
+    let compared_by_key: HashMap<Key, usize> = match (&compared, &buckets) {
+        (Some((other, cmp)), Some((at, unit, _, _))) => cmp
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| {
+                let mut k = k.clone();
+                if let Some(slot) = k.get_mut(*at) {
+                    *slot = period::label(slot, *unit, other);
+                }
+                (k, i)
+            })
+            .collect(),
+        (Some((_, cmp)), None) => cmp.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect(),
+        _ => HashMap::new(),
     };
     let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
@@ -176,23 +195,19 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
         let mut row = json!({ "metrics": now_vals, "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
         if let Some((other, cmp)) = &compared {
             let mut want = key.clone();
-            if let Some((at, unit, mine, theirs)) = &buckets {
-                let label = key.get(*at).map(|raw| period::label(raw, *unit, &main));
-                let paired = label.and_then(|l| mine.iter().position(|x| *x == l)).and_then(|i| theirs.get(i));
+            if let Some((at, unit, place, theirs)) = &buckets {
+                let paired = key.get(*at).and_then(|raw| place.get(&period::label(raw, *unit, &main))).and_then(|i| theirs.get(*i));
                 if let (Some(slot), Some(paired)) = (want.get_mut(*at), paired) {
                     // A label is its own bucket key (labels are never
                     // before their period's first date).
                     *slot = paired.clone();
                 }
             }
-            let same = |k: &Key| match &buckets {
-                Some((at, unit, _, _)) => {
-                    k.iter().zip(&want).enumerate().all(|(i, (a, b))| if i == *at { period::label(a, *unit, other) == *b } else { a == b })
-                }
-                None => k == &want,
-            };
             let empty = BTreeMap::new();
-            let (ck, cm) = cmp.iter().find(|(k, _)| same(k)).map(|(k, m)| (k.clone(), m)).unwrap_or((want, &empty));
+            let (ck, cm) = match compared_by_key.get(&want).and_then(|i| cmp.get(*i)) {
+                Some((k, m)) => (k.clone(), m),
+                None => (want, &empty),
+            };
             let then_vals = metric_values(q, cm);
             let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
             row["comparison"] =
