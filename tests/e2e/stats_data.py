@@ -86,14 +86,18 @@ def script(d0, d1, salt):
                  "os_version": "(not set)" if firefox else "17.1"}
 
         def ev(t, name, path, extra=None, first=False):
-            payload = {"n": name, "u": f"https://{ENV['DEMO_DOMAIN']}{path}{query if first else ''}"}
+            # Pages on three hostnames of the site, so visits cross them: the
+            # blog on its own subdomain, and two visitors wholly on the shop.
+            domain = ENV["DEMO_DOMAIN"]
+            host = f"shop.{domain}" if i % 6 == 5 else (f"blog.{domain}" if path.startswith("/blog") else domain)
+            payload = {"n": name, "u": f"https://{host}{path}{query if first else ''}"}
             if first and referrer:
                 payload["r"] = referrer
             payload.update(extra or {})
             # Visitor ids are salted per UTC day, as Plausible's are: the
             # same person on another day is another visitor.
             vid = f"{ip}@{t // 86_400_000}"
-            events.append(dict(visit, t=t, vid=vid, name=name, path=path, payload=payload,
+            events.append(dict(visit, t=t, vid=vid, name=name, host=host, path=path, payload=payload,
                                props=(extra or {}).get("p", {}), revenue=(extra or {}).get("$")))
 
         t = at(d0, 10, i)
@@ -184,6 +188,8 @@ class Model:
             "duration": (s[-1]["t"] - s[0]["t"]) // 1000,
             "pageviews": sum(e["name"] == "pageview" for e in s),
             "entry": next(e["path"] for e in s if e["name"] == "pageview"),
+            "entry_host": next(e["host"] for e in s if e["name"] == "pageview"),
+            "exit_host": [e["host"] for e in s if e["name"] == "pageview"][-1],
             "visit": s[0],
         }
 

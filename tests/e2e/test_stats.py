@@ -54,23 +54,30 @@ def test_breakdowns_by_page_source_country_device_browser(data):
         assert got == m.breakdown(lambda e: e[key], ["visitors", "events"]), dim
 
 
-def test_plausibles_other_names_for_device_city_and_country(data):
+def test_plausibles_other_names_for_device_city_country_and_region(data):
     # visit:screen is the device; visit:city_name the city (Beacon keeps
-    # names); visit:country_name the English name of the country code.
+    # names); visit:country_name and visit:region_name the English names of
+    # the stored codes.
     m = data["model"]
-    names = {"DE": "Germany", "US": "United States", "FR": "France"}
+    countries = {"DE": "Germany", "US": "United States", "FR": "France"}
+    regions = {"DE-BE": "Berlin", "US-CA": "California", "FR-IDF": "Île-de-France"}
     for dim, key in [("visit:screen", lambda e: e["device"]), ("visit:city_name", lambda e: e["city"]),
-                     ("visit:country_name", lambda e: names[e["country"]])]:
+                     ("visit:country_name", lambda e: countries[e["country"]]),
+                     ("visit:region_name", lambda e: regions[e["region"]])]:
         want = m.breakdown(key, ["visitors", "pageviews"])
-        # Each country's name beside its code (one row per name).
-        dims = [dim, "visit:country"] if dim == "visit:country_name" else [dim]
+        # Each place's name beside its code (one row per name).
+        code = {"visit:country_name": ("visit:country", countries), "visit:region_name": ("visit:region", regions)}.get(dim)
+        dims = [dim, code[0]] if code else [dim]
         got = q(data, metrics=["visitors", "pageviews"], dimensions=dims, order_by=[[dim, "asc"]])
         assert {r["dimensions"][0]: r["metrics"] for r in got["results"]} == want, dim
         assert [r["dimensions"][0] for r in got["results"]] == sorted(want), dim
-        assert all(names[r["dimensions"][1]] == r["dimensions"][0] for r in got["results"] if len(dims) == 2)
+        assert all(code[1][r["dimensions"][1]] == r["dimensions"][0] for r in got["results"] if code)
     cases = [(["is", "visit:country_name", ["Germany", "France"]], lambda e: e["country"] in ("DE", "FR")),
              (["contains", "visit:country_name", ["united"], {"case_sensitive": False}], lambda e: e["country"] == "US"),
              (["matches_not", "visit:country_name", ["^Fr"]], lambda e: e["country"] != "FR"),
+             (["is", "visit:region_name", ["California", "Berlin"]], lambda e: e["region"] in ("US-CA", "DE-BE")),
+             (["contains_not", "visit:region_name", ["france"], {"case_sensitive": False}], lambda e: e["region"] != "FR-IDF"),
+             (["matches", "visit:region_name", ["^Ca.*a$"]], lambda e: e["region"] == "US-CA"),
              (["is", "visit:screen", ["Mobile"]], lambda e: e["device"] == "Mobile"),
              (["contains", "visit:city_name", ["Ber"]], lambda e: e["city"] == "Berlin")]
     for f, keep in cases:
@@ -480,6 +487,17 @@ def test_entry_and_exit_pages_count_visits(data):
         last = [e["path"] for e in s if e["name"] == "pageview"][-1]
         exits[last] = exits.get(last, 0) + 1
     assert as_table(q(data, metrics=["visits"], dimensions=["visit:exit_page"])) == {k: [v] for k, v in exits.items()}
+    # And their hostnames: a visit from the site to its blog counts at each end.
+    for dim, key in [("visit:entry_page_hostname", "entry_host"), ("visit:exit_page_hostname", "exit_host")]:
+        want = {}
+        for s in stats:
+            want.setdefault(s[key], [0, 0, set()])
+            want[s[key]][0] += 1
+            want[s[key]][1] += s["bounce"]
+            want[s[key]][2].add(s["visit"]["vid"])
+        got = as_table(q(data, metrics=["visitors", "visits", "bounce_rate"], dimensions=[dim]))
+        assert got == {h: [len(v), n, rnd(100 * b / n)] for h, (n, b, v) in want.items()}, dim
+    assert {s["entry_host"] for s in stats} != {s["exit_host"] for s in stats}
 
 
 def test_a_visit_counts_at_its_last_page_only(data):
@@ -521,7 +539,9 @@ def test_time_on_page_and_scroll_depth_by_page(data):
 def test_hostname_week_month_and_auto_time_buckets(data):
     m = data["model"]
     a = m.aggregate()
-    assert as_table(q(data, metrics=["visitors"], dimensions=["event:hostname"])) == {ENV["DEMO_DOMAIN"]: [a["visitors"]]}
+    by_host = m.breakdown(lambda e: e["host"], ["visitors", "pageviews"])
+    assert len(by_host) == 3 and sum(v[0] for v in by_host.values()) > a["visitors"]
+    assert as_table(q(data, metrics=["visitors", "pageviews"], dimensions=["event:hostname"])) == by_host
     d0 = data["d0"]
 
     def clipped(start):

@@ -23,7 +23,7 @@ DIMENSIONS = ["event:page", "event:hostname", "event:name", "event:goal", "event
               "visit:referrer", "visit:channel", "visit:utm_medium", "visit:utm_source", "visit:utm_campaign", "visit:utm_content",
               "visit:utm_term", "visit:device", "visit:browser", "visit:browser_version", "visit:os", "visit:os_version",
               "visit:country", "visit:region", "visit:city", "visit:entry_page", "visit:exit_page", "visit:screen", "visit:country_name",
-              "visit:city_name", "time", "time:hour", "time:day", "time:week", "time:month"]
+              "visit:region_name", "visit:city_name", "time", "time:hour", "time:day", "time:week", "time:month"]
 OPERATORS = ["is", "is_not", "contains", "contains_not", "matches", "matches_not"]
 VALUES = ["/", "/blog", "Signup", "Google", "DE", "pro", "'", "\\", "\u0000", "ü", ".*", "^/b", "(", "a|b", "%", "_",
           "Direct / None", "(not set)", "", "' OR 1=1 --"]
@@ -278,12 +278,17 @@ def test_random_entry_and_exit_page_filters_pick_what_the_model_picks(data):
     rng = random.Random(41)
     m = data["model"]
     visit_of = sessions_of(m)
-    pages = {"visit:entry_page": lambda s: next(e["path"] for e in s if e["name"] == "pageview"),
-             "visit:exit_page": lambda s: [e["path"] for e in s if e["name"] == "pageview"][-1]}
-    for _ in range(40):
+    views = lambda s, key: [e[key] for e in s if e["name"] == "pageview"]
+    pages = {"visit:entry_page": lambda s: views(s, "path")[0], "visit:exit_page": lambda s: views(s, "path")[-1],
+             "visit:entry_page_hostname": lambda s: views(s, "host")[0], "visit:exit_page_hostname": lambda s: views(s, "host")[-1]}
+    domain = ENV["DEMO_DOMAIN"]
+    for _ in range(60):
         dim = rng.choice(sorted(pages))
         op = rng.choice(OPERATORS)
-        pool = ["/home", "/thanks", "/blog/post-0", "/blog/post-1", "blog"] + (["^/h", "s$"] if op.startswith("matches") else [])
+        if dim.endswith("_hostname"):
+            pool = [domain, f"shop.{domain}", f"blog.{domain}", "blog", "SHOP"] + (["^shop", "^[a-z-]+[.]example$"] if op.startswith("matches") else [])
+        else:
+            pool = ["/home", "/thanks", "/blog/post-0", "/blog/post-1", "blog"] + (["^/h", "s$"] if op.startswith("matches") else [])
         values = rng.sample(pool, rng.randint(1, 2))
         rule = leaf_rule(op, "event:page", values, True)
         on_visit = lambda s, rule=rule, page=pages[dim]: rule({"path": page(s)})

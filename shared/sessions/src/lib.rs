@@ -4,9 +4,9 @@
 //! old. It starts as a bounce; a later interactive event (not `engagement`,
 //! not `i: false`) clears that. Duration is last event − first event;
 //! engagement events extend it but are neither pageviews nor events. Entry
-//! page = first pageview's path, exit page = last. Visit attributes
-//! (source, UTMs, geo, device…) are fixed at the start and stamped on every
-//! event row of the session.
+//! page = first pageview's path, exit page = last, each with its hostname.
+//! Visit attributes (source, UTMs, geo, device…) are fixed at the start and
+//! stamped on every event row of the session.
 //!
 //! Analytics Engine rows are immutable, so each change writes a `-1` row
 //! cancelling the session's previous state and a `+1` row with the new one
@@ -104,6 +104,7 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
         row.start_ms = at;
         if is_pageview(&event) {
             row.entry_page = event.pathname.clone();
+            row.entry_hostname = event.hostname.clone();
         }
     }
     session.last_ms = session.last_ms.max(at);
@@ -112,6 +113,7 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
         if at >= session.exit_ms {
             session.exit_ms = at;
             row.exit_page = event.pathname.clone();
+            row.exit_hostname = event.hostname.clone();
         }
     }
     if !is_engagement(&event) {
@@ -140,6 +142,8 @@ fn start(event: Event) -> Update {
         start_ms: at,
         entry_page: event.pathname.clone(),
         exit_page: event.pathname.clone(),
+        entry_hostname: event.hostname.clone(),
+        exit_hostname: event.hostname.clone(),
         is_bounce: true,
         duration_s: 0,
         pageviews: u32::from(pageview),

@@ -24,10 +24,15 @@ impl Sim {
     }
 
     fn send_with(&mut self, visitor: u64, at: u64, name: &str, path: &str, interactive: bool) -> &mut Self {
+        self.send_on(visitor, at, name, "demo.example", path, interactive)
+    }
+
+    fn send_on(&mut self, visitor: u64, at: u64, name: &str, host: &str, path: &str, interactive: bool) -> &mut Self {
         let event = Event {
             site_id: Some(SiteId::parse("demo").unwrap()),
             timestamp_ms: at,
             name: name.into(),
+            hostname: host.into(),
             pathname: path.into(),
             source: format!("src-{visitor}-{at}"),
             interactive,
@@ -147,6 +152,21 @@ fn out_of_order_and_duplicate_events() {
     assert_eq!(s.weighted(Double::Duration), 60.0);
     assert_eq!(s.weighted(Double::Pageviews), 2.0);
     assert_eq!(s.weighted(Double::IsBounce), 0.0);
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn entry_and_exit_pages_keep_their_hostnames() {
+    let mut s = Sim::default();
+    s.send_on(1, T0 + MIN, "pageview", "www.demo.example", "/", true)
+        .send_on(1, T0 + 2 * MIN, "pageview", "blog.demo.example", "/post", true)
+        .send_on(1, T0 + 3 * MIN, "Signup", "shop.demo.example", "/buy", true) // not a pageview: no exit
+        .send_on(1, T0, "pageview", "demo.example", "/", true); // arrives late: the entry
+    assert_eq!(s.by_page(Blob::Hostname), pages(&[("demo.example", 1.0)]));
+    assert_eq!(s.by_page(Blob::Name), pages(&[("blog.demo.example", 1.0)]));
+    // Event rows keep their own hostname.
+    let hosts: Vec<&str> = s.rows.iter().filter(|r| r.double(Double::Kind) == 1.0).map(|r| r.blob(Blob::Hostname)).collect();
+    assert_eq!(hosts, ["www.demo.example", "blog.demo.example", "shop.demo.example", "demo.example"]);
 }
 
 #[test]

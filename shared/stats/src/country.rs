@@ -1,7 +1,7 @@
 //! Country names for `visit:country_name`: ISO 3166-1 alpha-2 codes and
 //! the English names Plausible shows (its `location` library takes Debian
 //! iso-codes' `common_name`, else `name`, and adds Kosovo). Generated from
-//! iso-codes 4.15.0's `iso_3166-1.json`; regenerate when it changes.
+//! iso-codes 4.15.0's `iso_3166-1.json` by `scripts/gen/locations.py`.
 
 /// Every code and its name, sorted by code.
 #[rustfmt::skip]
@@ -260,7 +260,12 @@ pub const COUNTRIES: &[(&str, &str)] = &[
 
 /// The name of an alpha-2 code, if it is one.
 pub fn name(code: &str) -> Option<&'static str> {
-    COUNTRIES.binary_search_by(|(c, _)| (*c).cmp(code)).ok().and_then(|i| COUNTRIES.get(i)).map(|(_, n)| *n)
+    lookup(COUNTRIES, code)
+}
+
+/// The name of `code` in a generated table sorted by code.
+pub fn lookup(table: &[(&str, &'static str)], code: &str) -> Option<&'static str> {
+    table.binary_search_by(|(c, _)| (*c).cmp(code)).ok().and_then(|i| table.get(i)).map(|(_, n)| *n)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The Stats API (Plausible's v2, with v1 on top of it), as pure logic:
 //! the request model and its validation (`query`), periods in the site's
-//! time zone (`period`), goals (`goal`), country names (`country`), the
+//! time zone (`period`), goals (`goal`), country and region names (`country`,
+//! `region`), the
 //! typed AE SQL builder (`sql`)
 //! and the engine that plans, runs (through a [`report::Runner`]) and
 //! shapes a report (`report`).
@@ -17,6 +18,7 @@ pub mod country;
 pub mod goal;
 pub mod period;
 pub mod query;
+pub mod region;
 pub mod report;
 pub mod sql;
 pub mod v1;

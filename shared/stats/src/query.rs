@@ -73,10 +73,13 @@ const VISIT_DIMENSIONS: &[&str] = &[
     "city",
     "entry_page",
     "exit_page",
+    "entry_page_hostname",
+    "exit_page_hostname",
     // Plausible's other names: the device's size, and geo by name (Beacon's
     // cities are names already).
     "screen",
     "country_name",
+    "region_name",
     "city_name",
 ];
 const TIME_DIMENSIONS: &[&str] = &["time", "time:hour", "time:day", "time:week", "time:month"];

@@ -11,8 +11,9 @@
 //! - session metrics under an event filter read both kinds in one nested
 //!   SELECT that groups rows by session and keeps the sessions with a
 //!   matching event ([`Select::render_touched`]);
-//! - where that cannot work (`visit:exit_page` for event metrics, or as a
-//!   dimension with an event filter: the key changes within a session), the
+//! - where that cannot work (the exit page, or either page's hostname, for
+//!   event metrics, or as a dimension with an event filter: event rows do
+//!   not hold them, and the exit changes within a session), the
 //!   filter is first turned into the matching session ids (at most
 //!   [`MAX_IDS`], listed [`IDS_PER_QUERY`] to a statement; sessions by
 //!   their current state);
@@ -28,12 +29,12 @@ use futures_util::future::{try_join, try_join_all};
 use jiff::tz::TimeZone;
 use serde_json::{json, Map, Value};
 
-use crate::country;
 use crate::goal::Goal;
 use crate::period::{self, Period};
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
 use crate::sql::{Column, Cond, Expr, Select, Unit, ENGAGED_VISITS, NONE, SURVIVING, VISIT_ENGAGED_MS, VISIT_SCROLL};
 use crate::StatsError;
+use crate::{country, region};
 
 /// Longest statement sent: ClickHouse refuses SQL over 256 KiB by default
 /// (`max_query_size`), and so does the stand-in; this leaves room.
@@ -146,7 +147,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     };
     let (mut rows, mut cmp) = try_join(compute(&ctx, q, &dims, &main), compared_rows).await?;
     for rows in std::iter::once(&mut rows).chain(cmp.as_mut()) {
-        name_countries(rows, q);
+        name_places(rows, q);
     }
     sort(&mut rows, q, &dims);
     let total_rows = rows.len();
@@ -228,13 +229,25 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     Ok(json!({ "results": results, "meta": meta, "query": echo(q, &main, &ctx.tz) }))
 }
 
-/// `visit:country_name` groups by code; the name replaces it before rows
-/// are sorted, paged and paired with the comparison.
-fn name_countries(rows: &mut Rows, q: &Query) {
-    for (i, _) in q.dimensions.iter().enumerate().filter(|(_, d)| d.0 == "visit:country_name") {
+/// The code-to-name table of a dimension that shows names of stored codes
+/// (`visit:country_name`, `visit:region_name`), with the column of the codes.
+fn place_names(dimension: &str) -> Option<(&'static [(&'static str, &'static str)], Blob)> {
+    match dimension {
+        "visit:country_name" => Some((country::COUNTRIES, Blob::Country)),
+        "visit:region_name" => Some((region::REGIONS, Blob::Region)),
+        _ => None,
+    }
+}
+
+/// Country and region names group by code; the name replaces it before rows
+/// are sorted, paged and paired with the comparison. A code without a name
+/// stays as it is.
+fn name_places(rows: &mut Rows, q: &Query) {
+    for (i, d) in q.dimensions.iter().enumerate() {
+        let Some((table, _)) = place_names(&d.0) else { continue };
         for (key, _) in rows.iter_mut() {
             if let Some(k) = key.get_mut(i) {
-                if let Some(name) = country::name(k) {
+                if let Some(name) = country::lookup(table, k) {
                     *k = name.to_owned();
                 }
             }
@@ -259,7 +272,8 @@ fn dimension(d: &Dimension, p: &Period) -> Dim {
     }
 }
 
-/// The blob of a non-special dimension, on event rows (exit page: on session rows).
+/// The blob of a non-special dimension, on event rows (the session-only
+/// exit page and page hostnames: on session rows).
 fn column_of(name: &str) -> Option<Blob> {
     Some(match name {
         "event:page" => Blob::Pathname,
@@ -278,10 +292,12 @@ fn column_of(name: &str) -> Option<Blob> {
         "visit:os" => Blob::Os,
         "visit:os_version" => Blob::OsVersion,
         "visit:country" | "visit:country_name" => Blob::Country,
-        "visit:region" => Blob::Region,
+        "visit:region" | "visit:region_name" => Blob::Region,
         "visit:city" | "visit:city_name" => Blob::City,
         "visit:entry_page" => Blob::EntryPage,
         "visit:exit_page" => Blob::Pathname,
+        "visit:entry_page_hostname" => Blob::Hostname,
+        "visit:exit_page_hostname" => Blob::Name,
         _ => return None,
     })
 }
@@ -310,7 +326,7 @@ fn event_only(name: &str) -> bool {
 
 /// Dimensions only session rows hold.
 fn session_only(name: &str) -> bool {
-    name == "visit:exit_page"
+    matches!(name, "visit:exit_page" | "visit:entry_page_hostname" | "visit:exit_page_hostname")
 }
 
 /// Dimensions rows of `kind` do not hold.
@@ -358,7 +374,8 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
                     | Metric::Percentage
             )
         }) {
-            return Err(StatsError::Invalid(format!("#/metrics: Metric `{}` cannot be queried with visit:exit_page", m.name())));
+            let d = q.dimensions.iter().find(|d| session_only(&d.0)).map_or("visit:exit_page", |d| d.0.as_str());
+            return Err(StatsError::Invalid(format!("#/metrics: Metric `{}` cannot be queried with {d}", m.name())));
         }
     }
     let wants = |ms: &[Metric]| q.metrics.iter().any(|m| ms.contains(m));
@@ -402,7 +419,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         && !dims.is_empty()
         && !dims.iter().any(|d| matches!(d, Dim::Time(_)))
         && q.metrics.first() == Some(&Metric::Visitors)
-        && !q.dimensions.iter().any(|d| d.0 == "visit:country_name")
+        && !q.dimensions.iter().any(|d| place_names(&d.0).is_some())
         && by_visitors
         && !q.total_rows
         && q.comparison.is_none())
@@ -781,7 +798,9 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
         let mut ids = Select::of(that, ctx.site.id.clone(), p.from_s, p.to_s);
         for f in other {
             if uses(f, foreign(that)) {
-                return Err(StatsError::Invalid("#/filters: a filter cannot mix visit:exit_page with event dimensions".into()));
+                return Err(StatsError::Invalid(
+                    "#/filters: a filter cannot mix visit:exit_page or the entry or exit page's hostname with event dimensions".into(),
+                ));
             }
             let mut cond = compile(ctx, f, that)?;
             resolve_regex(ctx, &mut cond, that, p).await?;
@@ -809,6 +828,27 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
     Ok(Filters { own: out, touched_by: None })
 }
 
+/// A filter on country or region names, as the codes whose names match;
+/// "(not set)" names blanks.
+fn place_filter(name: &str, op: Operator, values: &[String], cs: bool) -> Result<Cond, StatsError> {
+    let Some((table, blob)) = place_names(name) else {
+        return Err(StatsError::Invalid(format!("#/filters: cannot filter on {name}")));
+    };
+    if matches!(op, Operator::Matches | Operator::MatchesNot) {
+        for v in values {
+            regex(v, cs)?;
+        }
+    }
+    let blanks = matches!(op, Operator::Is | Operator::IsNot) && values.iter().any(|v| names_blank(name, v));
+    let codes = table
+        .iter()
+        .filter(|(_, place)| values.iter().any(|v| leaf_matches(op, place, v, cs)))
+        .map(|(code, _)| (*code).to_owned())
+        .chain(blanks.then(String::new))
+        .collect();
+    Ok(Cond::In(Column::Blob(blob), codes, true))
+}
+
 /// A filter as a condition on `kind` rows (before regexes are resolved).
 fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Cond, StatsError> {
     Ok(match f {
@@ -819,22 +859,7 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
             let cs = *case_sensitive;
             let negate = matches!(op, Operator::IsNot | Operator::ContainsNot | Operator::MatchesNot);
             let positive = match dimension.0.as_str() {
-                "visit:country_name" => {
-                    // The codes whose names match; "(not set)" names blanks.
-                    if matches!(op, Operator::Matches | Operator::MatchesNot) {
-                        for v in values {
-                            regex(v, cs)?;
-                        }
-                    }
-                    let blanks = matches!(op, Operator::Is | Operator::IsNot) && values.iter().any(|v| names_blank(&dimension.0, v));
-                    let codes = country::COUNTRIES
-                        .iter()
-                        .filter(|(_, name)| values.iter().any(|v| leaf_matches(*op, name, v, cs)))
-                        .map(|(code, _)| (*code).to_owned())
-                        .chain(blanks.then(String::new))
-                        .collect();
-                    Cond::In(Column::Blob(Blob::Country), codes, true)
-                }
+                name @ ("visit:country_name" | "visit:region_name") => place_filter(name, *op, values, cs)?,
                 "visit:device" | "visit:screen" => {
                     let names = [Device::Unknown, Device::Desktop, Device::Mobile, Device::Tablet];
                     let codes = names
@@ -860,9 +885,9 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
                         Some(key) => Column::Prop(key.to_owned()),
                         None => {
                             let blob = column_of(name).ok_or_else(|| StatsError::Invalid(format!("#/filters: cannot filter on {name}")))?;
-                            // visit:exit_page reads session rows' last page.
-                            if name == "visit:exit_page" && kind == RowKind::Event {
-                                return Err(StatsError::Invalid("#/filters: visit:exit_page cannot filter events".into()));
+                            // Only session rows hold the exit page and the pages' hostnames.
+                            if session_only(name) && kind == RowKind::Event {
+                                return Err(StatsError::Invalid(format!("#/filters: {name} cannot filter events")));
                             }
                             Column::Blob(blob)
                         }

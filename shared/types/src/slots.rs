@@ -9,9 +9,9 @@
 //! | slot | event row | session row | cap (bytes) |
 //! |---|---|---|---|
 //! | index1 | site id | site id | 64 |
-//! | blob1 | event name | `""` | 480 |
+//! | blob1 | event name | exit page's hostname | 480 |
 //! | blob2 | pathname | exit page | 2000 |
-//! | blob3 | hostname | hostname | 253 |
+//! | blob3 | hostname | entry page's hostname | 253 |
 //! | blob4 | entry page | entry page | 2000 |
 //! | blob5 | referrer | referrer | 2000 |
 //! | blob6 | source | source | 256 |
@@ -212,6 +212,13 @@ pub struct SessionRow {
     pub entry_page: String,
     /// Last page.
     pub exit_page: String,
+    /// First page's hostname (`""` in sessions stored before it was kept:
+    /// the visit's hostname then stands for it).
+    #[serde(default)]
+    pub entry_hostname: String,
+    /// Last page's hostname (`""` in sessions stored before it was kept).
+    #[serde(default)]
+    pub exit_hostname: String,
     /// No interaction after the first pageview.
     pub is_bounce: bool,
     /// Last event − first event, seconds.
@@ -229,6 +236,10 @@ pub fn encode_session(visit: &Event, row: &SessionRow, sign: f64, at_ms: u64) ->
     let mut p = with_visit(visit, at_ms);
     p.set_blob(Blob::Pathname, &row.exit_page);
     p.set_blob(Blob::EntryPage, &row.entry_page);
+    p.set_blob(Blob::Name, &row.exit_hostname);
+    if !row.entry_hostname.is_empty() {
+        p.set_blob(Blob::Hostname, &row.entry_hostname);
+    }
     p.set_double(Double::Kind, RowKind::Session as u8 as f64);
     p.set_double(Double::Sign, sign);
     p.set_double(Double::SessionId, (row.id & ID_MASK) as f64);
@@ -392,6 +403,8 @@ mod tests {
             start_ms: 1000,
             entry_page: "/first".into(),
             exit_page: "/last".into(),
+            entry_hostname: "www.demo.example".into(),
+            exit_hostname: "blog.demo.example".into(),
             is_bounce: false,
             duration_s: 75,
             pageviews: 3,
@@ -400,8 +413,20 @@ mod tests {
         let p = encode_session(&visit, &row, -1.0, 5000);
         assert_eq!(
             (p.blob(Blob::Name), p.blob(Blob::Pathname), p.blob(Blob::EntryPage), p.blob(Blob::Source)),
-            ("", "/last", "/first", "Google")
+            ("blog.demo.example", "/last", "/first", "Google")
         );
+        assert_eq!(p.blob(Blob::Hostname), "www.demo.example");
+        // A session stored before hostnames were kept: the visit's stands
+        // for the entry's, so its cancelling row matches the row it cancels.
+        let old = SessionRow { entry_hostname: String::new(), exit_hostname: String::new(), ..row.clone() };
+        let visit = Event { hostname: "demo.example".into(), ..visit };
+        let p = encode_session(&visit, &old, -1.0, 5000);
+        assert_eq!((p.blob(Blob::Hostname), p.blob(Blob::Name)), ("demo.example", ""));
+        let stored: SessionRow = serde_json::from_str(
+            r#"{"id":9,"start_ms":1,"entry_page":"/","exit_page":"/","is_bounce":true,"duration_s":0,"pageviews":1,"events":1}"#,
+        )
+        .unwrap();
+        assert_eq!((stored.entry_hostname.as_str(), stored.exit_hostname.as_str()), ("", ""));
         assert_eq!(p.double(Double::Kind), 2.0);
         assert_eq!(p.double(Double::Sign), -1.0);
         assert_eq!((p.double(Double::Device), p.double(Double::VisitorId), p.double(Double::SessionId)), (3.0, 42.0, 9.0));

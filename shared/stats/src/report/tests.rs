@@ -301,7 +301,7 @@ fn conversion_rate_divides_by_all_visitors_and_group_conversion_rate_by_the_grou
 
 #[test]
 #[wasm_bindgen_test]
-fn plausibles_other_names_screen_city_name_and_country_name() {
+fn plausibles_other_names_screen_city_name_country_name_and_region_name() {
     let fake = Fake::new(vec![("GROUP BY", json!([{"c0": "US", "c1": 2}, {"c0": "DE", "c1": 2}, {"c0": "", "c1": 1}]))]);
     let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:country_name"],
                       "filters": [["contains", "visit:country_name", ["united"], {"case_sensitive": false}]]});
@@ -326,6 +326,16 @@ fn plausibles_other_names_screen_city_name_and_country_name() {
     assert_eq!(screen.replace("visit:screen", ""), names(json!(["is", "visit:device", ["Mobile"]])).unwrap());
     let city = names(json!(["is", "visit:city_name", ["Tallinn"]])).unwrap();
     assert!(city.contains("'Tallinn'"), "{city}");
+    // Regions likewise, by English name; a code without one shows as stored.
+    let sql = names(json!(["is_not", "visit:region_name", ["Bavaria", "(not set)"]])).unwrap();
+    assert!(sql.contains("blob14 IN ('DE-BY', '')"), "{sql}");
+    let sql = names(json!(["matches", "visit:region_name", ["^Californi"]])).unwrap();
+    assert!(sql.contains("blob14 IN ('US-CA')"), "{sql}");
+    let fake = Fake::new(vec![("GROUP BY", json!([{"c0": "DE-BY", "c1": 1}, {"c0": "XX-9", "c1": 1}, {"c0": "US-CA", "c1": 1}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:region_name"]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    let got: Vec<&Value> = out["results"].as_array().into_iter().flatten().map(|r| &r["dimensions"][0]).collect();
+    assert_eq!(got, [&json!("Bavaria"), &json!("California"), &json!("XX-9")]);
 }
 
 #[test]
@@ -430,6 +440,34 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
 
 #[test]
 #[wasm_bindgen_test]
+fn entry_and_exit_page_hostnames_read_session_rows() {
+    // As dimensions: session rows only (blob3 the entry's, blob1 the exit's).
+    for (dim, blob) in [("visit:entry_page_hostname", "blob3"), ("visit:exit_page_hostname", "blob1")] {
+        let fake = Fake::new(vec![("double1 = 2", json!([{"c0": "blog.demo.example", "c1": 2}]))]);
+        let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "dimensions": [dim]}), &[]).unwrap();
+        assert_eq!(out["results"], json!([{"metrics": [2], "dimensions": ["blog.demo.example"]}]), "{dim}");
+        let seen = fake.seen.borrow();
+        assert!(seen.iter().all(|sql| sql.contains(&format!("{blob} AS c0")) && sql.contains("double1 = 2")), "{seen:?}");
+        // Nor can metrics that need event rows beside them (as by exit page).
+        let err = run_q(
+            &Fake::new(vec![]),
+            json!({"site_id": "demo", "metrics": ["total_revenue"], "date_range": "day", "dimensions": [dim]}),
+            &[],
+        );
+        assert!(matches!(err, Err(StatsError::Invalid(ref e)) if e.contains(dim)), "{err:?}");
+    }
+    // As a filter of event metrics: the matching sessions first.
+    let fake = Fake::new(vec![("SELECT double5 AS c0", json!([{"c0": 7}])), ("double5 IN (7)", json!([{"c0": 1, "c1": 2}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day",
+                      "filters": [["is", "visit:exit_page_hostname", ["blog.demo.example"]]]});
+    run_q(&fake, body, &[]).unwrap();
+    let seen = fake.seen.borrow();
+    assert!(seen[0].contains("double1 = 2") && seen[0].contains("blob1 IN ('blog.demo.example')"), "{}", seen[0]);
+    assert!(seen[1].contains("double1 = 1") && seen[1].contains("double5 IN (7)"), "{}", seen[1]);
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn a_statement_too_large_for_ae_is_the_callers_400_and_never_sent() {
     // A pattern that matches half of 10,000 long paths: either list is ~400 KB.
     let paths: Vec<Value> = (0..MAX_VALUES)
@@ -486,6 +524,8 @@ mod properties {
         "visit:exit_page",
         "visit:entry_page",
         "visit:country",
+        "visit:region_name",
+        "visit:exit_page_hostname",
         "time",
         "time:week",
     ];
