@@ -234,7 +234,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
 fn place_names(dimension: &str) -> Option<(&'static [(&'static str, &'static str)], Blob)> {
     match dimension {
         "visit:country_name" => Some((country::COUNTRIES, Blob::Country)),
-        "visit:region_name" => Some((region::REGIONS, Blob::Region)),
+        "visit:region_name" => Some((region::regions(), Blob::Region)),
         _ => None,
     }
 }
