@@ -354,13 +354,19 @@ fn uses(f: &Filter, test: fn(&str) -> bool) -> bool {
 struct Plan {
     /// Everything from session rows (a session-only dimension is asked).
     sessions_only: bool,
-    /// An event dimension other than time/visit ones is asked.
+    /// An event dimension other than time/visit ones is asked: visits are
+    /// then the sessions with an event in each group, from event rows.
     event_dims: bool,
 }
 
 async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Period) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
     let plan =
-        Plan { sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)), event_dims: q.dimensions.iter().any(|d| event_only(&d.0)) };
+        // event:hostname filters session rows by their entry page's hostname,
+        // but as a dimension it counts a visit under every hostname it saw.
+        Plan {
+            sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)),
+            event_dims: q.dimensions.iter().any(|d| event_only(&d.0) || d.0 == "event:hostname"),
+        };
     if plan.sessions_only {
         if let Some(m) = q.metrics.iter().find(|m| {
             !matches!(

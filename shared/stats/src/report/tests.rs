@@ -456,6 +456,13 @@ fn entry_and_exit_page_hostnames_read_session_rows() {
         );
         assert!(matches!(err, Err(StatsError::Invalid(ref e)) if e.contains(dim)), "{err:?}");
     }
+    // event:hostname, by contrast, counts a visit under each hostname it has events on.
+    let fake = Fake::new(vec![("double1 = 1", json!([{"c0": "blog.demo.example", "c1": 3}]))]);
+    let out = run_q(&fake, json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "dimensions": ["event:hostname"]}), &[])
+        .unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [3], "dimensions": ["blog.demo.example"]}]));
+    let seen = fake.seen.borrow().clone();
+    assert!(seen.iter().all(|sql| sql.contains("double1 = 1") && sql.contains("count(DISTINCT double5)")), "{seen:?}");
     // As a filter of event metrics: the matching sessions first.
     let fake = Fake::new(vec![("SELECT double5 AS c0", json!([{"c0": 7}])), ("double5 IN (7)", json!([{"c0": 1, "c1": 2}]))]);
     let body = json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day",
