@@ -536,6 +536,31 @@ def test_time_on_page_and_scroll_depth_by_page(data):
         assert sd == (rnd(sum(deepest) / len(deepest)) if deepest else 0), page
 
 
+def test_hostname_filters_keep_visits_as_plausible_does(data):
+    # Event metrics count the events on the hostname; a visit counts if it
+    # has any event there, except in breakdowns by where visits came from
+    # (entered there) and by exit page (left from there).
+    m = data["model"]
+    stats = {id(s): m.session_stats(s) for s in m.sessions}
+    domain = ENV["DEMO_DOMAIN"]
+    cases = [(["is", "event:hostname", [f"blog.{domain}"]], lambda h: h == f"blog.{domain}"),
+             (["is_not", "event:hostname", [f"blog.{domain}"]], lambda h: h != f"blog.{domain}"),
+             (["contains", "event:hostname", ["SHOP"], {"case_sensitive": False}], lambda h: "shop" in h),
+             (["matches", "event:hostname", ["^[a-z]+[.]example$"]], lambda h: h == domain)]
+    for f, hit in cases:
+        a = m.aggregate(lambda e: hit(e["host"]), keep_session=lambda s: any(hit(e["host"]) for e in s))
+        metrics = ["visitors", "pageviews", "events", "visits", "bounce_rate", "visit_duration"]
+        got = q(data, metrics=metrics, filters=[f])["results"][0]["metrics"]
+        assert got == [a[k] for k in metrics], f
+        for dim, end, key in [("visit:exit_page", "exit_host", lambda s: [e["path"] for e in s if e["name"] == "pageview"][-1]),
+                              ("visit:source", "entry_host", lambda s: s[0]["source"])]:
+            want = {}
+            for s in m.sessions:
+                if hit(stats[id(s)][end]):
+                    want[key(s)] = [want.get(key(s), [0])[0] + 1]
+            assert as_table(q(data, metrics=["visits"], dimensions=[dim], filters=[f])) == want, (f, dim)
+
+
 def test_hostname_week_month_and_auto_time_buckets(data):
     m = data["model"]
     a = m.aggregate()

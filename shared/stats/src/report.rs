@@ -319,9 +319,12 @@ fn names_blank(name: &str, value: &str) -> bool {
         || (value == "Direct / None" && (name == "visit:source" || name == "visit:referrer" || name.starts_with("visit:utm_")))
 }
 
-/// Dimensions only event rows hold.
+/// Dimensions only event rows hold. Sign rows keep the entry page's
+/// hostname in the hostname slot, but `event:hostname` is about events: a
+/// visit matches it by any of its events (or, in a breakdown Plausible maps
+/// to a page hostname, by that page: [`session_filters`]).
 fn event_only(name: &str) -> bool {
-    name.starts_with("event:") && name != "event:hostname"
+    name.starts_with("event:")
 }
 
 /// Dimensions only session rows hold.
@@ -361,12 +364,7 @@ struct Plan {
 
 async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Period) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
     let plan =
-        // event:hostname filters session rows by their entry page's hostname,
-        // but as a dimension it counts a visit under every hostname it saw.
-        Plan {
-            sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)),
-            event_dims: q.dimensions.iter().any(|d| event_only(&d.0) || d.0 == "event:hostname"),
-        };
+        Plan { sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)), event_dims: q.dimensions.iter().any(|d| event_only(&d.0)) };
     if plan.sessions_only {
         if let Some(m) = q.metrics.iter().find(|m| {
             !matches!(
@@ -772,6 +770,46 @@ fn number(v: Option<&Value>) -> f64 {
     }
 }
 
+/// The page hostname Plausible filters a breakdown by `dimension` on when
+/// `event:hostname` is filtered: where visits come from is where they
+/// entered, and exit pages are where they left.
+fn page_hostname_of(dimension: &str) -> Option<&'static str> {
+    match dimension {
+        "visit:source" | "visit:referrer" | "visit:entry_page" | "visit:utm_medium" | "visit:utm_source" | "visit:utm_campaign"
+        | "visit:utm_content" | "visit:utm_term" => Some("visit:entry_page_hostname"),
+        "visit:exit_page" => Some("visit:exit_page_hostname"),
+        _ => None,
+    }
+}
+
+/// The query's filters as session rows take them. Under a breakdown
+/// [`page_hostname_of`] maps, a (top-level: validated) `event:hostname`
+/// filter becomes that page's hostname filter, as Plausible adds it; it
+/// implies the visit has an event there (the page's pageview), so it
+/// replaces the event filter, which would need a nested read.
+fn session_filters(q: &Query) -> Vec<Filter> {
+    let mut pages: Vec<&str> = q.dimensions.iter().filter_map(|d| page_hostname_of(&d.0)).collect();
+    pages.sort_unstable();
+    pages.dedup();
+    q.filters
+        .iter()
+        .map(|f| match f {
+            Filter::Leaf { op, dimension, values, case_sensitive } if dimension.0 == "event:hostname" && !pages.is_empty() => Filter::And(
+                pages
+                    .iter()
+                    .map(|page| Filter::Leaf {
+                        op: *op,
+                        dimension: Dimension((*page).to_owned()),
+                        values: values.clone(),
+                        case_sensitive: *case_sensitive,
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        })
+        .collect()
+}
+
 /// A kind's filters: conditions on its own rows and, for session rows
 /// answered nested, the event rows a session must have.
 #[derive(Default)]
@@ -784,9 +822,17 @@ struct Filters {
 /// evaluate becomes the list of matching session ids, or, for session rows
 /// when `nest`, the event rows [`Select::render_touched`] matches them by.
 async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &Period, nest: bool) -> Result<Filters, StatsError> {
+    let on_sessions;
+    let filters = match kind {
+        RowKind::Event => &q.filters,
+        RowKind::Session => {
+            on_sessions = session_filters(q);
+            &on_sessions
+        }
+    };
     let mut own = Vec::new();
     let mut other = Vec::new();
-    for f in &q.filters {
+    for f in filters {
         if uses(f, foreign(kind)) {
             other.push(f);
         } else {

@@ -463,6 +463,25 @@ fn entry_and_exit_page_hostnames_read_session_rows() {
     assert_eq!(out["results"], json!([{"metrics": [3], "dimensions": ["blog.demo.example"]}]));
     let seen = fake.seen.borrow().clone();
     assert!(seen.iter().all(|sql| sql.contains("double1 = 1") && sql.contains("count(DISTINCT double5)")), "{seen:?}");
+    // As a filter of session metrics, event:hostname keeps the visits with
+    // an event there; under a breakdown by where visits came from, or by
+    // exit page, the visits that entered, or left, there (as Plausible).
+    let sql_of = |body: Value| {
+        let fake = Fake::new(vec![]);
+        run_q(&fake, body, &[]).map(|_| fake.seen.borrow().clone())
+    };
+    let host = json!([["is", "event:hostname", ["blog.demo.example"]]]);
+    let seen = sql_of(json!({"site_id": "demo", "metrics": ["visits", "bounce_rate"], "date_range": "day", "filters": host})).unwrap();
+    assert!(
+        seen.iter().any(|sql| sql.contains("hit > 0") && sql.contains("double1 = 1 AND") && sql.contains("blob3 IN ('blog.demo.example')")),
+        "{seen:?}"
+    );
+    for (dim, slot) in [("visit:source", "blob3"), ("visit:utm_campaign", "blob3"), ("visit:exit_page", "blob1")] {
+        let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "dimensions": [dim], "filters": host});
+        let seen = sql_of(body).unwrap();
+        let want = format!("{slot} IN ('blog.demo.example')");
+        assert!(seen.iter().all(|sql| sql.contains("double1 = 2") && sql.contains(&want) && !sql.contains("hit")), "{dim}: {seen:?}");
+    }
     // As a filter of event metrics: the matching sessions first.
     let fake = Fake::new(vec![("SELECT double5 AS c0", json!([{"c0": 7}])), ("double5 IN (7)", json!([{"c0": 1, "c1": 2}]))]);
     let body = json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day",
