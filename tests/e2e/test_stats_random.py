@@ -23,7 +23,8 @@ DIMENSIONS = ["event:page", "event:hostname", "event:name", "event:goal", "event
               "visit:referrer", "visit:channel", "visit:utm_medium", "visit:utm_source", "visit:utm_campaign", "visit:utm_content",
               "visit:utm_term", "visit:device", "visit:browser", "visit:browser_version", "visit:os", "visit:os_version",
               "visit:country", "visit:region", "visit:city", "visit:entry_page", "visit:exit_page", "visit:screen", "visit:country_name",
-              "visit:region_name", "visit:city_name", "time", "time:hour", "time:day", "time:week", "time:month"]
+              "visit:region_name", "visit:city_name", "visit:entry_page_hostname", "visit:exit_page_hostname", "time", "time:hour",
+              "time:day", "time:week", "time:month"]
 OPERATORS = ["is", "is_not", "contains", "contains_not", "matches", "matches_not"]
 VALUES = ["/", "/blog", "Signup", "Google", "DE", "pro", "'", "\\", "\u0000", "ü", ".*", "^/b", "(", "a|b", "%", "_",
           "Direct / None", "(not set)", "", "' OR 1=1 --"]
