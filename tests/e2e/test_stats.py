@@ -539,7 +539,7 @@ def test_time_on_page_and_scroll_depth_by_page(data):
 def test_hostname_filters_keep_visits_as_plausible_does(data):
     # Event metrics count the events on the hostname; a visit counts if it
     # has any event there, except in breakdowns by where visits came from
-    # (entered there) and by exit page (left from there).
+    # (entered there, events too) and by exit page (left from there).
     m = data["model"]
     stats = {id(s): m.session_stats(s) for s in m.sessions}
     domain = ENV["DEMO_DOMAIN"]
@@ -559,6 +559,11 @@ def test_hostname_filters_keep_visits_as_plausible_does(data):
                 if hit(stats[id(s)][end]):
                     want[key(s)] = [want.get(key(s), [0])[0] + 1]
             assert as_table(q(data, metrics=["visits"], dimensions=[dim], filters=[f])) == want, (f, dim)
+        # And visitors and pageviews by source: the events on the hostname of
+        # the visits that entered there.
+        entered = {id(e) for s in m.sessions if hit(stats[id(s)]["entry_host"]) for e in s}
+        want = m.breakdown(lambda e: e["source"], ["visitors", "pageviews"], lambda e: hit(e["host"]) and id(e) in entered)
+        assert as_table(q(data, metrics=["visitors", "pageviews"], dimensions=["visit:source"], filters=[f])) == want, f
 
 
 def test_hostname_week_month_and_auto_time_buckets(data):

@@ -15,7 +15,7 @@
 
 pub mod live;
 
-use beacon_types::slots::{encode_event, encode_session, ID_MASK};
+use beacon_types::slots::{encode_event, encode_session, Entry, ID_MASK};
 use beacon_types::{DataPoint, Event, SessionRow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -40,6 +40,13 @@ pub struct Session {
 }
 
 impl Session {
+    /// Where the session entered, for its event rows. Sessions stored before
+    /// the entry hostname was kept have the visit's.
+    pub fn entry(&self) -> Entry<'_> {
+        let hostname = if self.row.entry_hostname.is_empty() { &self.visit.hostname } else { &self.row.entry_hostname };
+        Entry { page: &self.row.entry_page, hostname, session_id: self.row.id }
+    }
+
     /// Whether an event at `at_ms` still belongs to this session.
     pub fn is_live_at(&self, at_ms: u64) -> bool {
         at_ms <= self.last_ms.saturating_add(TIMEOUT_MS) && at_ms.saturating_add(TIMEOUT_MS) >= self.row.start_ms
@@ -85,7 +92,7 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
     let Some(mut session) = live else {
         if is_engagement(&event) {
             // Engagement alone does not open a visit (its page's visit ended).
-            return Update { session: None, rows: vec![encode_event(&event, "", 0)] };
+            return Update { session: None, rows: vec![encode_event(&event, Entry::default())] };
         }
         return start(event);
     };
@@ -94,7 +101,8 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
     adopt_visit(&mut event, &session.visit);
     if session.recent.contains(&fingerprint) {
         // An exact repeat (a retried beacon): recorded, but the visit is unchanged.
-        return Update { session: Some(session.clone()), rows: vec![encode_event(&event, &session.row.entry_page, session.row.id)] };
+        let row = encode_event(&event, session.entry());
+        return Update { session: Some(session), rows: vec![row] };
     }
 
     let before = session.row.clone();
@@ -130,7 +138,7 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
         rows.push(encode_session(&session.visit, &before, -1.0, at));
         rows.push(encode_session(&session.visit, &session.row, 1.0, at));
     }
-    rows.push(encode_event(&event, &session.row.entry_page, session.row.id));
+    rows.push(encode_event(&event, session.entry()));
     Update { session: Some(session), rows }
 }
 
@@ -153,7 +161,7 @@ fn start(event: Event) -> Update {
     visit.props.clear();
     visit.revenue = None;
     let session = Session { row, visit, last_ms: at, exit_ms: at, recent: vec![(at, event.name.clone(), event.pathname.clone())] };
-    let rows = vec![encode_session(&session.visit, &session.row, 1.0, at), encode_event(&event, &session.row.entry_page, session.row.id)];
+    let rows = vec![encode_session(&session.visit, &session.row, 1.0, at), encode_event(&event, session.entry())];
     Update { session: Some(session), rows }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use beacon_types::slots::{Blob, Double};
+use beacon_types::slots::{hostname_key, Blob, Double};
 use beacon_types::{DataPoint, Event, SiteId};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -167,6 +167,10 @@ fn entry_and_exit_pages_keep_their_hostnames() {
     // Event rows keep their own hostname.
     let hosts: Vec<&str> = s.rows.iter().filter(|r| r.double(Double::Kind) == 1.0).map(|r| r.blob(Blob::Hostname)).collect();
     assert_eq!(hosts, ["www.demo.example", "blog.demo.example", "shop.demo.example", "demo.example"]);
+    // Event rows key the entry hostname as it was when each was written.
+    let keys: Vec<f64> = s.rows.iter().filter(|r| r.double(Double::Kind) == 1.0).map(|r| r.double(Double::EntryHostname)).collect();
+    let www = hostname_key("www.demo.example") as f64;
+    assert_eq!(keys, [www, www, www, hostname_key("demo.example") as f64]);
 }
 
 #[test]

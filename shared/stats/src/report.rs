@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use beacon_types::slots::{Blob, Double, RowKind};
+use beacon_types::slots::{hostname_key, Blob, Double, RowKind};
 use beacon_types::{Device, SiteId};
 use futures_util::future::{try_join, try_join_all};
 use jiff::tz::TimeZone;
@@ -810,6 +810,56 @@ fn session_filters(q: &Query) -> Vec<Filter> {
         .collect()
 }
 
+/// Under a breakdown by where visits came from, Plausible counts only the
+/// events of visits that entered on the `event:hostname` filter's hostname
+/// ([`page_hostname_of`]; sign rows get it from [`session_filters`]). Event
+/// rows keep their visit's entry hostname as a key (`double16`), so this
+/// reads the hostnames of the period's events, picks those each filter
+/// keeps, and matches their keys. Rows written before the key was kept
+/// (0) are left in. `None` when the query asks for no such narrowing.
+async fn entry_hostname_cond<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, p: &Period) -> Result<Option<Cond>, StatsError> {
+    let from_entry = q.dimensions.iter().any(|d| page_hostname_of(&d.0) == Some("visit:entry_page_hostname"));
+    let leaves: Vec<(Operator, &[String], bool)> = q
+        .filters
+        .iter()
+        .filter_map(|f| match f {
+            Filter::Leaf { op, dimension, values, case_sensitive } if dimension.0 == "event:hostname" => {
+                Some((*op, values.as_slice(), *case_sensitive))
+            }
+            _ => None,
+        })
+        .collect();
+    if !from_entry || leaves.is_empty() {
+        return Ok(None);
+    }
+    let mut s = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
+    let c = s.column(Expr::Col(Column::Blob(Blob::Hostname)));
+    s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
+    let rows = ctx.rows(s.render()).await?;
+    if rows.len() > MAX_VALUES {
+        return Err(StatsError::Invalid(format!("#/filters: more than {MAX_VALUES} hostnames in the period; narrow the date range")));
+    }
+    let seen: Vec<String> = rows.iter().map(|r| text(r.get("c0"))).collect();
+    let column = Column::Double(Double::EntryHostname);
+    let mut conds = Vec::new();
+    for (op, values, cs) in leaves {
+        if matches!(op, Operator::Matches | Operator::MatchesNot) {
+            for v in values {
+                regex(v, cs)?;
+            }
+        }
+        let mut keys: Vec<f64> =
+            seen.iter().filter(|h| values.iter().any(|v| leaf_matches(op, h, v, cs))).map(|h| hostname_key(h) as f64).collect();
+        conds.push(if matches!(op, Operator::IsNot | Operator::ContainsNot | Operator::MatchesNot) {
+            Cond::Not(Box::new(Cond::NumberIn(column.clone(), keys)))
+        } else {
+            keys.push(0.0);
+            Cond::NumberIn(column.clone(), keys)
+        });
+    }
+    Ok(Some(Cond::And(conds)))
+}
+
 /// A kind's filters: conditions on its own rows and, for session rows
 /// answered nested, the event rows a session must have.
 #[derive(Default)]
@@ -844,6 +894,9 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
         let mut cond = compile(ctx, f, kind)?;
         resolve_regex(ctx, &mut cond, kind, p).await?;
         out.push(cond);
+    }
+    if kind == RowKind::Event {
+        out.extend(entry_hostname_cond(ctx, q, p).await?);
     }
     if !other.is_empty() {
         let that = other_kind(kind);

@@ -40,13 +40,15 @@
 //! | double13 | — | duration, s | |
 //! | double14 | — | pageviews | |
 //! | double15 | — | events | |
-//! | double16–20 | unused | unused | |
+//! | double16 | entry page's hostname, keyed (`hostname_key`; 0 unknown) | 0 | |
+//! | double17–20 | unused | unused | |
 //!
 //! The caps add up to 15,925 bytes, under AE's 16 KB per data point; every
 //! blob is cut on a UTF-8 boundary, so no input makes encoding fail. Props
 //! that do not fit whole are left out rather than cut into invalid JSON.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::{Event, Props};
 
@@ -106,6 +108,7 @@ pub enum Double {
     Duration = 13,
     Pageviews = 14,
     Events = 15,
+    EntryHostname = 16,
 }
 
 impl Blob {
@@ -177,17 +180,43 @@ impl DataPoint {
 /// Mask for ids kept in doubles: 52 bits survive an f64 exactly.
 pub const ID_MASK: u64 = (1 << 52) - 1;
 
-/// The event row for `event`. `entry_page` and `session_id` come from the
-/// session the event belongs to (empty / 0 when no session is known).
-pub fn encode_event(event: &Event, entry_page: &str, session_id: u64) -> DataPoint {
+/// The key of a hostname in a double: 52 bits of its SHA-256, never 0 (0
+/// stands for "not known"). Event rows have no blob left for their visit's
+/// entry hostname, so they keep this, and queries match it by the keys of
+/// the hostnames a filter picks.
+pub fn hostname_key(hostname: &str) -> u64 {
+    let digest = Sha256::digest(hostname.as_bytes());
+    let mut first = [0u8; 8];
+    for (slot, b) in first.iter_mut().zip(digest.iter()) {
+        *slot = *b;
+    }
+    (u64::from_be_bytes(first) & ID_MASK).max(1)
+}
+
+/// Where the session an event belongs to entered (empty when no session is known).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Entry<'a> {
+    /// The entry page.
+    pub page: &'a str,
+    /// The entry page's hostname.
+    pub hostname: &'a str,
+    /// The session id.
+    pub session_id: u64,
+}
+
+/// The event row for `event`, in the session `entry` describes.
+pub fn encode_event(event: &Event, entry: Entry<'_>) -> DataPoint {
     let mut p = with_visit(event, event.timestamp_ms);
     p.set_blob(Blob::Name, &event.name);
     p.set_blob(Blob::Pathname, &event.pathname);
-    p.set_blob(Blob::EntryPage, entry_page);
+    p.set_blob(Blob::EntryPage, entry.page);
+    if !entry.hostname.is_empty() {
+        p.set_double(Double::EntryHostname, hostname_key(entry.hostname) as f64);
+    }
     p.set_blob(Blob::Props, &encode_props(&event.props, BLOB_CAPS[BLOBS - 1]));
     p.set_double(Double::Kind, RowKind::Event as u8 as f64);
     p.set_double(Double::Sign, 1.0);
-    p.set_double(Double::SessionId, (session_id & ID_MASK) as f64);
+    p.set_double(Double::SessionId, (entry.session_id & ID_MASK) as f64);
     if let Some(revenue) = &event.revenue {
         p.set_double(Double::RevenueAmount, revenue.amount);
         p.set_double(Double::RevenueCurrency, revenue.currency_code());
@@ -366,13 +395,15 @@ mod tests {
             visitor_id: u64::MAX,
             ..Default::default()
         };
-        let p = encode_event(&e, "/", 7);
+        let p = encode_event(&e, Entry { page: "/", hostname: "blog.demo.example", session_id: 7 });
         assert_eq!(p.index, "demo");
         assert_eq!(p.blobs.len(), BLOBS);
         assert_eq!(p.doubles.len(), DOUBLES);
         assert_eq!(p.blob(Blob::Name), "Signup");
         assert_eq!(p.blob(Blob::Pathname), "/pricing");
         assert_eq!(p.blob(Blob::EntryPage), "/");
+        assert_eq!(p.double(Double::EntryHostname), hostname_key("blog.demo.example") as f64);
+        assert_eq!(encode_event(&e, Entry::default()).double(Double::EntryHostname), 0.0);
         assert_eq!(p.blob(Blob::Source), "Hacker News");
         assert_eq!(p.blob(Blob::Props), r#"{"plan":"pro"}"#);
         assert_eq!(p.double(Double::Kind), 1.0);
@@ -440,6 +471,16 @@ mod tests {
     }
 
     #[test]
+    fn hostname_keys_are_stable_52_bit_and_never_0() {
+        let k = hostname_key("demo.example");
+        assert_eq!(k, hostname_key("demo.example"));
+        assert_ne!(k, hostname_key("blog.demo.example"));
+        assert!((1..=ID_MASK).contains(&k) && (1..=ID_MASK).contains(&hostname_key("")));
+        // Exact in a double, as AE keeps it.
+        assert_eq!(k as f64 as u64, k);
+    }
+
+    #[test]
     fn oversized_props_stay_valid_json() {
         let mut props = Props::new();
         for i in 0..30 {
@@ -468,7 +509,7 @@ mod tests {
             let mut props = Props::new();
             props.insert(key, val);
             let e = Event { name, pathname: path, props, ..Default::default() };
-            let p = encode_event(&e, "", 0);
+            let p = encode_event(&e, Entry::default());
             let total: usize = p.blobs.iter().map(String::len).sum();
             proptest::prop_assert!(total <= AE_BLOB_TOTAL_MAX);
             for (b, cap) in p.blobs.iter().zip(BLOB_CAPS) {

@@ -129,7 +129,7 @@ async fn store(env: &Env, mut event: Event, ip: &str, user_agent: &str) -> std::
     };
     event.visitor_id = visitor::visitor_id(&salt, &site, ip, user_agent);
     if beacon_platform::sessions_disabled(env) {
-        return analytics::write(env, &[slots::encode_event(&event, "", 0)]).await;
+        return analytics::write(env, &[slots::encode_event(&event, slots::Entry::default())]).await;
     }
     // Only sessions need yesterday's id: skip that D1 read when they are off.
     let previous = match salts::existing_salt(env, day.saturating_sub(1)).await {
@@ -141,7 +141,7 @@ async fn store(env: &Env, mut event: Event, ip: &str, user_agent: &str) -> std::
         Ok(rows) => rows,
         Err(e) => {
             console_error!("ingest: site object unavailable ({e}); writing the event without session rows");
-            vec![slots::encode_event(&request.event, "", 0)]
+            vec![slots::encode_event(&request.event, slots::Entry::default())]
         }
     };
     analytics::write(env, &rows).await

@@ -482,6 +482,33 @@ fn entry_and_exit_page_hostnames_read_session_rows() {
         let want = format!("{slot} IN ('blog.demo.example')");
         assert!(seen.iter().all(|sql| sql.contains("double1 = 2") && sql.contains(&want) && !sql.contains("hit")), "{dim}: {seen:?}");
     }
+    // Event metrics under such a breakdown: the events of visits that entered
+    // there, by the key event rows keep of their visit's entry hostname.
+    let hosts = json!([{"c0": "demo.example"}, {"c0": "blog.demo.example"}, {"c0": "shop.demo.example"}]);
+    for (filter, keys) in [
+        (json!(["is", "event:hostname", ["blog.demo.example"]]), format!("double16 IN ({}, 0)", hostname_key("blog.demo.example"))),
+        (
+            json!(["contains_not", "event:hostname", ["SHOP"], {"case_sensitive": false}]),
+            format!("NOT (double16 IN ({}))", hostname_key("shop.demo.example")),
+        ),
+        (
+            json!(["matches", "event:hostname", ["^(blog|shop)[.]"]]),
+            format!("double16 IN ({}, {}, 0)", hostname_key("blog.demo.example"), hostname_key("shop.demo.example")),
+        ),
+    ] {
+        let fake = Fake::new(vec![("SELECT blob3 AS c0", hosts.clone())]);
+        let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:utm_source"], "filters": [filter]});
+        run_q(&fake, body, &[]).unwrap();
+        let seen = fake.seen.borrow();
+        assert!(seen.iter().any(|sql| sql.contains("blob9 AS c0") && sql.contains(&keys)), "{keys}: {seen:?}");
+    }
+    // Not without a hostname filter, nor under other breakdowns.
+    for body in [
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:source"]}),
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:country"], "filters": host}),
+    ] {
+        assert!(sql_of(body).unwrap().iter().all(|sql| !sql.contains("double16")));
+    }
     // As a filter of event metrics: the matching sessions first.
     let fake = Fake::new(vec![("SELECT double5 AS c0", json!([{"c0": 7}])), ("double5 IN (7)", json!([{"c0": 1, "c1": 2}]))]);
     let body = json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day",
