@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use beacon_types::{slots::ID_MASK, Salt, SiteId};
+use beacon_types::{slots::id_from_digest, Salt, SiteId};
 
 /// The visitor id for one salt. Fields are length-prefixed so no two
 /// different inputs hash the same bytes.
@@ -15,15 +15,13 @@ pub fn visitor_id(salt: &Salt, site: &SiteId, ip: &str, user_agent: &str) -> u64
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    let digest = h.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_be_bytes(first) & ID_MASK
+    id_from_digest(&h.finalize())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use beacon_types::slots::ID_MASK;
 
     fn site(s: &str) -> SiteId {
         SiteId::parse(s).unwrap()

@@ -15,7 +15,7 @@
 
 pub mod live;
 
-use beacon_types::slots::{encode_event, encode_session, Entry, ID_MASK};
+use beacon_types::slots::{encode_event, encode_session, id_from_digest, Entry};
 use beacon_types::{DataPoint, Event, SessionRow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -43,8 +43,7 @@ impl Session {
     /// Where the session entered, for its event rows. Sessions stored before
     /// the entry hostname was kept have the visit's.
     pub fn entry(&self) -> Entry<'_> {
-        let hostname = if self.row.entry_hostname.is_empty() { &self.visit.hostname } else { &self.row.entry_hostname };
-        Entry { page: &self.row.entry_page, hostname, session_id: self.row.id }
+        Entry { page: &self.row.entry_page, hostname: self.row.entry_hostname_or(&self.visit.hostname), session_id: self.row.id }
     }
 
     /// Whether an event at `at_ms` still belongs to this session.
@@ -75,12 +74,7 @@ pub fn session_id(visitor_id: u64, start_ms: u64) -> u64 {
     let mut h = Sha256::new();
     h.update(visitor_id.to_be_bytes());
     h.update(start_ms.to_be_bytes());
-    let d = h.finalize();
-    let mut first = [0u8; 8];
-    for (slot, b) in first.iter_mut().zip(d.iter()) {
-        *slot = *b;
-    }
-    u64::from_be_bytes(first) & ID_MASK
+    id_from_digest(&h.finalize())
 }
 
 /// Applies `event` to the visitor's `current` session (if any). The event

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use beacon_types::slots::{hostname_key, Blob, Double};
+use beacon_types::slots::{hostname_key, Blob, Double, ID_MASK};
 use beacon_types::{DataPoint, Event, SiteId};
 use wasm_bindgen_test::wasm_bindgen_test;
 

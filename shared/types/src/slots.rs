@@ -185,12 +185,16 @@ pub const ID_MASK: u64 = (1 << 52) - 1;
 /// entry hostname, so they keep this, and queries match it by the keys of
 /// the hostnames a filter picks.
 pub fn hostname_key(hostname: &str) -> u64 {
-    let digest = Sha256::digest(hostname.as_bytes());
+    id_from_digest(&Sha256::digest(hostname.as_bytes())).max(1)
+}
+
+/// An id kept in a double: a digest's first 8 bytes, cut to 52 bits.
+pub fn id_from_digest(digest: &[u8]) -> u64 {
     let mut first = [0u8; 8];
     for (slot, b) in first.iter_mut().zip(digest.iter()) {
         *slot = *b;
     }
-    (u64::from_be_bytes(first) & ID_MASK).max(1)
+    u64::from_be_bytes(first) & ID_MASK
 }
 
 /// Where the session an event belongs to entered (empty when no session is known).
@@ -258,6 +262,18 @@ pub struct SessionRow {
     pub events: u32,
 }
 
+impl SessionRow {
+    /// The entry page's hostname; the visit's for sessions stored before it
+    /// was kept, as their earlier rows held.
+    pub fn entry_hostname_or<'a>(&'a self, visit_hostname: &'a str) -> &'a str {
+        if self.entry_hostname.is_empty() {
+            visit_hostname
+        } else {
+            &self.entry_hostname
+        }
+    }
+}
+
 /// The session row for `row` with `sign` (+1 new state, -1 cancelling a
 /// previous one). Visit attributes come from `visit`, the session's first
 /// event; the row is stamped at `at_ms`.
@@ -266,9 +282,7 @@ pub fn encode_session(visit: &Event, row: &SessionRow, sign: f64, at_ms: u64) ->
     p.set_blob(Blob::Pathname, &row.exit_page);
     p.set_blob(Blob::EntryPage, &row.entry_page);
     p.set_blob(Blob::Name, &row.exit_hostname);
-    if !row.entry_hostname.is_empty() {
-        p.set_blob(Blob::Hostname, &row.entry_hostname);
-    }
+    p.set_blob(Blob::Hostname, row.entry_hostname_or(&visit.hostname));
     p.set_double(Double::Kind, RowKind::Session as u8 as f64);
     p.set_double(Double::Sign, sign);
     p.set_double(Double::SessionId, (row.id & ID_MASK) as f64);
