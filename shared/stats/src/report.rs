@@ -21,6 +21,7 @@
 //!   the period (at most [`MAX_VALUES`]), matched here with an RE2-style
 //!   engine.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use beacon_types::slots::{hostname_key, Blob, Double, RowKind};
@@ -787,14 +788,17 @@ fn page_hostname_of(dimension: &str) -> Option<&'static str> {
 /// filter becomes that page's hostname filter, as Plausible adds it; it
 /// implies the visit has an event there (the page's pageview), so it
 /// replaces the event filter, which would need a nested read.
-fn session_filters(q: &Query) -> Vec<Filter> {
+fn session_filters(q: &Query) -> Cow<'_, [Filter]> {
     let mut pages: Vec<&str> = q.dimensions.iter().filter_map(|d| page_hostname_of(&d.0)).collect();
+    if pages.is_empty() {
+        return Cow::Borrowed(&q.filters);
+    }
     pages.sort_unstable();
     pages.dedup();
     q.filters
         .iter()
         .map(|f| match f {
-            Filter::Leaf { op, dimension, values, case_sensitive } if dimension.0 == "event:hostname" && !pages.is_empty() => Filter::And(
+            Filter::Leaf { op, dimension, values, case_sensitive } if dimension.0 == "event:hostname" => Filter::And(
                 pages
                     .iter()
                     .map(|page| Filter::Leaf {
@@ -832,24 +836,12 @@ async fn entry_hostname_cond<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, p: &Period)
     if !from_entry || leaves.is_empty() {
         return Ok(None);
     }
-    let mut s = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
-    let c = s.column(Expr::Col(Column::Blob(Blob::Hostname)));
-    s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
-    let rows = ctx.rows(s.render()).await?;
-    if rows.len() > MAX_VALUES {
-        return Err(StatsError::Invalid(format!("#/filters: more than {MAX_VALUES} hostnames in the period; narrow the date range")));
-    }
-    let seen: Vec<String> = rows.iter().map(|r| text(r.get("c0"))).collect();
+    let seen = values_seen(ctx, RowKind::Event, &Column::Blob(Blob::Hostname), p, "of event:hostname to match a filter against").await?;
     let column = Column::Double(Double::EntryHostname);
     let mut conds = Vec::new();
     for (op, values, cs) in leaves {
-        if matches!(op, Operator::Matches | Operator::MatchesNot) {
-            for v in values {
-                regex(v, cs)?;
-            }
-        }
-        let mut keys: Vec<f64> =
-            seen.iter().filter(|h| values.iter().any(|v| leaf_matches(op, h, v, cs))).map(|h| hostname_key(h) as f64).collect();
+        let matcher = Matcher::new(op, values, cs)?;
+        let mut keys: Vec<f64> = seen.iter().filter(|h| matcher.hit(h)).map(|h| hostname_key(h) as f64).collect();
         conds.push(if matches!(op, Operator::IsNot | Operator::ContainsNot | Operator::MatchesNot) {
             Cond::Not(Box::new(Cond::NumberIn(column.clone(), keys)))
         } else {
@@ -872,17 +864,13 @@ struct Filters {
 /// evaluate becomes the list of matching session ids, or, for session rows
 /// when `nest`, the event rows [`Select::render_touched`] matches them by.
 async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &Period, nest: bool) -> Result<Filters, StatsError> {
-    let on_sessions;
     let filters = match kind {
-        RowKind::Event => &q.filters,
-        RowKind::Session => {
-            on_sessions = session_filters(q);
-            &on_sessions
-        }
+        RowKind::Event => Cow::Borrowed(q.filters.as_slice()),
+        RowKind::Session => session_filters(q),
     };
     let mut own = Vec::new();
     let mut other = Vec::new();
-    for f in filters {
+    for f in filters.iter() {
         if uses(f, foreign(kind)) {
             other.push(f);
         } else {
@@ -939,18 +927,10 @@ fn place_filter(name: &str, op: Operator, values: &[String], cs: bool) -> Result
     let Some((table, blob)) = place_names(name) else {
         return Err(StatsError::Invalid(format!("#/filters: cannot filter on {name}")));
     };
-    if matches!(op, Operator::Matches | Operator::MatchesNot) {
-        for v in values {
-            regex(v, cs)?;
-        }
-    }
+    let matcher = Matcher::new(op, values, cs)?;
     let blanks = matches!(op, Operator::Is | Operator::IsNot) && values.iter().any(|v| names_blank(name, v));
-    let codes = table
-        .iter()
-        .filter(|(_, place)| values.iter().any(|v| leaf_matches(op, place, v, cs)))
-        .map(|(code, _)| (*code).to_owned())
-        .chain(blanks.then(String::new))
-        .collect();
+    let codes =
+        table.iter().filter(|(_, place)| matcher.hit(place)).map(|(code, _)| (*code).to_owned()).chain(blanks.then(String::new)).collect();
     Ok(Cond::In(Column::Blob(blob), codes, true))
 }
 
@@ -1040,13 +1020,40 @@ fn device_name(d: Device) -> &'static str {
     }
 }
 
-/// Whether `value` satisfies a leaf's positive operator with `pattern`.
+/// Whether `value` satisfies a leaf's positive operator with `pattern` (an
+/// invalid pattern matches nothing).
 fn leaf_matches(op: Operator, value: &str, pattern: &str, case_sensitive: bool) -> bool {
-    let (v, p) = if case_sensitive { (value.to_owned(), pattern.to_owned()) } else { (value.to_lowercase(), pattern.to_lowercase()) };
-    match op {
-        Operator::Is | Operator::IsNot => v == p,
-        Operator::Contains | Operator::ContainsNot => v.contains(&p),
-        Operator::Matches | Operator::MatchesNot => regex(pattern, case_sensitive).map(|r| r.is_match(value)).unwrap_or(false),
+    Matcher::new(op, std::slice::from_ref(&pattern.to_owned()), case_sensitive).is_ok_and(|m| m.hit(value))
+}
+
+/// A leaf's values, ready to test many names against in the leaf's
+/// positive sense (`is_not` as `is`…): folded and compiled once.
+struct Matcher {
+    op: Operator,
+    case_sensitive: bool,
+    values: Vec<String>,
+    patterns: Vec<regex_lite::Regex>,
+}
+
+impl Matcher {
+    /// Checks and compiles the patterns of a `matches` leaf.
+    fn new(op: Operator, values: &[String], case_sensitive: bool) -> Result<Self, StatsError> {
+        let patterns = match op {
+            Operator::Matches | Operator::MatchesNot => values.iter().map(|v| regex(v, case_sensitive)).collect::<Result<_, _>>()?,
+            _ => Vec::new(),
+        };
+        let values = values.iter().map(|v| if case_sensitive { v.clone() } else { v.to_lowercase() }).collect();
+        Ok(Self { op, case_sensitive, values, patterns })
+    }
+
+    /// Whether `value` satisfies any of the leaf's values.
+    fn hit(&self, value: &str) -> bool {
+        let folded = if self.case_sensitive { Cow::Borrowed(value) } else { Cow::Owned(value.to_lowercase()) };
+        match self.op {
+            Operator::Is | Operator::IsNot => self.values.iter().any(|v| *v == folded),
+            Operator::Contains | Operator::ContainsNot => self.values.iter().any(|v| folded.contains(v.as_str())),
+            Operator::Matches | Operator::MatchesNot => self.patterns.iter().any(|r| r.is_match(value)),
+        }
     }
 }
 
@@ -1070,16 +1077,7 @@ async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKi
     cond.regex_columns(&mut columns);
     let mut seen: HashMap<Column, Vec<String>> = HashMap::new();
     for column in columns {
-        let mut s = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
-        let c = s.column(Expr::Col(column.clone()));
-        s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
-        let rows = ctx.rows(s.render()).await?;
-        if rows.len() > MAX_VALUES {
-            return Err(StatsError::Invalid(format!(
-                "#/filters: more than {MAX_VALUES} distinct values to match a pattern against; narrow the date range"
-            )));
-        }
-        let values = rows.iter().map(|r| decoded(&column, &text(r.get("c0")))).collect();
+        let values = values_seen(ctx, kind, &column, p, "to match a pattern against").await?;
         seen.insert(column, values);
     }
     let mut failure = None;
@@ -1097,6 +1095,26 @@ async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKi
         }
     });
     failure.map_or(Ok(()), Err)
+}
+
+/// The distinct values of `column` on `kind` rows in the period, as people
+/// read them; more than [`MAX_VALUES`] is the caller's 400 (`purpose` says
+/// what they were read for).
+async fn values_seen<R: Runner>(
+    ctx: &Ctx<'_, R>,
+    kind: RowKind,
+    column: &Column,
+    p: &Period,
+    purpose: &str,
+) -> Result<Vec<String>, StatsError> {
+    let mut s = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
+    let c = s.column(Expr::Col(column.clone()));
+    s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
+    let rows = ctx.rows(s.render()).await?;
+    if rows.len() > MAX_VALUES {
+        return Err(StatsError::Invalid(format!("#/filters: more than {MAX_VALUES} distinct values {purpose}; narrow the date range")));
+    }
+    Ok(rows.iter().map(|r| decoded(column, &text(r.get("c0")))).collect())
 }
 
 /// A stored value as people read it (props are kept JSON-escaped).
