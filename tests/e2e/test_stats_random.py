@@ -33,15 +33,19 @@ COUNTS = {"visitors", "visits", "pageviews", "events"}
 PERCENTS = {"bounce_rate", "percentage", "conversion_rate", "group_conversion_rate"}
 
 
-def a_filter(rng, depth=0):
+def a_filter(rng, depth=0, prefix=""):
     r = rng.random()
     if depth < 3 and r < 0.15:
-        return ["and", [a_filter(rng, depth + 1) for _ in range(rng.randint(1, 3))]]
+        return ["and", [a_filter(rng, depth + 1, prefix) for _ in range(rng.randint(1, 3))]]
     if depth < 3 and r < 0.25:
-        return ["or", [a_filter(rng, depth + 1) for _ in range(rng.randint(1, 3))]]
+        return ["or", [a_filter(rng, depth + 1, prefix) for _ in range(rng.randint(1, 3))]]
     if depth < 3 and r < 0.3:
-        return ["not", a_filter(rng, depth + 1)]
-    leaf = [rng.choice(OPERATORS), rng.choice([d for d in DIMENSIONS if not d.startswith("time")]), rng.sample(VALUES, rng.randint(1, 3))]
+        return ["not", a_filter(rng, depth + 1, prefix)]
+    if depth < 3 and r < 0.35:
+        # Mostly event dimensions inside, as behavioral filters take.
+        return [rng.choice(["has_done", "has_not_done"]), a_filter(rng, depth + 1, "event:" if rng.random() < 0.9 else prefix)]
+    dims = [d for d in DIMENSIONS if not d.startswith("time") and d.startswith(prefix)]
+    leaf = [rng.choice(OPERATORS), rng.choice(dims), rng.sample(VALUES, rng.randint(1, 3))]
     if rng.random() < 0.3:
         leaf.append({"case_sensitive": rng.random() < 0.5})
     return leaf
@@ -202,19 +206,19 @@ def leaf_rule(op, dim, values, case_sensitive):
     return keep
 
 
-def random_tree(rng, depth=0):
-    """A filter tree and the model's predicate for it."""
+def random_tree(rng, depth=0, fields=FIELDS):
+    """A filter tree over `fields` and the model's predicate for it."""
     r = rng.random()
     if depth < 2 and r < 0.3:
-        parts = [random_tree(rng, depth + 1) for _ in range(rng.randint(2, 3))]
+        parts = [random_tree(rng, depth + 1, fields) for _ in range(rng.randint(2, 3))]
         if r < 0.15:
             return ["and", [f for f, _ in parts]], lambda e: all(k(e) for _, k in parts)
         return ["or", [f for f, _ in parts]], lambda e: any(k(e) for _, k in parts)
     if depth < 2 and r < 0.4:
-        f, k = random_tree(rng, depth + 1)
+        f, k = random_tree(rng, depth + 1, fields)
         return ["not", f], lambda e: not k(e)
     op = rng.choice(OPERATORS)
-    dim = rng.choice(sorted(FIELDS))
+    dim = rng.choice(sorted(fields))
     pool = FIELDS[dim][1]
     if op.startswith("matches"):
         values = rng.sample(pool, rng.randint(1, 2))
@@ -303,6 +307,46 @@ def test_random_entry_and_exit_page_filters_pick_what_the_model_picks(data):
         a = m.aggregate(keep_session=lambda s: s in picked)
         got = ok(query(dict(body, metrics=["visits", "bounce_rate", "visit_duration"])))["results"][0]["metrics"]
         assert got == [a["visits"], a["bounce_rate"], a["visit_duration"]], (filters, got, a)
+
+
+def test_random_behavioral_filters_pick_the_visits_the_model_picks(data):
+    # `has_done` keeps every event and visit of the visits with an event the
+    # inner tree (event dimensions only) keeps; `has_not_done` the others.
+    # Beside them, an ordinary tree filters as usual.
+    rng = random.Random(51)
+    m = data["model"]
+    visit_of = sessions_of(m)
+    events_only = {d: f for d, f in FIELDS.items() if d.startswith("event:")}
+    breakdowns = {"visit:country": lambda e: e["country"], "event:page": lambda e: e["path"], "visit:source": lambda e: e["source"]}
+    split = 0
+    for _ in range(30):
+        inner, did = random_tree(rng, fields=events_only)
+        op = rng.choice(["has_done", "has_not_done"])
+        done = {id(s) for s in m.sessions if any(did(e) for e in s) == (op == "has_done")}
+        behavioral = [op, inner]
+        if rng.random() < 0.3:
+            behavioral = ["not", behavioral]
+            done = {id(s) for s in m.sessions} - done
+        split += 0 < len(done) < len(m.sessions)
+        tree, keep = random_tree(rng) if rng.random() < 0.5 else (None, lambda e: True)
+        filters = [behavioral] + ([tree] if tree else [])
+        body = {"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "filters": filters}
+        kept = lambda e: id(visit_of[id(e)]) in done and keep(e)
+        a = m.aggregate(kept)
+        metrics = ["visitors", "pageviews", "events"]
+        got = ok(query(dict(body, metrics=metrics)))["results"][0]["metrics"]
+        assert got == [a[x] for x in metrics], (filters, got, a)
+        dim = rng.choice(sorted(breakdowns))
+        got = as_table(ok(query(dict(body, metrics=metrics, dimensions=[dim]))))
+        assert got == m.breakdown(breakdowns[dim], metrics, kept), (filters, dim, got)
+        picked = [s for s in m.sessions if any(kept(e) for e in s)]
+        a = m.aggregate(keep_session=lambda s: s in picked)
+        # (Views per visit refuses a page filter outside behavioral ones.)
+        metrics = ["visits", "bounce_rate", "visit_duration"] + ([] if "event:page" in json.dumps(tree) else ["views_per_visit"])
+        got = ok(query(dict(body, metrics=metrics)))["results"][0]["metrics"]
+        assert got == [a[x] for x in metrics], (filters, got, a)
+    # Many inner trees pick some visits and leave others (13 of 30 here).
+    assert split >= 10, split
 
 
 GOALS = {"Signup": lambda e: e["name"] == "Signup", "Visit /thanks": lambda e: e["name"] == "pageview" and e["path"] == "/thanks",

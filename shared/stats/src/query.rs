@@ -132,6 +132,12 @@ pub enum Filter {
     Or(Vec<Filter>),
     /// `["not", filter]`
     Not(Box<Filter>),
+    /// `["has_done", filter]`: the visits with an event the (event-only)
+    /// filter keeps, every event of them counted, as Plausible's behavioral
+    /// filter.
+    HasDone(Box<Filter>),
+    /// `["has_not_done", filter]`: the visits without such an event.
+    HasNotDone(Box<Filter>),
 }
 
 /// A validated query.
@@ -317,6 +323,10 @@ fn parse_filter(v: &Value, at: &str, depth: usize, leaves: &mut usize) -> Result
             let inner = parts.get(1).ok_or_else(|| invalid(at, "Invalid filter"))?;
             Ok(Filter::Not(Box::new(parse_filter(inner, &format!("{at}/1"), depth + 1, leaves)?)))
         }
+        name @ ("has_done" | "has_not_done") if parts.len() == 2 => {
+            let inner = Box::new(parse_filter(parts.get(1).unwrap_or(&Value::Null), &format!("{at}/1"), depth + 1, leaves)?);
+            Ok(if name == "has_done" { Filter::HasDone(inner) } else { Filter::HasNotDone(inner) })
+        }
         _ => {
             let op = match op.as_str() {
                 "is" => Operator::Is,
@@ -490,23 +500,56 @@ impl Filter {
             Filter::And(parts) => serde_json::json!(["and", parts.iter().map(Filter::to_json).collect::<Vec<_>>()]),
             Filter::Or(parts) => serde_json::json!(["or", parts.iter().map(Filter::to_json).collect::<Vec<_>>()]),
             Filter::Not(inner) => serde_json::json!(["not", inner.to_json()]),
+            Filter::HasDone(inner) => serde_json::json!(["has_done", inner.to_json()]),
+            Filter::HasNotDone(inner) => serde_json::json!(["has_not_done", inner.to_json()]),
         }
     }
 
-    /// Every dimension a filter names, with its nesting depth (0 = top level).
+    /// Every dimension a filter names, with its nesting depth (0 = top
+    /// level), leaving out those inside `has_done`/`has_not_done`: they pick
+    /// visits by other events, not the rows counted (Plausible's
+    /// `behavioral_filters: :ignore`).
     pub fn dimensions<'a>(&'a self, depth: usize, out: &mut Vec<(&'a str, usize)>) {
+        let mut all = Vec::new();
+        self.leaves(depth, 0, &mut all);
+        out.extend(all.into_iter().filter(|l| l.behavioral == 0).map(|l| (l.dimension, l.depth)));
+    }
+
+    /// Every leaf's dimension, nesting depth and number of behavioral
+    /// filters around it.
+    fn leaves<'a>(&'a self, depth: usize, behavioral: usize, out: &mut Vec<LeafAt<'a>>) {
         match self {
-            Filter::Leaf { dimension, .. } => out.push((dimension.0.as_str(), depth)),
-            Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| p.dimensions(depth + 1, out)),
-            Filter::Not(inner) => inner.dimensions(depth + 1, out),
+            Filter::Leaf { dimension, .. } => out.push(LeafAt { dimension: dimension.0.as_str(), depth, behavioral }),
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| p.leaves(depth + 1, behavioral, out)),
+            Filter::Not(inner) => inner.leaves(depth + 1, behavioral, out),
+            Filter::HasDone(inner) | Filter::HasNotDone(inner) => inner.leaves(depth + 1, behavioral + 1, out),
         }
     }
 }
 
+/// Where a filter leaf sits: [`Filter::leaves`].
+struct LeafAt<'a> {
+    dimension: &'a str,
+    depth: usize,
+    behavioral: usize,
+}
+
 /// Plausible's rules on which metrics, filters and dimensions go together.
 fn validate(q: &Query) -> Result<(), StatsError> {
-    let mut used = Vec::new();
-    q.filters.iter().for_each(|f| f.dimensions(0, &mut used));
+    let mut leaves = Vec::new();
+    q.filters.iter().for_each(|f| f.leaves(0, 0, &mut leaves));
+    for leaf in &leaves {
+        if leaf.behavioral > 1 {
+            return Err(invalid("#/filters", "Invalid filters. Behavioral filters (has_done, has_not_done) cannot be nested."));
+        }
+        if leaf.behavioral == 1 && !leaf.dimension.starts_with("event:") {
+            return Err(invalid(
+                "#/filters",
+                "Invalid filters. Behavioral filters (has_done, has_not_done) can only be used with event dimension filters.",
+            ));
+        }
+    }
+    let used: Vec<(&str, usize)> = leaves.iter().filter(|l| l.behavioral == 0).map(|l| (l.dimension, l.depth)).collect();
     let filtered = |d: &str| used.iter().any(|(x, _)| *x == d);
     let toplevel = |d: &str| used.iter().any(|(x, depth)| *x == d && *depth == 0);
     let has_dim = |d: &str| q.dimensions.iter().any(|x| x.0 == d);
@@ -522,7 +565,7 @@ fn validate(q: &Query) -> Result<(), StatsError> {
             // Their denominators drop the top-level property filters; a
             // nested one could not be dropped alone.
             Metric::ConversionRate | Metric::GroupConversionRate
-                if used.iter().any(|(d, depth)| *depth > 0 && d.starts_with("event:props:")) =>
+                if leaves.iter().any(|l| l.depth > 0 && l.dimension.starts_with("event:props:")) =>
             {
                 return Err(invalid(
                     "#/filters",

@@ -879,9 +879,7 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
     }
     let mut out = Vec::new();
     for f in own {
-        let mut cond = compile(ctx, f, kind)?;
-        resolve_regex(ctx, &mut cond, kind, p).await?;
-        out.push(cond);
+        out.push(resolved(ctx, f, kind, p).await?);
     }
     if kind == RowKind::Event {
         out.extend(entry_hostname_cond(ctx, q, p).await?);
@@ -895,30 +893,53 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
                     "#/filters: a filter cannot mix visit:exit_page or the entry or exit page's hostname with event dimensions".into(),
                 ));
             }
-            let mut cond = compile(ctx, f, that)?;
-            resolve_regex(ctx, &mut cond, that, p).await?;
-            ids.filter(cond);
+            ids.filter(resolved(ctx, f, that, p).await?);
         }
         if nest && kind == RowKind::Session {
             return Ok(Filters { own: out, touched_by: Some(ids) });
         }
-        let c = ids.column(Expr::Col(Column::Double(Double::SessionId)));
-        ids.group_by(c).limit(u32::try_from(MAX_IDS + 1).unwrap_or(u32::MAX));
-        if that == RowKind::Session {
-            // A session matches by its current state: states it has since
-            // left (an earlier exit page) cancel out.
-            ids.having_positive(Expr::Sum(vec![Double::Sign], None));
-        }
-        let rows = ctx.rows(ids.render()).await?;
-        if rows.len() > MAX_IDS {
-            return Err(StatsError::Invalid(format!(
-                "#/filters: more than {MAX_IDS} visits match these filters for the metrics asked; narrow the date range"
-            )));
-        }
-        let list: Vec<f64> = rows.iter().map(|r| number(r.get("c0"))).collect();
+        let list = session_ids(ctx, ids, "match these filters for the metrics asked").await?;
         out.push(Cond::NumberIn(Column::Double(Double::SessionId), list));
     }
     Ok(Filters { own: out, touched_by: None })
+}
+
+/// The session ids of the rows `rows` selects, at most [`MAX_IDS`] (more
+/// is the caller's 400: `what` the visits do). A session of sign rows
+/// matches by its current state: states it has since left (an earlier exit
+/// page) cancel out.
+async fn session_ids<R: Runner>(ctx: &Ctx<'_, R>, mut rows: Select, what: &str) -> Result<Vec<f64>, StatsError> {
+    let c = rows.column(Expr::Col(Column::Double(Double::SessionId)));
+    rows.group_by(c).limit(u32::try_from(MAX_IDS + 1).unwrap_or(u32::MAX));
+    if rows.kind() == RowKind::Session {
+        rows.having_positive(Expr::Sum(vec![Double::Sign], None));
+    }
+    let found = ctx.rows(rows.render()).await?;
+    if found.len() > MAX_IDS {
+        return Err(StatsError::Invalid(format!("#/filters: more than {MAX_IDS} visits {what}; narrow the date range")));
+    }
+    Ok(found.iter().map(|r| number(r.get("c0"))).collect())
+}
+
+/// A filter as a condition on `kind` rows, ready to render: its
+/// `has_done`s become the session ids of the visits that did it (event rows
+/// of the period), then its patterns the values they match.
+async fn resolved<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind, p: &Period) -> Result<Cond, StatsError> {
+    let mut cond = compile(ctx, f, kind)?;
+    let mut did = Vec::new();
+    cond.visit_did_conds(&mut did);
+    let mut lists = Vec::with_capacity(did.len());
+    for inner in did {
+        let mut inner = inner.clone();
+        resolve_regex(ctx, &mut inner, RowKind::Event, p).await?;
+        let mut rows = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
+        rows.filter(inner);
+        lists.push(session_ids(ctx, rows, "did what a has_done or has_not_done filter names").await?);
+    }
+    let mut lists = lists.into_iter();
+    cond.rewrite_visit_did(&mut |_| Cond::NumberIn(Column::Double(Double::SessionId), lists.next().unwrap_or_default()));
+    resolve_regex(ctx, &mut cond, kind, p).await?;
+    Ok(cond)
 }
 
 /// A filter on country or region names, as the codes whose names match;
@@ -940,6 +961,9 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
         Filter::And(parts) => Cond::And(parts.iter().map(|p| compile(ctx, p, kind)).collect::<Result<_, _>>()?),
         Filter::Or(parts) => Cond::Or(parts.iter().map(|p| compile(ctx, p, kind)).collect::<Result<_, _>>()?),
         Filter::Not(inner) => Cond::Not(Box::new(compile(ctx, inner, kind)?)),
+        // Validation keeps event dimensions alone inside, none nested.
+        Filter::HasDone(inner) => Cond::VisitDid(Box::new(compile(ctx, inner, RowKind::Event)?)),
+        Filter::HasNotDone(inner) => Cond::Not(Box::new(Cond::VisitDid(Box::new(compile(ctx, inner, RowKind::Event)?)))),
         Filter::Leaf { op, dimension, values, case_sensitive } => {
             let cs = *case_sensitive;
             let negate = matches!(op, Operator::IsNot | Operator::ContainsNot | Operator::MatchesNot);

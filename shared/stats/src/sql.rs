@@ -105,6 +105,11 @@ pub enum Cond {
     Or(Vec<Cond>),
     /// Not this.
     Not(Box<Cond>),
+    /// Rows of the visits that have an event row the condition holds for
+    /// (`has_done`). AE SQL has no subqueries in conditions: `report`
+    /// replaces every one with the list of those visits' session ids
+    /// before rendering; an unresolved one matches nothing.
+    VisitDid(Box<Cond>),
 }
 
 impl Cond {
@@ -120,7 +125,7 @@ impl Cond {
                 let parts: Vec<String> = list.iter().map(|v| format!("position({} IN {col}) > 0", quote(v))).collect();
                 format!("({})", parts.join(" OR "))
             }
-            Cond::Matches(..) => "1 = 0".to_owned(),
+            Cond::Matches(..) | Cond::VisitDid(_) => "1 = 0".to_owned(),
             Cond::NumberIn(_, values) if values.is_empty() => "1 = 0".to_owned(),
             Cond::NumberIn(c, values) => {
                 format!("{} IN ({})", c.sql(), values.iter().map(|n| finite(*n)).collect::<Vec<_>>().join(", "))
@@ -139,6 +144,27 @@ impl Cond {
             Cond::Matches(c, patterns, cs) => *self = f(c, patterns, *cs),
             Cond::And(parts) | Cond::Or(parts) => parts.iter_mut().for_each(|p| p.rewrite_matches(f)),
             Cond::Not(inner) => inner.rewrite_matches(f),
+            _ => {}
+        }
+    }
+
+    /// Rewrites every `VisitDid` with `f` (left to right, as
+    /// [`Cond::visit_did_conds`] lists them).
+    pub fn rewrite_visit_did(&mut self, f: &mut impl FnMut(&Cond) -> Cond) {
+        match self {
+            Cond::VisitDid(inner) => *self = f(inner),
+            Cond::And(parts) | Cond::Or(parts) => parts.iter_mut().for_each(|p| p.rewrite_visit_did(f)),
+            Cond::Not(inner) => inner.rewrite_visit_did(f),
+            _ => {}
+        }
+    }
+
+    /// Every `VisitDid`'s event-row condition, left to right.
+    pub fn visit_did_conds<'a>(&'a self, out: &mut Vec<&'a Cond>) {
+        match self {
+            Cond::VisitDid(inner) => out.push(inner),
+            Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| p.visit_did_conds(out)),
+            Cond::Not(inner) => inner.visit_did_conds(out),
             _ => {}
         }
     }
@@ -276,6 +302,11 @@ impl Select {
     pub fn column(&mut self, expr: Expr) -> usize {
         self.columns.push(expr);
         self.columns.len() - 1
+    }
+
+    /// The kind of rows read.
+    pub fn kind(&self) -> RowKind {
+        self.kind
     }
 
     /// Adds a condition (ANDed with the site, kind and time filters).

@@ -110,6 +110,50 @@ fn hostile_filter_trees_are_bounded() {
     assert!(matches!(&q.filters[0], Filter::Leaf { values, .. } if values[0] == "' OR 1=1 --"));
 }
 
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn behavioral_filters_take_event_dimensions_unnested_as_plausibles_do() {
+    let body = |filters: &str, metrics: &str| format!(r#"{{"site_id":"s","metrics":[{metrics}],"date_range":"7d","filters":[{filters}]}}"#);
+    let q = parse(
+        body(r#"["has_done",["is","event:goal",["Signup"]]],["not",["has_not_done",["and",[["is","event:page",["/a"]],["contains","event:props:k",["v"]]]]]]"#, r#""visits""#)
+            .as_bytes(),
+    )
+    .unwrap();
+    assert!(matches!(&q.filters[0], Filter::HasDone(inner) if matches!(**inner, Filter::Leaf { .. })));
+    assert!(matches!(&q.filters[1], Filter::Not(inner) if matches!(**inner, Filter::HasNotDone(_))));
+    // Echoed as given.
+    assert_eq!(
+        q.filters[1].to_json(),
+        serde_json::json!(["not", ["has_not_done", ["and", [["is", "event:page", ["/a"]], ["contains", "event:props:k", ["v"]]]]]])
+    );
+    // A goal or hostname inside counts as neither top-level nor nested:
+    // it picks visits, not the rows counted.
+    assert!(parse(
+        body(r#"["or",[["has_done",["is","event:hostname",["a.example"]]],["is","visit:os",["x"]]]]"#, r#""visits""#).as_bytes()
+    )
+    .is_ok());
+    let nested = "#/filters: Invalid filters. Behavioral filters (has_done, has_not_done) cannot be nested.";
+    assert_eq!(err(&body(r#"["has_done",["has_not_done",["is","event:name",["x"]]]]"#, r#""visits""#)), nested);
+    assert_eq!(err(&body(r#"["has_done",["not",["has_done",["is","event:name",["x"]]]]]"#, r#""visits""#)), nested);
+    assert_eq!(
+        err(&body(r#"["has_not_done",["or",[["is","event:name",["x"]],["is","visit:country",["DE"]]]]]"#, r#""visits""#)),
+        "#/filters: Invalid filters. Behavioral filters (has_done, has_not_done) can only be used with event dimension filters."
+    );
+    for short in [r#"["has_done"]"#, r#"["has_done",["is","event:name",["x"]],1]"#, r#"["has_not_done",[]]"#] {
+        assert!(err(&body(short, r#""visits""#)).starts_with("#/filters/0"), "{short}");
+    }
+    // A goal inside does not make a conversion rate's goal; a property
+    // inside is not top-level for its denominator.
+    assert_eq!(
+        err(&body(r#"["has_done",["is","event:goal",["Signup"]]]"#, r#""conversion_rate""#)),
+        "#/metrics/0: Metric `conversion_rate` can only be queried with event:goal filters or dimensions."
+    );
+    assert!(err(&body(r#"["is","event:goal",["Signup"]],["has_done",["is","event:props:k",["v"]]]"#, r#""conversion_rate""#))
+        .contains("custom property filters can only be used on top level"));
+    // A page inside does not stop views per visit.
+    assert!(parse(body(r#"["has_done",["is","event:page",["/a"]]]"#, r#""views_per_visit""#).as_bytes()).is_ok());
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 proptest::proptest! {
     #[test]

@@ -440,6 +440,62 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
 
 #[test]
 #[wasm_bindgen_test]
+fn has_done_keeps_every_row_of_the_visits_that_did_it_and_has_not_done_the_others() {
+    let did = "SELECT double5 AS c0 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1";
+    for (op, cond) in [("has_done", "double5 IN (7, 9)"), ("has_not_done", "NOT (double5 IN (7, 9))")] {
+        let fake = Fake::new(vec![
+            (did, json!([{"c0": 7}, {"c0": "9"}])),
+            ("double1 = 1", json!([{"c0": 3, "c1": 5}])),
+            ("double1 = 2", json!([{"c0": 4, "c1": 1}])),
+        ]);
+        let out = run_q(
+            &fake,
+            json!({"site_id": "demo", "metrics": ["visitors", "pageviews", "visits", "bounce_rate"], "date_range": "day",
+                   "filters": [[op, ["is", "event:name", ["Signup"]]], ["is", "visit:country", ["DE"]]]}),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(out["results"][0]["metrics"], json!([3, 5, 4, 25]), "{op}");
+        assert_eq!(out["query"]["filters"][0], json!([op, ["is", "event:name", ["Signup"]]]), "{op}");
+        let seen = fake.seen.borrow();
+        // A read of the visits that did it, on event rows of the period, by
+        // the inner filter alone (once per kind of row, as other pre-queries).
+        let pre: Vec<&String> = seen.iter().filter(|sql| sql.starts_with(did)).collect();
+        assert_eq!(pre.len(), 2, "{seen:#?}");
+        assert!(pre[0].contains(" AND blob1 IN ('Signup') GROUP BY c0 LIMIT 100001") && !pre[0].contains("blob13"), "{}", pre[0]);
+        // Then both kinds of rows of those visits (or of the others), with
+        // no nested read: the ids hold on sign rows too.
+        for kind in ["double1 = 1 ", "double1 = 2 "] {
+            let main = seen.iter().find(|sql| sql.contains(kind) && !sql.starts_with(did)).unwrap();
+            assert!(main.contains(&format!(" AND {cond} AND blob13 IN ('DE')")), "{main}");
+            assert!(!main.contains("FROM (SELECT"), "{main}");
+        }
+    }
+    // A pattern inside is matched against the event rows' values, even
+    // for session metrics alone.
+    let fake = Fake::new(vec![
+        ("SELECT blob2 AS c0 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1", json!([{"c0": "/a/longer/page"}, {"c0": "/blog/x"}])),
+        (did, json!([{"c0": 7}])),
+        ("double1 = 2", json!([{"c0": 1}])),
+    ]);
+    run_q(&fake, json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "filters": [["has_done", ["matches", "event:page", ["^/blog"]]]]}), &[])
+        .unwrap();
+    let seen = fake.seen.borrow();
+    assert!(seen.iter().any(|sql| sql.starts_with(did) && sql.contains("blob2 IN ('/blog/x')")), "{seen:#?}");
+    assert!(seen.last().unwrap().contains("double1 = 2") && seen.last().unwrap().contains("double5 IN (7)"), "{seen:#?}");
+    // Too many visits to list is the caller's 400, never a guess.
+    let many: Vec<Value> = (0..=MAX_IDS).map(|i| json!({"c0": i})).collect();
+    let fake = Fake::new(vec![(did, Value::Array(many))]);
+    let err = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "filters": [["has_not_done", ["is", "event:name", ["pageview"]]]]}),
+        &[],
+    );
+    assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("has_done") && m.contains("narrow the date range")));
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn entry_and_exit_page_hostnames_read_session_rows() {
     // As dimensions: session rows only (blob3 the entry's, blob1 the exit's).
     for (dim, blob) in [("visit:entry_page_hostname", "blob3"), ("visit:exit_page_hostname", "blob1")] {
@@ -613,12 +669,14 @@ mod properties {
             dim in proptest::sample::select(&["event:page", "visit:source", "visit:exit_page", "event:goal", "visit:device"][..]),
             value in ".{0,40}",
             key in ".{0,20}",
+            behavioral in proptest::sample::select(&["", "has_done", "has_not_done"][..]),
         ) {
             let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
             let fake = Fake::new(vec![("c0", json!([{"c0": value.clone(), "c1": "1", "c2": 2}]))]);
+            let prop = json!(["is", format!("event:props:{key}"), [value.clone()]]);
             let body = json!({
                 "site_id": "demo", "metrics": metrics, "date_range": "7d", "dimensions": dims,
-                "filters": [[op, dim, [value.clone()]], ["is", format!("event:props:{key}"), [value.clone()]]],
+                "filters": [[op, dim, [value.clone()]], if behavioral.is_empty() { prop } else { json!([behavioral, prop]) }],
             });
             // Ok or a clear error; never a panic.
             // (About half the generated queries pass validation and emit SQL.)
