@@ -68,9 +68,12 @@ fn errors_point_at_the_bad_part() {
         "#/filters/0/0: Invalid filter operator \"equals\""
     );
     assert_eq!(
-        err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","visit:os",[1]]]}}"#)),
-        "#/filters/0/2/0: Must be a string of at most 2000 bytes"
+        err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","visit:os",["x",1.5]]]}}"#)),
+        "#/filters/0/2/1: Must be an integer or a string of at most 2000 bytes"
     );
+    // Integer clauses (Plausible's city ids) read as their digits.
+    let q = parse(format!(r#"{{{base},"metrics":["visits"],"filters":[["is","visit:city",[2950159,-1]]]}}"#).as_bytes()).unwrap();
+    assert!(matches!(&q.filters[0], Filter::Leaf { values, .. } if values == &["2950159", "-1"]));
     assert_eq!(
         err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","time:day",["x"]]]}}"#)),
         "#/filters/0/1: Time dimensions cannot be filtered"
