@@ -22,11 +22,13 @@
 //!   engine.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use beacon_types::slots::{hostname_key, Blob, Double, RowKind};
 use beacon_types::{Device, SiteId};
-use futures_util::future::{try_join, try_join_all};
+use futures_util::future::{try_join, try_join_all, LocalBoxFuture, Shared};
+use futures_util::FutureExt;
 use jiff::tz::TimeZone;
 use serde_json::{json, Map, Value};
 
@@ -111,31 +113,56 @@ type Key = Vec<String>;
 type Table = HashMap<Key, BTreeMap<Raw, f64>>;
 type Rows = Vec<(Key, BTreeMap<Raw, f64>)>;
 
+/// One statement's answer, shared by every part of a query that asks it.
+type Answer<'a> = Shared<LocalBoxFuture<'a, Result<Vec<Map<String, Value>>, StatsError>>>;
+
 struct Ctx<'a, R> {
     runner: &'a R,
     site: &'a SiteInfo,
     tz: TimeZone,
     goals: &'a [Goal],
+    /// Filter pre-queries sent so far, by their text: both kinds of rows
+    /// resolve the same filters (a pattern's values, a `has_done`'s visits)
+    /// at once, and a conversion rate's denominator again.
+    resolving: RefCell<HashMap<String, Answer<'a>>>,
 }
 
-impl<R: Runner> Ctx<'_, R> {
+impl<'a, R: Runner> Ctx<'a, R> {
     /// Runs one statement, refusing up front one AE would refuse for its
     /// size: that is the caller's 400, not an engine failure.
     async fn rows(&self, sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
-        if sql.len() > MAX_SQL {
-            return Err(StatsError::Invalid(format!(
-                "#/filters: these filters make a query of {} KB, over the {} KB Analytics Engine accepts; use fewer or shorter values, or a narrower pattern or date range",
-                sql.len() / 1000,
-                MAX_SQL / 1000
-            )));
-        }
+        fits(&sql)?;
         self.runner.rows(sql).await
     }
+
+    /// [`Ctx::rows`] for a filter's pre-query (one small column, bounded),
+    /// sent once per query however many parts ask it, even at once.
+    async fn resolving_rows(&self, sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
+        fits(&sql)?;
+        let answer = {
+            let runner = self.runner;
+            let mut sent = self.resolving.borrow_mut();
+            sent.entry(sql).or_insert_with_key(|sql| runner.rows(sql.clone()).boxed_local().shared()).clone()
+        };
+        answer.await
+    }
+}
+
+/// Refuses a statement AE would refuse for its size.
+fn fits(sql: &str) -> Result<(), StatsError> {
+    if sql.len() > MAX_SQL {
+        return Err(StatsError::Invalid(format!(
+            "#/filters: these filters make a query of {} KB, over the {} KB Analytics Engine accepts; use fewer or shorter values, or a narrower pattern or date range",
+            sql.len() / 1000,
+            MAX_SQL / 1000
+        )));
+    }
+    Ok(())
 }
 
 /// Answers `q` for `site` at `now_ms` with the site's `goals`.
 pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goal], now_ms: u64) -> Result<Value, StatsError> {
-    let ctx = Ctx { runner, site, tz: period::zone(&site.timezone), goals };
+    let ctx = Ctx { runner, site, tz: period::zone(&site.timezone), goals, resolving: RefCell::new(HashMap::new()) };
     let main = period::resolve(&q.date_range, &ctx.tz, now_ms)?;
     let dims = q.dimensions.iter().map(|d| dimension(d, &main)).collect::<Vec<_>>();
     // The comparison period is independent of the main one: both at once.
@@ -914,7 +941,7 @@ async fn session_ids<R: Runner>(ctx: &Ctx<'_, R>, mut rows: Select, what: &str) 
     if rows.kind() == RowKind::Session {
         rows.having_positive(Expr::Sum(vec![Double::Sign], None));
     }
-    let found = ctx.rows(rows.render()).await?;
+    let found = ctx.resolving_rows(rows.render()).await?;
     if found.len() > MAX_IDS {
         return Err(StatsError::Invalid(format!("#/filters: more than {MAX_IDS} visits {what}; narrow the date range")));
     }
@@ -1134,7 +1161,7 @@ async fn values_seen<R: Runner>(
     let mut s = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
     let c = s.column(Expr::Col(column.clone()));
     s.group_by(c).limit(u32::try_from(MAX_VALUES + 1).unwrap_or(u32::MAX));
-    let rows = ctx.rows(s.render()).await?;
+    let rows = ctx.resolving_rows(s.render()).await?;
     if rows.len() > MAX_VALUES {
         return Err(StatsError::Invalid(format!("#/filters: more than {MAX_VALUES} distinct values {purpose}; narrow the date range")));
     }
