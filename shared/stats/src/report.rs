@@ -998,17 +998,15 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
                 name @ ("visit:country_name" | "visit:region_name") => place_filter(name, *op, values, cs)?,
                 "visit:device" | "visit:screen" => {
                     let names = [Device::Unknown, Device::Desktop, Device::Mobile, Device::Tablet];
-                    let codes = names
-                        .iter()
-                        .filter(|d| values.iter().any(|v| leaf_matches(*op, device_name(**d), v, cs)))
-                        .map(|d| d.code())
-                        .collect();
+                    let matcher = Matcher::new(*op, values, cs)?;
+                    let codes = names.iter().filter(|d| matcher.hit(device_name(**d))).map(|d| d.code()).collect();
                     Cond::NumberIn(Column::Double(Double::Device), codes)
                 }
                 "event:goal" => {
                     let mut conds = Vec::new();
                     for v in values {
-                        let found: Vec<&Goal> = ctx.goals.iter().filter(|g| leaf_matches(*op, &g.name(), v, cs)).collect();
+                        let matcher = Matcher::new(*op, std::slice::from_ref(v), cs)?;
+                        let found: Vec<&Goal> = ctx.goals.iter().filter(|g| matcher.hit(&g.name())).collect();
                         if found.is_empty() && matches!(op, Operator::Is | Operator::IsNot) {
                             return Err(StatsError::Invalid(format!("#/filters: The goal `{v}` is not configured for this site.")));
                         }
@@ -1069,12 +1067,6 @@ fn device_name(d: Device) -> &'static str {
         Device::Unknown => "(not set)",
         other => other.name(),
     }
-}
-
-/// Whether `value` satisfies a leaf's positive operator with `pattern` (an
-/// invalid pattern matches nothing).
-fn leaf_matches(op: Operator, value: &str, pattern: &str, case_sensitive: bool) -> bool {
-    Matcher::new(op, std::slice::from_ref(&pattern.to_owned()), case_sensitive).is_ok_and(|m| m.hit(value))
 }
 
 /// A leaf's values, ready to test many names against in the leaf's

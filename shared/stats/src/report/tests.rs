@@ -140,6 +140,26 @@ fn a_regex_becomes_the_matching_values_seen() {
 
 #[test]
 #[wasm_bindgen_test]
+fn a_bad_pattern_is_a_400_on_every_dimension_even_those_matched_here() {
+    let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
+    for dim in ["visit:device", "event:goal", "visit:country_name", "event:page"] {
+        let fake = Fake::new(vec![]);
+        let err = run_q(
+            &fake,
+            json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", dim, ["(unclosed"]]]}),
+            &goals,
+        );
+        assert!(matches!(err, Err(StatsError::BadRegex(_))), "{dim}: {err:?}");
+    }
+    // A good one picks devices and goals by name.
+    let fake = Fake::new(vec![]);
+    run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "visit:device", ["^(Mob|Tab)"]], ["matches_not", "event:goal", ["^Sign"]]]}), &goals).unwrap();
+    let seen = fake.seen.borrow();
+    assert!(seen[0].contains("AND double3 IN (2, 3) AND NOT ((blob1 IN ('Signup')))"), "{}", seen[0]);
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn pre_queries_run_once_per_period() {
     let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/a/longer/page"}]))]);
     let body = json!({"site_id": "demo", "metrics": ["visitors", "percentage", "bounce_rate"], "date_range": "day",
