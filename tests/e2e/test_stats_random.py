@@ -113,7 +113,7 @@ def days(data):
 def test_random_v2_queries_answer_200_or_a_clear_400_and_never_reach_another_tenant(days, seed):
     rng = random.Random(seed)
     answered = 0
-    for _ in range(120):
+    for _ in range(160):
         body = a_body(rng, days)
         reply = query(body)
         check_answer(body, reply)
@@ -122,8 +122,10 @@ def test_random_v2_queries_answer_200_or_a_clear_400_and_never_reach_another_ten
             # The same question about another tenant's site: nothing.
             theirs = query(dict(body, site_id=ENV["OTHER_DOMAIN"]))
             assert theirs.status == 404 and "results" not in theirs.body, (theirs.status, theirs.body, body)
-    # The generator must keep reaching the engine, or it tests only the parser.
-    assert answered >= 30, answered
+    # The generator must keep reaching the engine, or it tests only the
+    # parser: about a quarter of its bodies are valid (41, 45 and 45 of 160
+    # for seeds 1-3 when this bound was set).
+    assert answered >= 35, answered
 
 
 def test_random_v1_queries_answer_json_and_never_a_5xx(days):
