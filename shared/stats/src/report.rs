@@ -15,8 +15,8 @@
 //!   event metrics, or as a dimension with an event filter: event rows do
 //!   not hold them, and the exit changes within a session), the
 //!   filter is first turned into the matching session ids (at most
-//!   [`MAX_IDS`], listed [`IDS_PER_QUERY`] to a statement; sessions by
-//!   their current state);
+//!   [`MAX_IDS`], listed [`IDS_PER_QUERY`] to a statement, each visitor's
+//!   in one; sessions by their current state), as is a `has_done` filter;
 //! - a `matches` filter is turned into the list of matching values seen in
 //!   the period (at most [`MAX_VALUES`]), matched here with an RE2-style
 //!   engine.
@@ -48,7 +48,7 @@ pub const MAX_VALUES: usize = 10_000;
 /// Most sessions an event filter may select for session metrics.
 pub const MAX_IDS: usize = 100_000;
 /// Most session ids one SQL statement lists; longer lists are split into
-/// statements whose sums are added (only sums add up across them).
+/// statements, each visitor's visits in one, whose answers are added.
 pub const IDS_PER_QUERY: usize = 10_000;
 /// Most groups read from one AE query.
 pub const MAX_GROUPS: u32 = 100_000;
@@ -655,28 +655,22 @@ async fn query_kind<R: Runner>(
         None => None,
     };
     let conds = &filters.own;
-    // A long session-id list becomes several statements, one chunk each.
+    // A long list of visits becomes several statements, one part each.
     let mut chunks: Vec<Vec<Cond>> = vec![conds.to_vec()];
-    if let Some(at) =
-        conds.iter().position(|c| matches!(c, Cond::NumberIn(Column::Double(Double::SessionId), ids) if ids.len() > IDS_PER_QUERY))
-    {
-        if let Some(Cond::NumberIn(col, ids)) = conds.get(at) {
-            if raws.iter().any(|r| matches!(raw_expr(*r, kind), Expr::Distinct(_))) {
-                return Err(StatsError::Invalid(format!(
-                    "#/filters: more than {IDS_PER_QUERY} visits match these filters for the metrics asked; narrow the date range"
-                )));
-            }
-            chunks = ids
-                .chunks(IDS_PER_QUERY)
-                .map(|part| {
-                    let mut c = conds.to_vec();
-                    if let Some(slot) = c.get_mut(at) {
-                        *slot = Cond::NumberIn(col.clone(), part.to_vec());
-                    }
-                    c
-                })
-                .collect();
-        }
+    if let Some((at, parts)) = conds.iter().enumerate().find_map(|(at, c)| match c {
+        Cond::Visits(parts) if parts.len() > 1 => Some((at, parts)),
+        _ => None,
+    }) {
+        chunks = parts
+            .iter()
+            .map(|part| {
+                let mut c = conds.to_vec();
+                if let Some(slot) = c.get_mut(at) {
+                    *slot = Cond::Visits(vec![part.clone()]);
+                }
+                c
+            })
+            .collect();
     }
     let single = chunks.len() == 1;
     // Visitors of session rows count only states not since cancelled.
@@ -766,7 +760,8 @@ async fn query_kind<R: Runner>(
     if single {
         return Ok(parts.pop().unwrap_or_default());
     }
-    // Disjoint sessions: every aggregate here is a sum, so chunks add up.
+    // Parts hold disjoint visits and visitors: every aggregate here, the
+    // distinct counts too, adds up over them.
     let mut sums: HashMap<Key, BTreeMap<Raw, f64>> = HashMap::new();
     for (key, vals) in parts.into_iter().flatten() {
         let entry = sums.entry(key).or_default();
@@ -925,18 +920,19 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
         if nest && kind == RowKind::Session {
             return Ok(Filters { own: out, touched_by: Some(ids) });
         }
-        let list = session_ids(ctx, ids, "match these filters for the metrics asked").await?;
-        out.push(Cond::NumberIn(Column::Double(Double::SessionId), list));
+        out.push(session_ids(ctx, ids, "match these filters for the metrics asked").await?);
     }
     Ok(Filters { own: out, touched_by: None })
 }
 
-/// The session ids of the rows `rows` selects, at most [`MAX_IDS`] (more
-/// is the caller's 400: `what` the visits do). A session of sign rows
-/// matches by its current state: states it has since left (an earlier exit
-/// page) cancel out.
-async fn session_ids<R: Runner>(ctx: &Ctx<'_, R>, mut rows: Select, what: &str) -> Result<Vec<f64>, StatsError> {
+/// The visits of the rows `rows` selects, at most [`MAX_IDS`] (more is
+/// the caller's 400: `what` the visits do), in parts of at most
+/// [`IDS_PER_QUERY`] that keep each visitor's visits together. A session
+/// of sign rows matches by its current state: states it has since left (an
+/// earlier exit page) cancel out.
+async fn session_ids<R: Runner>(ctx: &Ctx<'_, R>, mut rows: Select, what: &str) -> Result<Cond, StatsError> {
     let c = rows.column(Expr::Col(Column::Double(Double::SessionId)));
+    rows.column(Expr::Max(Double::VisitorId));
     rows.group_by(c).limit(u32::try_from(MAX_IDS + 1).unwrap_or(u32::MAX));
     if rows.kind() == RowKind::Session {
         rows.having_positive(Expr::Sum(vec![Double::Sign], None));
@@ -945,7 +941,23 @@ async fn session_ids<R: Runner>(ctx: &Ctx<'_, R>, mut rows: Select, what: &str) 
     if found.len() > MAX_IDS {
         return Err(StatsError::Invalid(format!("#/filters: more than {MAX_IDS} visits {what}; narrow the date range")));
     }
-    Ok(found.iter().map(|r| number(r.get("c0"))).collect())
+    let mut visits: Vec<(f64, f64)> = found.iter().map(|r| (number(r.get("c1")), number(r.get("c0")))).collect();
+    visits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    Ok(Cond::Visits(visitor_parts(&visits)))
+}
+
+/// Session ids (of `(visitor, session)` pairs sorted by visitor) in parts
+/// of at most [`IDS_PER_QUERY`] that never split a visitor (one visitor
+/// with more visits than that is a part of its own).
+fn visitor_parts(visits: &[(f64, f64)]) -> Vec<Vec<f64>> {
+    let mut parts: Vec<Vec<f64>> = Vec::new();
+    for run in visits.chunk_by(|a, b| a.0 == b.0) {
+        match parts.last_mut() {
+            Some(part) if part.len() + run.len() <= IDS_PER_QUERY => part.extend(run.iter().map(|v| v.1)),
+            _ => parts.push(run.iter().map(|v| v.1).collect()),
+        }
+    }
+    parts
 }
 
 /// A filter as a condition on `kind` rows, ready to render: its
@@ -964,7 +976,7 @@ async fn resolved<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind, p: &Pe
         lists.push(session_ids(ctx, rows, "did what a has_done or has_not_done filter names").await?);
     }
     let mut lists = lists.into_iter();
-    cond.rewrite_visit_did(&mut |_| Cond::NumberIn(Column::Double(Double::SessionId), lists.next().unwrap_or_default()));
+    cond.rewrite_visit_did(&mut |_| lists.next().unwrap_or(Cond::Visits(Vec::new())));
     resolve_regex(ctx, &mut cond, kind, p).await?;
     Ok(cond)
 }

@@ -99,6 +99,10 @@ pub enum Cond {
     Matches(Column, Vec<String>, bool),
     /// A double equals one of the numbers.
     NumberIn(Column, Vec<f64>),
+    /// Rows of these visits (session ids), in parts that never split one
+    /// visitor's visits: statements over each part count disjoint visits
+    /// and visitors, so their answers add up, distinct counts included.
+    Visits(Vec<Vec<f64>>),
     /// All of them.
     And(Vec<Cond>),
     /// Any of them.
@@ -126,6 +130,7 @@ impl Cond {
                 format!("({})", parts.join(" OR "))
             }
             Cond::Matches(..) | Cond::VisitDid(_) => "1 = 0".to_owned(),
+            Cond::Visits(parts) => Cond::NumberIn(Column::Double(Double::SessionId), parts.iter().flatten().copied().collect()).sql(),
             Cond::NumberIn(_, values) if values.is_empty() => "1 = 0".to_owned(),
             Cond::NumberIn(c, values) => {
                 format!("{} IN ({})", c.sql(), values.iter().map(|n| finite(*n)).collect::<Vec<_>>().join(", "))

@@ -225,33 +225,61 @@ fn bounded_pre_queries_refuse_rather_than_guess() {
 
 #[test]
 #[wasm_bindgen_test]
-fn many_selected_sessions_are_summed_over_chunks_and_distincts_refuse() {
-    let ids: Vec<Value> = (0..25_000).map(|i| json!({"c0": i})).collect();
-    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids)), ("double1 = 1", json!([{"c0": 4, "c1": 7}]))]);
+fn many_selected_sessions_are_summed_over_parts_that_keep_each_visitor_whole() {
+    // 25,000 visits of visitors with three visits each, listed shuffled.
+    let ids: Vec<Value> = (0..25_000).map(|i| json!({"c0": (i * 7_919) % 25_000, "c1": format!("{}", (i * 7_919) % 25_000 / 3)})).collect();
+    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids)), ("double1 = 1", json!([{"c0": 3, "c1": 4, "c2": 7}]))]);
     let out = run_q(
         &fake,
-        json!({"site_id": "demo", "metrics": ["pageviews", "events"], "date_range": "day",
+        json!({"site_id": "demo", "metrics": ["visitors", "pageviews", "events"], "date_range": "day",
                                   "filters": [["is", "visit:exit_page", ["/x"]]]}),
         &[],
     )
     .unwrap();
-    // Three chunks (10,000 + 10,000 + 5,000 ids), each answering 4
-    // pageviews and 7 events: summed.
-    assert_eq!(out["results"][0]["metrics"], json!([12, 21]));
+    // Three parts (9,999 + 9,999 + 5,002 ids: a visitor's three visits are
+    // never split), each answering 3 visitors, 4 pageviews and 7 events:
+    // summed, visitors too, since no visitor is in two parts.
+    assert_eq!(out["results"][0]["metrics"], json!([9, 12, 21]));
     let seen = fake.seen.borrow();
+    assert!(
+        seen[0].starts_with("SELECT double5 AS c0, max(double4) AS c1 FROM EVENTS WHERE index1 = 'demo' AND double1 = 2 "),
+        "{}",
+        seen[0]
+    );
     let chunks: Vec<&String> = seen.iter().filter(|sql| sql.contains("double1 = 1")).collect();
     assert_eq!(chunks.len(), 3);
-    assert!(chunks.iter().all(|sql| sql.matches(", ").count() < 10_100), "each statement lists at most 10,000 ids");
-    assert!(chunks[2].contains("double5 IN (20000, ") && chunks[2].contains(", 24999) "), "the last chunk holds the tail");
-    // Distinct counts do not add up across chunks: refused as before.
-    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array((0..25_000).map(|i| json!({"c0": i})).collect()))]);
-    let err = run_q(
-        &fake,
-        json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["visit:exit_page"],
-                                  "filters": [["is", "event:page", ["/x"]]]}),
-        &[],
-    );
-    assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("narrow the date range")));
+    let listed = |sql: &str| -> Vec<u64> {
+        let list = sql.split("double5 IN (").nth(1).and_then(|rest| rest.split(')').next()).unwrap_or("");
+        list.split(", ").filter_map(|n| n.parse().ok()).collect()
+    };
+    let parts: Vec<Vec<u64>> = chunks.iter().map(|sql| listed(sql)).collect();
+    assert_eq!(parts.iter().map(Vec::len).collect::<Vec<_>>(), vec![9_999, 9_999, 5_002]);
+    for part in &parts {
+        for id in part {
+            // The other visits of the same visitor are in the same part.
+            assert!((id / 3 * 3..(id / 3 * 3 + 3).min(25_000)).all(|other| part.contains(&other)), "{id}");
+        }
+    }
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn visitor_parts_cut_between_visitors_and_leave_a_giant_whole() {
+    let visits = |spec: &[(u32, usize)]| -> Vec<(f64, f64)> {
+        let mut out = Vec::new();
+        for (visitor, n) in spec {
+            for _ in 0..*n {
+                out.push((f64::from(*visitor), out.len() as f64));
+            }
+        }
+        out
+    };
+    let sizes = |v: &[(f64, f64)]| visitor_parts(v).iter().map(Vec::len).collect::<Vec<_>>();
+    assert_eq!(sizes(&[]), Vec::<usize>::new());
+    assert_eq!(sizes(&visits(&[(1, IDS_PER_QUERY - 1), (2, 2), (3, 1)])), vec![IDS_PER_QUERY - 1, 3]);
+    assert_eq!(sizes(&visits(&[(1, IDS_PER_QUERY), (2, 1)])), vec![IDS_PER_QUERY, 1]);
+    // One visitor with more visits than a statement lists is its own part.
+    assert_eq!(sizes(&visits(&[(1, 1), (2, IDS_PER_QUERY + 5), (3, 1)])), vec![1, IDS_PER_QUERY + 5, 1]);
 }
 
 #[test]
@@ -467,7 +495,7 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
 #[test]
 #[wasm_bindgen_test]
 fn has_done_keeps_every_row_of_the_visits_that_did_it_and_has_not_done_the_others() {
-    let did = "SELECT double5 AS c0 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1";
+    let did = "SELECT double5 AS c0, max(double4) AS c1 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1";
     for (op, cond) in [("has_done", "double5 IN (7, 9)"), ("has_not_done", "NOT (double5 IN (7, 9))")] {
         let fake = Fake::new(vec![
             (did, json!([{"c0": 7}, {"c0": "9"}])),
