@@ -23,7 +23,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use beacon_types::slots::{hostname_key, Blob, Double, RowKind};
 use beacon_types::{Device, SiteId};
@@ -920,17 +920,16 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
         if nest && kind == RowKind::Session {
             return Ok(Filters { own: out, touched_by: Some(ids) });
         }
-        out.push(session_ids(ctx, ids, "match these filters for the metrics asked").await?);
+        out.push(Cond::Visits(visitor_parts(&visits_of(ctx, ids, "match these filters for the metrics asked").await?)));
     }
     Ok(Filters { own: out, touched_by: None })
 }
 
-/// The visits of the rows `rows` selects, at most [`MAX_IDS`] (more is
-/// the caller's 400: `what` the visits do), in parts of at most
-/// [`IDS_PER_QUERY`] that keep each visitor's visits together. A session
-/// of sign rows matches by its current state: states it has since left (an
-/// earlier exit page) cancel out.
-async fn session_ids<R: Runner>(ctx: &Ctx<'_, R>, mut rows: Select, what: &str) -> Result<Cond, StatsError> {
+/// The visits of the rows `rows` selects, as `(visitor, session)` id
+/// pairs sorted by visitor; at most [`MAX_IDS`] (more is the caller's 400:
+/// `what` the visits do). A session of sign rows matches by its current
+/// state: states it has since left (an earlier exit page) cancel out.
+async fn visits_of<R: Runner>(ctx: &Ctx<'_, R>, mut rows: Select, what: &str) -> Result<Vec<(f64, f64)>, StatsError> {
     let c = rows.column(Expr::Col(Column::Double(Double::SessionId)));
     rows.column(Expr::Max(Double::VisitorId));
     rows.group_by(c).limit(u32::try_from(MAX_IDS + 1).unwrap_or(u32::MAX));
@@ -943,7 +942,7 @@ async fn session_ids<R: Runner>(ctx: &Ctx<'_, R>, mut rows: Select, what: &str) 
     }
     let mut visits: Vec<(f64, f64)> = found.iter().map(|r| (number(r.get("c1")), number(r.get("c0")))).collect();
     visits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    Ok(Cond::Visits(visitor_parts(&visits)))
+    Ok(visits)
 }
 
 /// Session ids (of `(visitor, session)` pairs sorted by visitor) in parts
@@ -961,22 +960,35 @@ fn visitor_parts(visits: &[(f64, f64)]) -> Vec<Vec<f64>> {
 }
 
 /// A filter as a condition on `kind` rows, ready to render: its
-/// `has_done`s become the session ids of the visits that did it (event rows
-/// of the period), then its patterns the values they match.
+/// `has_done`s become the visits that did it (event rows of the period),
+/// then its patterns the values they match. A negated one too long for one
+/// statement becomes the period's other visits, which can be split.
 async fn resolved<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind, p: &Period) -> Result<Cond, StatsError> {
     let mut cond = compile(ctx, f, kind)?;
     let mut did = Vec::new();
     cond.visit_did_conds(&mut did);
     let mut lists = Vec::with_capacity(did.len());
-    for inner in did {
+    for (inner, negated) in did {
         let mut inner = inner.clone();
         resolve_regex(ctx, &mut inner, RowKind::Event, p).await?;
         let mut rows = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
         rows.filter(inner);
-        lists.push(session_ids(ctx, rows, "did what a has_done or has_not_done filter names").await?);
+        let done = visits_of(ctx, rows, "did what a has_done or has_not_done filter names").await?;
+        let parts = visitor_parts(&done);
+        lists.push(match (negated, parts.len()) {
+            (false, _) => Cond::Visits(parts),
+            (true, 0 | 1) => Cond::Not(Box::new(Cond::Visits(parts))),
+            (true, _) => {
+                let all = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
+                let done: HashSet<u64> = done.iter().map(|(_, session)| session.to_bits()).collect();
+                let mut others = visits_of(ctx, all, "are in the period, to list those a has_not_done filter keeps").await?;
+                others.retain(|(_, session)| !done.contains(&session.to_bits()));
+                Cond::Visits(visitor_parts(&others))
+            }
+        });
     }
     let mut lists = lists.into_iter();
-    cond.rewrite_visit_did(&mut |_| lists.next().unwrap_or(Cond::Visits(Vec::new())));
+    cond.rewrite_visit_did(&mut |_, _| lists.next().unwrap_or(Cond::Visits(Vec::new())));
     resolve_regex(ctx, &mut cond, kind, p).await?;
     Ok(cond)
 }

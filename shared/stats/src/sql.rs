@@ -154,22 +154,30 @@ impl Cond {
     }
 
     /// Rewrites every `VisitDid` with `f` (left to right, as
-    /// [`Cond::visit_did_conds`] lists them).
-    pub fn rewrite_visit_did(&mut self, f: &mut impl FnMut(&Cond) -> Cond) {
+    /// [`Cond::visit_did_conds`] lists them). `f` is told whether the
+    /// `VisitDid` is negated right above it, and then replaces the `Not` too.
+    pub fn rewrite_visit_did(&mut self, f: &mut impl FnMut(&Cond, bool) -> Cond) {
         match self {
-            Cond::VisitDid(inner) => *self = f(inner),
+            Cond::VisitDid(inner) => *self = f(inner, false),
+            Cond::Not(not) => match &**not {
+                Cond::VisitDid(inner) => *self = f(inner, true),
+                _ => not.rewrite_visit_did(f),
+            },
             Cond::And(parts) | Cond::Or(parts) => parts.iter_mut().for_each(|p| p.rewrite_visit_did(f)),
-            Cond::Not(inner) => inner.rewrite_visit_did(f),
             _ => {}
         }
     }
 
-    /// Every `VisitDid`'s event-row condition, left to right.
-    pub fn visit_did_conds<'a>(&'a self, out: &mut Vec<&'a Cond>) {
+    /// Every `VisitDid`'s event-row condition, left to right, and whether
+    /// it is negated right above it.
+    pub fn visit_did_conds<'a>(&'a self, out: &mut Vec<(&'a Cond, bool)>) {
         match self {
-            Cond::VisitDid(inner) => out.push(inner),
+            Cond::VisitDid(inner) => out.push((inner, false)),
+            Cond::Not(not) => match &**not {
+                Cond::VisitDid(inner) => out.push((inner, true)),
+                other => other.visit_did_conds(out),
+            },
             Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| p.visit_did_conds(out)),
-            Cond::Not(inner) => inner.visit_did_conds(out),
             _ => {}
         }
     }

@@ -550,6 +550,41 @@ fn has_done_keeps_every_row_of_the_visits_that_did_it_and_has_not_done_the_other
 
 #[test]
 #[wasm_bindgen_test]
+fn has_not_done_over_many_visits_lists_the_periods_other_visits() {
+    // 25,000 visits did it (too many for one NOT IN), of 30,000 in the period.
+    let pairs = |ids: std::ops::Range<u64>| Value::Array(ids.map(|i| json!({"c0": i, "c1": i / 2})).collect());
+    let fake = Fake::new(vec![
+        ("blob1 IN ('Signup') GROUP BY c0", pairs(0..25_000)),
+        ("SELECT double5 AS c0, max(double4) AS c1 FROM EVENTS", pairs(0..30_000)),
+        ("double1 = 1", json!([{"c0": 2, "c1": 5}])),
+    ]);
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day",
+               "filters": [["has_not_done", ["is", "event:name", ["Signup"]]]]}),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(out["results"][0]["metrics"], json!([2, 5]));
+    let seen = fake.seen.borrow();
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    let main = &seen[2];
+    assert!(main.contains(" AND double5 IN (25000, 25001, ") && main.contains(", 29999) ") && !main.contains("NOT"), "{main}");
+    // A short list stays a NOT IN, with no second read.
+    let fake = Fake::new(vec![("blob1 IN ('Signup') GROUP BY c0", pairs(0..3)), ("double1 = 1", json!([{"c0": 2, "c1": 5}]))]);
+    run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [["not", ["has_done", ["is", "event:name", ["Signup"]]]]]}),
+        &[],
+    )
+    .unwrap();
+    let seen = fake.seen.borrow();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert!(seen[1].contains(" AND NOT (double5 IN (0, 1, 2)) "), "{}", seen[1]);
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn entry_and_exit_page_hostnames_read_session_rows() {
     // As dimensions: session rows only (blob3 the entry's, blob1 the exit's).
     for (dim, blob) in [("visit:entry_page_hostname", "blob3"), ("visit:exit_page_hostname", "blob1")] {
