@@ -5,6 +5,7 @@ never calls the code under test)."""
 
 import datetime as dt
 import json
+import os
 import random
 import time
 from collections import defaultdict
@@ -154,9 +155,24 @@ def site_rows(site, lo_ms, hi_ms, kind=None):
 def wait_rows(site, lo_ms, hi_ms, count, timeout=30.0, poll=0.3):
     """Waits until `site` has at least `count` event rows in [lo_ms, hi_ms)."""
     deadline = time.time() + timeout
-    while site_rows(site, lo_ms, hi_ms, kind=1) < count:
-        assert time.time() < deadline, "events did not land"
+    while (landed := site_rows(site, lo_ms, hi_ms, kind=1)) < count:
+        assert time.time() < deadline, f"events did not land: {landed} of {count} rows\n{stack_log_tails()}"
         time.sleep(poll)
+
+
+def stack_log_tails(lines=30):
+    """The last lines of the stack's ingest and AE stand-in logs, for a
+    failure message (a lost row leaves its trace there, if anywhere)."""
+    out = []
+    for name in ("ingest.log", "ae.log"):
+        path = os.path.join(ENV.get("STATE_DIR", ""), name)
+        try:
+            with open(path, errors="replace") as f:
+                tail = f.readlines()[-lines:]
+        except OSError as e:
+            tail = [f"({e})\n"]
+        out.append(f"--- {name}\n" + "".join(tail))
+    return "".join(out)
 
 
 def wait_landed(d0, d1, count, timeout=30.0):
