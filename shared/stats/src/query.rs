@@ -13,6 +13,9 @@ pub const MAX_LIMIT: u64 = 10_000;
 pub const MAX_FILTER_DEPTH: usize = 8;
 /// Most filter leaves in one query.
 pub const MAX_FILTERS: usize = 64;
+/// Most `has_done`/`has_not_done` filters in one query: each is one more
+/// Analytics Engine read per period.
+pub const MAX_BEHAVIORAL: usize = 8;
 
 /// A metric, as Plausible defines it.
 #[allow(missing_docs)]
@@ -197,11 +200,11 @@ pub fn from_value(value: &Value) -> Result<Query, StatsError> {
         }
         Some(_) => return Err(invalid("#/dimensions", "Must be an array")),
     };
-    let mut leaves = 0;
+    let mut counts = Counts::default();
     let filters = match obj.get("filters") {
         None => Vec::new(),
         Some(Value::Array(items)) => {
-            items.iter().enumerate().map(|(i, f)| parse_filter(f, &format!("#/filters/{i}"), 1, &mut leaves)).collect::<Result<_, _>>()?
+            items.iter().enumerate().map(|(i, f)| parse_filter(f, &format!("#/filters/{i}"), 1, &mut counts)).collect::<Result<_, _>>()?
         }
         Some(_) => return Err(invalid("#/filters", "Must be an array")),
     };
@@ -303,28 +306,39 @@ fn parse_dimension(v: &Value, at: &str) -> Result<Dimension, StatsError> {
     }
 }
 
-fn parse_filter(v: &Value, at: &str, depth: usize, leaves: &mut usize) -> Result<Filter, StatsError> {
+/// Filter nodes met so far in a query, for their bounds.
+#[derive(Default)]
+struct Counts {
+    leaves: usize,
+    behavioral: usize,
+}
+
+fn parse_filter(v: &Value, at: &str, depth: usize, counts: &mut Counts) -> Result<Filter, StatsError> {
     if depth > MAX_FILTER_DEPTH {
         return Err(invalid(at, format_args!("Filters nest at most {MAX_FILTER_DEPTH} deep")));
     }
     let Value::Array(parts) = v else { return Err(invalid(at, "Invalid filter")) };
     let Some(Value::String(op)) = parts.first() else { return Err(invalid(at, "Invalid filter")) };
-    let children = |list: Option<&Value>, leaves: &mut usize| -> Result<Vec<Filter>, StatsError> {
+    let children = |list: Option<&Value>, counts: &mut Counts| -> Result<Vec<Filter>, StatsError> {
         let Some(Value::Array(items)) = list else { return Err(invalid(at, "Invalid filter")) };
         if items.is_empty() {
             return Err(invalid(at, "Invalid filter"));
         }
-        items.iter().enumerate().map(|(i, f)| parse_filter(f, &format!("{at}/1/{i}"), depth + 1, leaves)).collect()
+        items.iter().enumerate().map(|(i, f)| parse_filter(f, &format!("{at}/1/{i}"), depth + 1, counts)).collect()
     };
     match op.as_str() {
-        "and" if parts.len() == 2 => Ok(Filter::And(children(parts.get(1), leaves)?)),
-        "or" if parts.len() == 2 => Ok(Filter::Or(children(parts.get(1), leaves)?)),
+        "and" if parts.len() == 2 => Ok(Filter::And(children(parts.get(1), counts)?)),
+        "or" if parts.len() == 2 => Ok(Filter::Or(children(parts.get(1), counts)?)),
         "not" if parts.len() == 2 => {
             let inner = parts.get(1).ok_or_else(|| invalid(at, "Invalid filter"))?;
-            Ok(Filter::Not(Box::new(parse_filter(inner, &format!("{at}/1"), depth + 1, leaves)?)))
+            Ok(Filter::Not(Box::new(parse_filter(inner, &format!("{at}/1"), depth + 1, counts)?)))
         }
         name @ ("has_done" | "has_not_done") if parts.len() == 2 => {
-            let inner = Box::new(parse_filter(parts.get(1).unwrap_or(&Value::Null), &format!("{at}/1"), depth + 1, leaves)?);
+            counts.behavioral += 1;
+            if counts.behavioral > MAX_BEHAVIORAL {
+                return Err(invalid("#/filters", format_args!("At most {MAX_BEHAVIORAL} has_done or has_not_done filters")));
+            }
+            let inner = Box::new(parse_filter(parts.get(1).unwrap_or(&Value::Null), &format!("{at}/1"), depth + 1, counts)?);
             Ok(if name == "has_done" { Filter::HasDone(inner) } else { Filter::HasNotDone(inner) })
         }
         _ => {
@@ -340,8 +354,8 @@ fn parse_filter(v: &Value, at: &str, depth: usize, leaves: &mut usize) -> Result
             if !(3..=4).contains(&parts.len()) {
                 return Err(invalid(at, "Invalid filter"));
             }
-            *leaves += 1;
-            if *leaves > MAX_FILTERS {
+            counts.leaves += 1;
+            if counts.leaves > MAX_FILTERS {
                 return Err(invalid("#/filters", format_args!("At most {MAX_FILTERS} filters")));
             }
             let dimension = parse_dimension(parts.get(1).unwrap_or(&Value::Null), &format!("{at}/1"))?;

@@ -153,6 +153,10 @@ fn behavioral_filters_take_event_dimensions_unnested_as_plausibles_do() {
     );
     assert!(err(&body(r#"["is","event:goal",["Signup"]],["has_done",["is","event:props:k",["v"]]]"#, r#""conversion_rate""#))
         .contains("custom property filters can only be used on top level"));
+    // Each is one more read: a query takes a bounded number.
+    let many = |n: usize| vec![r#"["has_not_done",["is","event:name",["x"]]]"#; n].join(",");
+    assert!(parse(body(&many(MAX_BEHAVIORAL), r#""visits""#).as_bytes()).is_ok());
+    assert_eq!(err(&body(&many(MAX_BEHAVIORAL + 1), r#""visits""#)), "#/filters: At most 8 has_done or has_not_done filters");
     // A page inside does not stop views per visit.
     assert!(parse(body(r#"["has_done",["is","event:page",["/a"]]]"#, r#""views_per_visit""#).as_bytes()).is_ok());
 }
