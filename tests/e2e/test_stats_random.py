@@ -208,6 +208,10 @@ def leaf_rule(op, dim, values, case_sensitive):
     return keep
 
 
+# Breakdowns the filter-tree tests check, with the event's value for each.
+BREAKDOWNS = {"visit:country": lambda e: e["country"], "event:page": lambda e: e["path"], "visit:source": lambda e: e["source"]}
+
+
 def random_tree(rng, depth=0, fields=FIELDS):
     """A filter tree over `fields` and the model's predicate for it."""
     r = rng.random()
@@ -236,16 +240,15 @@ def test_random_filter_trees_answer_what_the_model_answers(data, seed):
     rng = random.Random(seed)
     m = data["model"]
     metrics = ["visitors", "pageviews", "events"]
-    breakdowns = {"visit:country": lambda e: e["country"], "event:page": lambda e: e["path"], "visit:source": lambda e: e["source"]}
     for _ in range(40):
         tree, keep = random_tree(rng)
         body = {"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "metrics": metrics, "filters": [tree]}
         a = m.aggregate(keep)
         got = ok(query(body))["results"][0]["metrics"]
         assert got == [a[x] for x in metrics], (tree, got, a)
-        dim = rng.choice(sorted(breakdowns))
+        dim = rng.choice(sorted(BREAKDOWNS))
         got = as_table(ok(query(dict(body, dimensions=[dim]))))
-        want = m.breakdown(breakdowns[dim], metrics, keep)
+        want = m.breakdown(BREAKDOWNS[dim], metrics, keep)
         assert got == want, (tree, dim, got, want)
 
 
@@ -319,7 +322,6 @@ def test_random_behavioral_filters_pick_the_visits_the_model_picks(data):
     m = data["model"]
     visit_of = sessions_of(m)
     events_only = {d: f for d, f in FIELDS.items() if d.startswith("event:")}
-    breakdowns = {"visit:country": lambda e: e["country"], "event:page": lambda e: e["path"], "visit:source": lambda e: e["source"]}
     split = 0
     for _ in range(30):
         inner, did = random_tree(rng, fields=events_only)
@@ -338,9 +340,9 @@ def test_random_behavioral_filters_pick_the_visits_the_model_picks(data):
         metrics = ["visitors", "pageviews", "events"]
         got = ok(query(dict(body, metrics=metrics)))["results"][0]["metrics"]
         assert got == [a[x] for x in metrics], (filters, got, a)
-        dim = rng.choice(sorted(breakdowns))
+        dim = rng.choice(sorted(BREAKDOWNS))
         got = as_table(ok(query(dict(body, metrics=metrics, dimensions=[dim]))))
-        assert got == m.breakdown(breakdowns[dim], metrics, kept), (filters, dim, got)
+        assert got == m.breakdown(BREAKDOWNS[dim], metrics, kept), (filters, dim, got)
         picked = [s for s in m.sessions if any(kept(e) for e in s)]
         a = m.aggregate(keep_session=lambda s: s in picked)
         # (Views per visit refuses a page filter outside behavioral ones.)
