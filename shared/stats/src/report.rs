@@ -899,23 +899,22 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
             own.push(f);
         }
     }
-    let mut out = Vec::new();
-    for f in own {
-        out.push(resolved(ctx, f, kind, p).await?);
-    }
+    // Each filter's pre-queries (patterns, has_done lists) are independent
+    // reads: sent together, the request waits for the slowest, not the sum.
+    let mut out = try_join_all(own.iter().map(|f| resolved(ctx, f, kind, p))).await?;
     if kind == RowKind::Event {
         out.extend(entry_hostname_cond(ctx, q, p).await?);
     }
     if !other.is_empty() {
         let that = other_kind(kind);
+        if other.iter().any(|f| uses(f, foreign(that))) {
+            return Err(StatsError::Invalid(
+                "#/filters: a filter cannot mix visit:exit_page or the entry or exit page's hostname with event dimensions".into(),
+            ));
+        }
         let mut ids = Select::of(that, ctx.site.id.clone(), p.from_s, p.to_s);
-        for f in other {
-            if uses(f, foreign(that)) {
-                return Err(StatsError::Invalid(
-                    "#/filters: a filter cannot mix visit:exit_page or the entry or exit page's hostname with event dimensions".into(),
-                ));
-            }
-            ids.filter(resolved(ctx, f, that, p).await?);
+        for cond in try_join_all(other.iter().map(|f| resolved(ctx, f, that, p))).await? {
+            ids.filter(cond);
         }
         if nest && kind == RowKind::Session {
             return Ok(Filters { own: out, touched_by: Some(ids) });
@@ -967,30 +966,32 @@ async fn resolved<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind, p: &Pe
     let mut cond = compile(ctx, f, kind)?;
     let mut did = Vec::new();
     cond.visit_did_conds(&mut did);
-    let mut lists = Vec::with_capacity(did.len());
-    for (inner, negated) in did {
-        let mut inner = inner.clone();
-        resolve_regex(ctx, &mut inner, RowKind::Event, p).await?;
-        let mut rows = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
-        rows.filter(inner);
-        let done = visits_of(ctx, rows, "did what a has_done or has_not_done filter names").await?;
-        let parts = visitor_parts(&done);
-        lists.push(match (negated, parts.len()) {
-            (false, _) => Cond::Visits(parts),
-            (true, 0 | 1) => Cond::Not(Box::new(Cond::Visits(parts))),
-            (true, _) => {
-                let all = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
-                let done: HashSet<u64> = done.iter().map(|(_, session)| session.to_bits()).collect();
-                let mut others = visits_of(ctx, all, "are in the period, to list those a has_not_done filter keeps").await?;
-                others.retain(|(_, session)| !done.contains(&session.to_bits()));
-                Cond::Visits(visitor_parts(&others))
-            }
-        });
-    }
+    let lists = try_join_all(did.into_iter().map(|(inner, negated)| visits_doing(ctx, inner.clone(), negated, p))).await?;
     let mut lists = lists.into_iter();
     cond.rewrite_visit_did(&mut |_, _| lists.next().unwrap_or(Cond::Visits(Vec::new())));
     resolve_regex(ctx, &mut cond, kind, p).await?;
     Ok(cond)
+}
+
+/// The visits of the period that did what `inner` (an event-row condition)
+/// picks, or with `negated` those that did not, as a condition.
+async fn visits_doing<R: Runner>(ctx: &Ctx<'_, R>, mut inner: Cond, negated: bool, p: &Period) -> Result<Cond, StatsError> {
+    resolve_regex(ctx, &mut inner, RowKind::Event, p).await?;
+    let mut rows = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
+    rows.filter(inner);
+    let done = visits_of(ctx, rows, "did what a has_done or has_not_done filter names").await?;
+    let parts = visitor_parts(&done);
+    Ok(match (negated, parts.len()) {
+        (false, _) => Cond::Visits(parts),
+        (true, 0 | 1) => Cond::Not(Box::new(Cond::Visits(parts))),
+        (true, _) => {
+            let all = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
+            let done: HashSet<u64> = done.iter().map(|(_, session)| session.to_bits()).collect();
+            let mut others = visits_of(ctx, all, "are in the period, to list those a has_not_done filter keeps").await?;
+            others.retain(|(_, session)| !done.contains(&session.to_bits()));
+            Cond::Visits(visitor_parts(&others))
+        }
+    })
 }
 
 /// A filter on country or region names, as the codes whose names match;
@@ -1142,11 +1143,8 @@ fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::Regex, Stats
 async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKind, p: &Period) -> Result<(), StatsError> {
     let mut columns = Vec::new();
     cond.regex_columns(&mut columns);
-    let mut seen: HashMap<Column, Vec<String>> = HashMap::new();
-    for column in columns {
-        let values = values_seen(ctx, kind, &column, p, "to match a pattern against").await?;
-        seen.insert(column, values);
-    }
+    let values = try_join_all(columns.iter().map(|column| values_seen(ctx, kind, column, p, "to match a pattern against"))).await?;
+    let seen: HashMap<Column, Vec<String>> = columns.into_iter().zip(values).collect();
     let mut failure = None;
     cond.rewrite_matches(&mut |column, patterns, cs| {
         let compiled: Vec<regex_lite::Regex> = patterns.iter().filter_map(|p| regex(p, cs).map_err(|e| failure = Some(e)).ok()).collect();

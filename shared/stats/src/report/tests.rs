@@ -548,6 +548,57 @@ fn has_done_keeps_every_row_of_the_visits_that_did_it_and_has_not_done_the_other
     assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("has_done") && m.contains("narrow the date range")));
 }
 
+/// Answers nothing, after yielding once; counts the reads in flight.
+#[derive(Default)]
+struct Slow {
+    in_flight: RefCell<usize>,
+    most: RefCell<usize>,
+    seen: RefCell<Vec<String>>,
+}
+
+impl Runner for Slow {
+    async fn rows(&self, sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
+        self.seen.borrow_mut().push(sql);
+        *self.in_flight.borrow_mut() += 1;
+        let now = *self.in_flight.borrow();
+        self.most.replace_with(|m| now.max(*m));
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                return std::task::Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+        .await;
+        *self.in_flight.borrow_mut() -= 1;
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn independent_filter_pre_queries_are_sent_together() {
+    // Two has_done lists and two patterns on other columns: four reads
+    // that need nothing from each other go out at once.
+    let slow = Slow::default();
+    let q = parse(
+        json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [
+            ["has_done", ["is", "event:name", ["Signup"]]],
+            ["has_not_done", ["is", "event:name", ["Buy"]]],
+            ["matches", "visit:source", ["^Goo"]],
+            ["matches", "event:page", ["^/blog"]]]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    pollster::block_on(run(&slow, &q, &site(), &[], NOW)).unwrap();
+    let seen = slow.seen.borrow();
+    assert_eq!(seen.len(), 5, "{seen:#?}");
+    assert_eq!(*slow.most.borrow(), 4, "{seen:#?}");
+}
+
 #[test]
 #[wasm_bindgen_test]
 fn has_not_done_over_many_visits_lists_the_periods_other_visits() {
