@@ -130,11 +130,8 @@ impl Cond {
                 format!("({})", parts.join(" OR "))
             }
             Cond::Matches(..) | Cond::VisitDid(_) => "1 = 0".to_owned(),
-            Cond::Visits(parts) => Cond::NumberIn(Column::Double(Double::SessionId), parts.iter().flatten().copied().collect()).sql(),
-            Cond::NumberIn(_, values) if values.is_empty() => "1 = 0".to_owned(),
-            Cond::NumberIn(c, values) => {
-                format!("{} IN ({})", c.sql(), values.iter().map(|n| finite(*n)).collect::<Vec<_>>().join(", "))
-            }
+            Cond::Visits(parts) => number_in(&Column::Double(Double::SessionId), parts.iter().flatten()),
+            Cond::NumberIn(c, values) => number_in(c, values),
             Cond::And(parts) if parts.is_empty() => "1 = 1".to_owned(),
             Cond::Or(parts) if parts.is_empty() => "1 = 0".to_owned(),
             Cond::And(parts) => format!("({})", parts.iter().map(Cond::sql).collect::<Vec<_>>().join(" AND ")),
@@ -191,6 +188,15 @@ impl Cond {
             _ => {}
         }
     }
+}
+
+/// `column IN (n, …)`, or false for no numbers.
+fn number_in<'a>(column: &Column, numbers: impl IntoIterator<Item = &'a f64>) -> String {
+    let list: Vec<String> = numbers.into_iter().map(|n| finite(*n)).collect();
+    if list.is_empty() {
+        return "1 = 0".to_owned();
+    }
+    format!("{} IN ({})", column.sql(), list.join(", "))
 }
 
 /// The column expression and values, lower-cased together when case is ignored.
