@@ -31,9 +31,12 @@ async fn mirror(base: &str, points: &[DataPoint]) -> Result<(), PlatformError> {
     init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
     let url = format!("{}/write", base.trim_end_matches('/'));
     let req = Request::new_with_init(&url, &init).map_err(|e| PlatformError::binding("ae mirror", e))?;
-    let resp = Fetch::Request(req).send().await.map_err(|e| PlatformError::binding("ae mirror", e))?;
+    let mut resp = Fetch::Request(req).send().await.map_err(|e| PlatformError::binding("ae mirror", e))?;
+    // Read to the end: a reply left unread makes workerd reset the
+    // connection instead of reusing it.
+    let reply = resp.text().await.unwrap_or_default();
     if resp.status_code() != 200 {
-        return Err(PlatformError::binding("ae mirror", format!("status {}", resp.status_code())));
+        return Err(PlatformError::binding("ae mirror", format!("status {}: {reply}", resp.status_code())));
     }
     Ok(())
 }
