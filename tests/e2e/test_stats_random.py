@@ -187,7 +187,7 @@ def test_random_v1_queries_answer_json_and_never_a_5xx(days):
 # empty; `is`/`is_not` also accept their display names, as Plausible's do.
 FIELDS = {
     "event:page": (lambda e: e["path"], ["/home", "/blog/post-0", "/blog/post-1", "/thanks", "/blog", "home", "BLOG", "/Home",
-                                         "^/blog", "post-1$", "^/(home|thanks)$", "[0-9]"]),
+                                         "^/blog", "post-1$", "^/(home|thanks)$", "[0-9]", "^/blog/.*-1$", "p.st"]),
     "event:name": (lambda e: e["name"], ["pageview", "Signup", "Purchase", "signup", "^S", "up$"]),
     "visit:country": (lambda e: e["country"], ["DE", "US", "FR", "de", "^(D|U)"]),
     "visit:device": (lambda e: e["device"], ["Desktop", "Mobile", "mobile", "top$"]),
@@ -216,7 +216,8 @@ def leaf_rule(op, dim, values, case_sensitive):
             return fold(raw) in wanted
         if op in ("contains", "contains_not"):
             return any(fold(v) in fold(raw) for v in values)
-        return any(re.search(v, raw, 0 if case_sensitive else re.I) for v in values)
+        # As ClickHouse's `match`: `.` also matches a line break.
+        return any(re.search(v, raw, re.S if case_sensitive else re.S | re.I) for v in values)
 
     def keep(e):
         h = hit(e)

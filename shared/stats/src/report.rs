@@ -35,7 +35,7 @@ use serde_json::{json, Map, Value};
 use crate::goal::Goal;
 use crate::period::{self, Period};
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
-use crate::sql::{Column, Cond, Expr, Select, Unit, ENGAGED_VISITS, NONE, SURVIVING, VISIT_ENGAGED_MS, VISIT_SCROLL};
+use crate::sql::{like_pattern, Column, Cond, Expr, Select, Unit, ENGAGED_VISITS, NONE, SURVIVING, VISIT_ENGAGED_MS, VISIT_SCROLL};
 use crate::StatsError;
 use crate::{country, region};
 
@@ -1130,17 +1130,36 @@ fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::Regex, Stats
     if pattern.is_empty() || pattern.len() > MAX_REGEX {
         return Err(StatsError::BadRegex(format!("must be 1 to {MAX_REGEX} bytes")));
     }
+    // As ClickHouse's `match`, which Plausible's filters use: `.` also
+    // matches a line break.
     regex_lite::RegexBuilder::new(pattern)
         .case_insensitive(!case_sensitive)
+        .dot_matches_new_line(true)
         .size_limit(1 << 20)
         .nest_limit(32)
         .build()
         .map_err(|e| StatsError::BadRegex(e.to_string().lines().last().unwrap_or("invalid").to_owned()))
 }
 
+/// A leaf's patterns as LIKE patterns, if every one has an exact one. Only
+/// case-sensitive ones (LIKE's and RE2's case folding differ past ASCII),
+/// and not on props, which are stored JSON-escaped.
+fn likes(column: &Column, patterns: &[String], case_sensitive: bool) -> Option<Vec<String>> {
+    if !case_sensitive || matches!(column, Column::Prop(_)) {
+        return None;
+    }
+    patterns.iter().map(|p| regex(p, true).ok().and_then(|_| like_pattern(p))).collect()
+}
+
 /// Replaces each `Matches` in `cond` with the matching values of its
 /// column seen in the period.
 async fn resolve_regex<R: Runner>(ctx: &Ctx<'_, R>, cond: &mut Cond, kind: RowKind, p: &Period) -> Result<(), StatsError> {
+    // Patterns that LIKE can say need no read of the values, and so no
+    // bound on how many there are.
+    cond.rewrite_matches(&mut |column, patterns, cs| match likes(column, patterns, cs) {
+        Some(likes) => Cond::Like(column.clone(), likes),
+        None => Cond::Matches(column.clone(), patterns.to_vec(), cs),
+    });
     let mut columns = Vec::new();
     cond.regex_columns(&mut columns);
     let values = try_join_all(columns.iter().map(|column| values_seen(ctx, kind, column, p, "to match a pattern against"))).await?;

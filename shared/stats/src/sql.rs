@@ -97,6 +97,9 @@ pub enum Cond {
     /// regular expressions: `report` replaces every one with an `In` of the
     /// matching values before rendering; an unresolved one matches nothing.
     Matches(Column, Vec<String>, bool),
+    /// Column is `LIKE` one of the patterns (case-sensitive): the
+    /// `Matches` that [`like_pattern`] could say without a regex.
+    Like(Column, Vec<String>),
     /// A double equals one of the numbers.
     NumberIn(Column, Vec<f64>),
     /// Rows of these visits (session ids), in parts that never split one
@@ -130,6 +133,11 @@ impl Cond {
                 format!("({})", parts.join(" OR "))
             }
             Cond::Matches(..) | Cond::VisitDid(_) => "1 = 0".to_owned(),
+            Cond::Like(_, patterns) if patterns.is_empty() => "1 = 0".to_owned(),
+            Cond::Like(c, patterns) => {
+                let col = c.sql();
+                format!("({})", patterns.iter().map(|p| format!("{col} LIKE {}", quote(p))).collect::<Vec<_>>().join(" OR "))
+            }
             Cond::Visits(parts) => number_in(&Column::Double(Double::SessionId), parts.iter().flatten()),
             Cond::NumberIn(c, values) => number_in(c, values),
             Cond::And(parts) if parts.is_empty() => "1 = 1".to_owned(),
@@ -188,6 +196,44 @@ impl Cond {
             _ => {}
         }
     }
+}
+
+/// A regular expression (as ClickHouse's `match` reads it, where `.`
+/// also matches a line break) as the `LIKE` pattern that matches the same
+/// strings, when there is one: literal text, `.`, `.*`, and the `^` and
+/// `$` anchors. `None` for anything else, and for a literal `%`, `_` or
+/// backslash, which `LIKE` would need escaped.
+pub fn like_pattern(pattern: &str) -> Option<String> {
+    let (body, anchored_start) = match pattern.strip_prefix('^') {
+        Some(rest) => (rest, true),
+        None => (pattern, false),
+    };
+    let mut out = String::with_capacity(pattern.len() + 2);
+    if !anchored_start {
+        out.push('%');
+    }
+    let mut chars = body.chars().peekable();
+    let mut anchored_end = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() && !matches!(e, '%' | '_' | '\\') => out.push(e),
+                _ => return None,
+            },
+            '.' if chars.peek() == Some(&'*') => {
+                chars.next();
+                out.push('%');
+            }
+            '.' => out.push('_'),
+            '$' if chars.peek().is_none() => anchored_end = true,
+            '%' | '_' | '^' | '$' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' => return None,
+            c => out.push(c),
+        }
+    }
+    if !anchored_end {
+        out.push('%');
+    }
+    Some(out)
 }
 
 /// `column IN (n, …)`, or false for no numbers.

@@ -83,8 +83,7 @@ fn a_blank_placeholder_names_blanks_for_is_only() {
     let (out, sql) = filtered("contains");
     assert!(out.is_ok() && !sql.contains("''") && sql.contains("'Direct / None'"), "{sql}");
     let (out, sql) = filtered("matches");
-    // (the shorter list: every value seen but the one the pattern matches)
-    assert!(out.is_ok() && sql.contains("NOT (blob6 IN ('Google'))"), "{sql}");
+    assert!(out.is_ok() && sql.contains("(blob6 LIKE '%Direct / None%')"), "{sql}");
 }
 
 #[test]
@@ -116,7 +115,7 @@ fn a_regex_becomes_the_matching_values_seen() {
     ]);
     let out = run_q(
         &fake,
-        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}),
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/[a-z]"]]]}),
         &[],
     )
     .unwrap();
@@ -130,12 +129,54 @@ fn a_regex_becomes_the_matching_values_seen() {
         Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a-long-post"}, {"c0": "/x"}, {"c0": "/blog/b-long-post"}]))]);
     run_q(
         &fake,
-        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/"]]]}),
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/blog/[a-z]"]]]}),
         &[],
     )
     .unwrap();
     let seen = fake.seen.borrow();
     assert!(seen[1].contains(" AND NOT (blob2 IN ('/x'))"), "{}", seen[1]);
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn a_pattern_like_can_say_is_sent_as_like_with_no_read_of_the_values() {
+    let sent = |leaf: Value, goals: &[Goal]| {
+        let fake = Fake::new(vec![]);
+        let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [leaf]});
+        run_q(&fake, body, goals).unwrap();
+        let seen = fake.seen.borrow().clone();
+        seen
+    };
+    let seen = sent(json!(["matches", "event:page", ["^/blog/.*-1$", "/shop"]]), &[]);
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert!(seen[0].contains(" AND (blob2 LIKE '/blog/%-1' OR blob2 LIKE '%/shop%')"), "{}", seen[0]);
+    let seen = sent(json!(["matches_not", "visit:source", ["^Goo"]]), &[]);
+    assert!(seen.len() == 1 && seen[0].contains(" AND NOT ((blob6 LIKE 'Goo%'))"), "{seen:#?}");
+    // A page goal's `**` too.
+    let goals = vec![Goal { event_name: String::new(), page_path: "/blog/**".into() }];
+    let seen = sent(json!(["is", "event:goal", ["Visit /blog/**"]]), &goals);
+    assert!(seen.len() == 1 && seen[0].contains("blob2 LIKE '/blog/%'"), "{seen:#?}");
+    // Ignoring case, on a property, or with one pattern LIKE cannot say:
+    // the values are read and matched here, as before.
+    for leaf in [
+        json!(["matches", "event:page", ["^/blog"], {"case_sensitive": false}]),
+        json!(["matches", "event:props:plan", ["^pro"]]),
+        json!(["matches", "event:page", ["^/blog", "^/(a|b)"]]),
+    ] {
+        let seen = sent(leaf.clone(), &[]);
+        assert!(seen.len() == 2 && seen[0].contains("GROUP BY c0 LIMIT 10001") && !seen[1].contains("LIKE"), "{leaf}: {seen:#?}");
+    }
+    // Too long a pattern is still the 400 it was.
+    let fake = Fake::new(vec![]);
+    let long = format!("^/{}", "a".repeat(MAX_REGEX));
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", [long]]]});
+    assert!(matches!(run_q(&fake, body, &[]), Err(StatsError::BadRegex(_))));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn a_dot_matches_a_line_break_as_in_clickhouse() {
+    assert!(regex("^a.b$", true).unwrap().is_match("a\nb"));
 }
 
 #[test]
@@ -163,7 +204,7 @@ fn a_bad_pattern_is_a_400_on_every_dimension_even_those_matched_here() {
 fn pre_queries_run_once_per_period() {
     let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", json!([{"c0": "/blog/a"}, {"c0": "/a/longer/page"}]))]);
     let body = json!({"site_id": "demo", "metrics": ["visitors", "percentage", "bounce_rate"], "date_range": "day",
-                      "dimensions": ["visit:country"], "filters": [["matches", "event:page", ["^/blog/"]]],
+                      "dimensions": ["visit:country"], "filters": [["matches", "event:page", ["^/blog/[a-z]"]]],
                       "include": {"comparisons": {"mode": "previous_period"}}});
     run_q(&fake, body, &[]).unwrap();
     let seen = fake.seen.borrow();
@@ -532,7 +573,7 @@ fn has_done_keeps_every_row_of_the_visits_that_did_it_and_has_not_done_the_other
         (did, json!([{"c0": 7}])),
         ("double1 = 2", json!([{"c0": 1}])),
     ]);
-    run_q(&fake, json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "filters": [["has_done", ["matches", "event:page", ["^/blog"]]]]}), &[])
+    run_q(&fake, json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "filters": [["has_done", ["matches", "event:page", ["^/bl[o]g"]]]]}), &[])
         .unwrap();
     let seen = fake.seen.borrow();
     assert!(seen.iter().any(|sql| sql.starts_with(did) && sql.contains("blob2 IN ('/blog/x')")), "{seen:#?}");
@@ -587,8 +628,8 @@ fn independent_filter_pre_queries_are_sent_together() {
         json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [
             ["has_done", ["is", "event:name", ["Signup"]]],
             ["has_not_done", ["is", "event:name", ["Buy"]]],
-            ["matches", "visit:source", ["^Goo"]],
-            ["matches", "event:page", ["^/blog"]]]})
+            ["matches", "visit:source", ["^Go+"]],
+            ["matches", "event:page", ["^/bl[o]g"]]]})
         .to_string()
         .as_bytes(),
     )
@@ -725,7 +766,7 @@ fn a_statement_too_large_for_ae_is_the_callers_400_and_never_sent() {
     let fake = Fake::new(vec![("GROUP BY c0 LIMIT 10001", Value::Array(paths))]);
     let err = run_q(
         &fake,
-        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/some/"]]]}),
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["^/some/[a-z]"]]]}),
         &[],
     );
     assert!(matches!(&err, Err(StatsError::Invalid(m)) if m.starts_with("#/filters:") && m.contains("KB")), "{err:?}");

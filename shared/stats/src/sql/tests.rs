@@ -239,3 +239,67 @@ fn touched_sessions_take_keys_and_sums_from_sign_rows_and_matches_from_event_row
          GROUP BY s) WHERE hit > 0 GROUP BY c0, c1 LIMIT 50"
     );
 }
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn patterns_like_can_say_become_like_patterns_and_others_stay_regexes() {
+    for (pattern, like) in [
+        ("^/blog/", Some("/blog/%")),
+        ("/blog", Some("%/blog%")),
+        ("post-1$", Some("%post-1")),
+        ("^/exact$", Some("/exact")),
+        ("^/blog/.*-1$", Some("/blog/%-1")),
+        ("^/p.st$", Some("/p_st")),
+        (r"^/a\.b\-c\#$", Some("/a.b-c#")),
+        ("^/café/ü", Some("/café/ü%")),
+        ("it's", Some("%it's%")),
+        ("^$", Some("")),
+        ("^/(a|b)$", None),
+        ("^/[a-z]+$", None),
+        ("^/a+", None),
+        (r"^/\d", None),
+        ("/100%", None),
+        ("/a_b", None),
+        (r"/a\_b", None),
+        (r"/a\\b", None),
+        ("a$b", None),
+        ("(?i)abc", None),
+        ("x{2}", None),
+    ] {
+        assert_eq!(like_pattern(pattern).as_deref(), like, "{pattern}");
+    }
+    let mut q = Select::events(site("demo"), 0, 10);
+    q.filter(Cond::Like(Column::Blob(Blob::Pathname), vec!["/it's/%".into(), "%x".into()]));
+    q.filter(Cond::Not(Box::new(Cond::Like(Column::Blob(Blob::Name), vec![]))));
+    assert!(q.render().ends_with(" AND (blob2 LIKE '/it\\'s/%' OR blob2 LIKE '%x') AND NOT (1 = 0)"), "{}", q.render());
+}
+
+/// An independent `LIKE`: `%` any run of characters (line breaks
+/// included), `_` one character, the rest itself.
+#[cfg(not(target_arch = "wasm32"))]
+fn like(text: &[char], pattern: &[char]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some(('%', rest)) => (0..=text.len()).any(|i| like(&text[i..], rest)),
+        Some(('_', rest)) => !text.is_empty() && like(&text[1..], rest),
+        Some((c, rest)) => text.first() == Some(c) && like(&text[1..], rest),
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+proptest::proptest! {
+    // The LIKE pattern matches exactly the strings the regex (as ClickHouse
+    // reads it: `.` takes line breaks too) finds a match in.
+    #[test]
+    fn a_like_pattern_matches_what_its_regex_matches(
+        pattern in "\\^?([ab/\\n]|\\.|\\.\\*|\\\\[.#-]){0,6}\\$?",
+        text in "[ab/\\n.#-]{0,8}",
+    ) {
+        let like_of = like_pattern(&pattern);
+        proptest::prop_assume!(like_of.is_some());
+        let re = regex_lite::RegexBuilder::new(&pattern).dot_matches_new_line(true).build().unwrap();
+        let chars: Vec<char> = text.chars().collect();
+        let like_chars: Vec<char> = like_of.unwrap().chars().collect();
+        proptest::prop_assert_eq!(like(&chars, &like_chars), re.is_match(&text), "{:?} on {:?}", pattern, text);
+    }
+}
