@@ -304,18 +304,23 @@ def test_a_key_sees_only_its_own_site_on_every_endpoint(data):
 
 
 def test_a_key_reads_every_site_of_its_team_and_no_other(data):
+    answers = []
     for named in [ENV["TEAM_SITE_ID"], ENV["TEAM_DOMAIN"], ENV["TEAM_DOMAIN"].upper()]:
-        r = query({"site_id": named, "metrics": ["visitors"], "date_range": "all"})
+        body = {"site_id": named, "metrics": ["visitors"], "date_range": "all", "dimensions": ["event:page"]}
+        r = query(body)
         assert r.status == 200, (named, r.body)
-        assert r.json()["results"] == [{"metrics": [0], "dimensions": []}]
-        assert query({"site_id": named, "metrics": ["visitors"], "date_range": "all"}, key=ENV["OTHER_API_KEY"]).status == 404
+        answers.append(r.json()["results"])
+        assert query(body, key=ENV["OTHER_API_KEY"]).status == 404
+    # One site however it is named. The timezone module writes to it, so on
+    # a long-lived dev stack it may already hold that module's pages.
+    assert answers[0] == answers[1] == answers[2], answers
     for endpoint in V1:
         assert v1(endpoint, {"site_id": ENV["TEAM_DOMAIN"], "property": "event:page"}).status == 200
         assert v1(endpoint, {"site_id": ENV["TEAM_DOMAIN"], "property": "event:page"}, key=ENV["OTHER_API_KEY"]).status == 404
-    # The team's other site has its own data: demo's events never show there.
-    demo = ok(query({"site_id": ENV["DEMO_SITE_ID"], "metrics": ["visitors"], "date_range": data["range"]}))
-    team = ok(query({"site_id": ENV["TEAM_SITE_ID"], "metrics": ["visitors"], "date_range": data["range"]}))
-    assert demo["results"][0]["metrics"][0] > 0 and team["results"][0]["metrics"] == [0]
+    # The team's other site has its own data: demo's pages never show there.
+    demo = ok(query({"site_id": ENV["DEMO_SITE_ID"], "metrics": ["visitors"], "date_range": data["range"], "dimensions": ["event:page"]}))
+    demo_pages = {row["dimensions"][0] for row in demo["results"]}
+    assert demo_pages and not demo_pages & {row["dimensions"][0] for row in answers[0]}, (demo_pages, answers[0])
 
 
 def test_filters_and_pagination_cannot_reach_another_tenant(data):
