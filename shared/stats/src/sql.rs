@@ -122,28 +122,25 @@ pub enum Cond {
 impl Cond {
     fn sql(&self) -> String {
         match self {
-            Cond::In(_, values, _) | Cond::Contains(_, values, _) if values.is_empty() => "1 = 0".to_owned(),
+            Cond::In(_, values, _) if values.is_empty() => "1 = 0".to_owned(),
             Cond::In(c, values, case_sensitive) => {
                 let (col, list) = cased(c, values, *case_sensitive);
                 format!("{col} IN ({})", list.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", "))
             }
             Cond::Contains(c, values, case_sensitive) => {
                 let (col, list) = cased(c, values, *case_sensitive);
-                let parts: Vec<String> = list.iter().map(|v| format!("position({} IN {col}) > 0", quote(v))).collect();
-                format!("({})", parts.join(" OR "))
+                any_of(list.iter().map(|v| format!("position({} IN {col}) > 0", quote(v))))
             }
             Cond::Matches(..) | Cond::VisitDid(_) => "1 = 0".to_owned(),
-            Cond::Like(_, patterns) if patterns.is_empty() => "1 = 0".to_owned(),
             Cond::Like(c, patterns) => {
                 let col = c.sql();
-                format!("({})", patterns.iter().map(|p| format!("{col} LIKE {}", quote(p))).collect::<Vec<_>>().join(" OR "))
+                any_of(patterns.iter().map(|p| format!("{col} LIKE {}", quote(p))))
             }
             Cond::Visits(parts) => number_in(&Column::Double(Double::SessionId), parts.iter().flatten()),
             Cond::NumberIn(c, values) => number_in(c, values),
             Cond::And(parts) if parts.is_empty() => "1 = 1".to_owned(),
-            Cond::Or(parts) if parts.is_empty() => "1 = 0".to_owned(),
             Cond::And(parts) => format!("({})", parts.iter().map(Cond::sql).collect::<Vec<_>>().join(" AND ")),
-            Cond::Or(parts) => format!("({})", parts.iter().map(Cond::sql).collect::<Vec<_>>().join(" OR ")),
+            Cond::Or(parts) => any_of(parts.iter().map(Cond::sql)),
             Cond::Not(inner) => format!("NOT ({})", inner.sql()),
         }
     }
@@ -234,6 +231,15 @@ pub fn like_pattern(pattern: &str) -> Option<String> {
         out.push('%');
     }
     Some(out)
+}
+
+/// `(a OR b …)`, or false for no conditions.
+fn any_of(conds: impl Iterator<Item = String>) -> String {
+    let parts: Vec<String> = conds.collect();
+    if parts.is_empty() {
+        return "1 = 0".to_owned();
+    }
+    format!("({})", parts.join(" OR "))
 }
 
 /// `column IN (n, …)`, or false for no numbers.
