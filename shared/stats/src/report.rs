@@ -394,6 +394,19 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
     let plan =
         Plan { sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)), event_dims: q.dimensions.iter().any(|d| event_only(&d.0)) };
     if plan.sessions_only {
+        // Sign rows hold no event's page, name, goal or props (their slots
+        // mean other things there), and event rows no visit's exit page:
+        // answering both would take a join AE SQL lacks.
+        let first = |test: fn(&str) -> bool| q.dimensions.iter().position(|d| test(&d.0));
+        if let (Some(e), Some(s)) = (first(event_only), first(session_only)) {
+            let name = |i: usize| q.dimensions.get(i).map_or("", |d| d.0.as_str());
+            return Err(StatsError::Invalid(format!(
+                "#/dimensions/{}: Dimension `{}` cannot be combined with `{}`",
+                e.max(s),
+                name(e.max(s)),
+                name(e.min(s))
+            )));
+        }
         if let Some(m) = q.metrics.iter().find(|m| {
             !matches!(
                 m,

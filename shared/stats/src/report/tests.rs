@@ -535,6 +535,42 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
 
 #[test]
 #[wasm_bindgen_test]
+fn event_dimensions_beside_a_session_only_one_are_a_400_not_a_misread_slot() {
+    // Sign rows keep the exit page's hostname where events keep their name:
+    // grouping them by event:name read hostnames as names.
+    let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
+    for (dims, at) in [
+        (json!(["event:goal", "visit:exit_page"]), "#/dimensions/1: Dimension `visit:exit_page` cannot be combined with `event:goal`"),
+        (json!(["visit:exit_page", "event:name"]), "#/dimensions/1: Dimension `event:name` cannot be combined with `visit:exit_page`"),
+        (
+            json!(["event:page", "visit:exit_page_hostname"]),
+            "#/dimensions/1: Dimension `visit:exit_page_hostname` cannot be combined with `event:page`",
+        ),
+        (
+            json!(["visit:entry_page_hostname", "time:day", "event:props:plan"]),
+            "#/dimensions/2: Dimension `event:props:plan` cannot be combined with `visit:entry_page_hostname`",
+        ),
+        (
+            json!(["event:hostname", "visit:exit_page"]),
+            "#/dimensions/1: Dimension `visit:exit_page` cannot be combined with `event:hostname`",
+        ),
+    ] {
+        let fake = Fake::new(vec![]);
+        let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": dims});
+        match run_q(&fake, body, &goals) {
+            Err(StatsError::Invalid(msg)) => assert_eq!(msg, at),
+            other => panic!("{dims}: {other:?}"),
+        }
+        assert!(fake.seen.borrow().is_empty(), "{:?}", fake.seen.borrow());
+    }
+    // Visit dimensions still go with the exit page.
+    let fake = Fake::new(vec![("double1 = 2", json!([{"c0": "/a", "c1": "DE", "c2": 1, "c3": 1}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "dimensions": ["visit:exit_page", "visit:country"]});
+    assert!(run_q(&fake, body, &[]).is_ok());
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn has_done_keeps_every_row_of_the_visits_that_did_it_and_has_not_done_the_others() {
     let did = "SELECT double5 AS c0, max(double4) AS c1 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1";
     for (op, cond) in [("has_done", "double5 IN (7, 9)"), ("has_not_done", "NOT (double5 IN (7, 9))")] {
