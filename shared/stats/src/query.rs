@@ -370,9 +370,13 @@ fn parse_filter(v: &Value, at: &str, depth: usize, counts: &mut Counts) -> Resul
             for (i, r) in raw.iter().enumerate() {
                 match r {
                     Value::String(s) if s.len() <= 2000 => values.push(s.clone()),
-                    // Plausible's schema takes integer clauses too (city ids).
-                    Value::Number(n) if n.is_i64() || n.is_u64() => values.push(n.to_string()),
-                    _ => return Err(invalid(&format!("{at}/2/{i}"), "Must be an integer or a string of at most 2000 bytes")),
+                    // Plausible takes integers only as GeoNames city ids
+                    // (and segment ids); Beacon has Cloudflare's city names,
+                    // so an id would silently match nothing.
+                    Value::Number(n) if (n.is_i64() || n.is_u64()) && dimension.0 == "visit:city" => {
+                        return Err(invalid(&format!("{at}/2/{i}"), "visit:city takes city names here, not GeoNames ids"))
+                    }
+                    _ => return Err(invalid(&format!("{at}/2/{i}"), "Must be a string of at most 2000 bytes")),
                 }
             }
             let case_sensitive = match parts.get(3) {
