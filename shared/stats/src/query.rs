@@ -379,6 +379,12 @@ fn parse_filter(v: &Value, at: &str, depth: usize, counts: &mut Counts) -> Resul
                     _ => return Err(invalid(&format!("{at}/2/{i}"), "Must be a string of at most 2000 bytes")),
                 }
             }
+            // As Plausible: a country name or a typo would match nothing.
+            if dimension.0 == "visit:country" && matches!(op, Operator::Is | Operator::IsNot) {
+                if let Some(i) = values.iter().position(|v| v.chars().count() != 2 && !v.is_empty() && v != "(not set)") {
+                    return Err(invalid(&format!("{at}/2/{i}"), "visit:country needs to be a valid 2-letter country code"));
+                }
+            }
             let case_sensitive = match parts.get(3) {
                 None => true,
                 Some(Value::Object(m)) => match (m.len(), m.get("case_sensitive")) {

@@ -82,6 +82,18 @@ fn errors_point_at_the_bad_part() {
         "#/filters/0/2/0: visit:city takes city names here, not GeoNames ids"
     );
     assert_eq!(
+        err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is_not","visit:country",["DE","Germany"]]]}}"#)),
+        "#/filters/0/2/1: visit:country needs to be a valid 2-letter country code"
+    );
+    // The blank's names, and other operators, pass.
+    for f in [
+        r#"["is","visit:country",["DE","(not set)",""]]"#,
+        r#"["contains","visit:country",["D"]]"#,
+        r#"["is","visit:country_name",["Germany"]]"#,
+    ] {
+        assert!(parse(format!(r#"{{{base},"metrics":["visits"],"filters":[{f}]}}"#).as_bytes()).is_ok(), "{f}");
+    }
+    assert_eq!(
         err(&format!(r#"{{{base},"metrics":["visits"],"filters":[["is","time:day",["x"]]]}}"#)),
         "#/filters/0/1: Time dimensions cannot be filtered"
     );
