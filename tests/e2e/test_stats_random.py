@@ -7,6 +7,7 @@
 - Random nested filter trees over the golden data set answer what the
   independent model, with Plausible's operator semantics, answers."""
 
+import itertools
 import json
 import random
 import re
@@ -539,3 +540,72 @@ def test_random_trees_by_exit_page_count_each_visit_at_its_last_page(data):
             a = m.aggregate(keep_session=lambda s: s in visits)
             want[page] = [len({s[0]["vid"] for s in visits}), a["visits"], a["bounce_rate"]]
         assert as_table(ok(query(body))) == want, tree
+
+
+# Dimension -> the event's value as the Stats API names it.
+KEYS = {
+    "event:page": lambda e: e["path"], "event:name": lambda e: e["name"], "event:hostname": lambda e: e["host"],
+    "visit:source": lambda e: e["source"], "visit:country": lambda e: e["country"], "visit:device": lambda e: e["device"],
+    "visit:browser": lambda e: e["browser"], "event:props:plan": lambda e: e["props"].get("plan", "(none)"),
+    "visit:utm_source": lambda e: e["utm_source"], "visit:os": lambda e: e["os"], "visit:city": lambda e: e["city"],
+    "visit:region": lambda e: e["region"], "visit:referrer": lambda e: e["referrer"], "visit:channel": lambda e: e["channel"],
+    "visit:os_version": lambda e: e["os_version"], "visit:browser_version": lambda e: e["browser_version"],
+}
+
+
+def test_breakdowns_by_up_to_three_dimensions_answer_what_the_model_answers(data):
+    # Event metrics of every event in each combination of values, under
+    # a random filter tree half the time.
+    m = data["model"]
+    metrics = ["visitors", "pageviews", "events"]
+    bad = []
+    rng = random.Random(5)
+    for n in (1, 2, 3):
+        combos = list(itertools.combinations(sorted(KEYS), n))
+        rng.shuffle(combos)
+        for dims in combos[:60]:
+            tree, keep = (None, lambda e: True) if rng.random() < 0.5 else random_tree(rng)
+            body = {"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "metrics": metrics, "dimensions": list(dims)}
+            if tree:
+                body["filters"] = [tree]
+            got = as_table(ok(query(body)))
+            key = (lambda e: KEYS[dims[0]](e)) if n == 1 else (lambda e: tuple(KEYS[d](e) for d in dims))
+            want = m.breakdown(key, metrics, keep)
+            if got != want:
+                bad.append((dims, tree, got, want))
+    assert not bad, "\n".join(map(str, bad[:5])) + f"\n{len(bad)} bad"
+
+
+VISIT = ["visit:source", "visit:country", "visit:device", "visit:browser", "visit:utm_source", "visit:os", "visit:city", "visit:channel"]
+
+
+def test_visit_metrics_by_two_visit_dimensions_answer_what_the_model_answers(data):
+    m = data["model"]
+    metrics = ["visits", "bounce_rate", "visit_duration", "visitors", "pageviews"]
+    rng = random.Random(7)
+    bad = []
+    for n in (1, 2):
+        combos = list(itertools.combinations(VISIT, n))
+        rng.shuffle(combos)
+        for dims in combos[:25]:
+            tree, keep = (None, lambda e: True) if rng.random() < 0.5 else random_tree(rng)
+            body = {"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "metrics": metrics, "dimensions": list(dims)}
+            if tree:
+                body["filters"] = [tree]
+            got = as_table(ok(query(body)))
+            touched = [s for s in m.sessions if any(keep(e) for e in s)]
+            group = lambda s: KEYS[dims[0]](s[0]) if n == 1 else tuple(KEYS[d](s[0]) for d in dims)
+            want = {}
+            for k in {group(s) for s in touched}:
+                a = m.aggregate(keep_event=lambda e: keep(e) and group([e]) == k, keep_session=lambda s: s in touched and group(s) == k)
+                want[k] = [a[x] for x in metrics]
+            if got != want:
+                bad.append((dims, tree, got, want))
+    assert not bad, "\n".join(map(str, bad[:5])) + f"\n{len(bad)} bad"
+
+
+def test_an_event_dimension_beside_the_exit_page_is_a_400_naming_both(data):
+    # Sign rows keep other things in the event slots; there is no join.
+    for dims in (["event:goal", "visit:exit_page"], ["visit:exit_page_hostname", "event:name"]):
+        reply = query({"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "metrics": ["visitors"], "dimensions": dims})
+        assert reply.status == 400 and "cannot be combined" in reply.json()["error"], (dims, reply.status, reply.body)
