@@ -553,26 +553,31 @@ KEYS = {
 }
 
 
-def test_breakdowns_by_up_to_three_dimensions_answer_what_the_model_answers(data):
-    # Event metrics of every event in each combination of values, under
-    # a random filter tree half the time.
-    m = data["model"]
-    metrics = ["visitors", "pageviews", "events"]
-    bad = []
-    rng = random.Random(5)
-    for n in (1, 2, 3):
-        combos = list(itertools.combinations(sorted(KEYS), n))
+def dimension_cases(data, rng, names, sizes, per_size, metrics):
+    """Bodies grouping by `per_size` random combinations of `names` of each
+    size, half under a random filter tree: (body, the combination's value of
+    an event, the tree's predicate)."""
+    for n in sizes:
+        combos = list(itertools.combinations(sorted(names), n))
         rng.shuffle(combos)
-        for dims in combos[:60]:
+        for dims in combos[:per_size]:
             tree, keep = (None, lambda e: True) if rng.random() < 0.5 else random_tree(rng)
             body = {"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "metrics": metrics, "dimensions": list(dims)}
             if tree:
                 body["filters"] = [tree]
-            got = as_table(ok(query(body)))
-            key = (lambda e: KEYS[dims[0]](e)) if n == 1 else (lambda e: tuple(KEYS[d](e) for d in dims))
-            want = m.breakdown(key, metrics, keep)
-            if got != want:
-                bad.append((dims, tree, got, want))
+            value = (lambda e, d=dims[0]: KEYS[d](e)) if n == 1 else (lambda e, ds=dims: tuple(KEYS[d](e) for d in ds))
+            yield body, value, keep
+
+
+def test_breakdowns_by_up_to_three_dimensions_answer_what_the_model_answers(data):
+    # Event metrics of every event in each combination of values.
+    m = data["model"]
+    metrics = ["visitors", "pageviews", "events"]
+    bad = []
+    for body, value, keep in dimension_cases(data, random.Random(5), KEYS, (1, 2, 3), 60, metrics):
+        got, want = as_table(ok(query(body))), m.breakdown(value, metrics, keep)
+        if got != want:
+            bad.append((body, got, want))
     assert not bad, "\n".join(map(str, bad[:5])) + f"\n{len(bad)} bad"
 
 
@@ -580,27 +585,19 @@ VISIT = ["visit:source", "visit:country", "visit:device", "visit:browser", "visi
 
 
 def test_visit_metrics_by_two_visit_dimensions_answer_what_the_model_answers(data):
+    # Visit attributes are the same on every event of a visit.
     m = data["model"]
     metrics = ["visits", "bounce_rate", "visit_duration", "visitors", "pageviews"]
-    rng = random.Random(7)
     bad = []
-    for n in (1, 2):
-        combos = list(itertools.combinations(VISIT, n))
-        rng.shuffle(combos)
-        for dims in combos[:25]:
-            tree, keep = (None, lambda e: True) if rng.random() < 0.5 else random_tree(rng)
-            body = {"site_id": ENV["DEMO_DOMAIN"], "date_range": data["range"], "metrics": metrics, "dimensions": list(dims)}
-            if tree:
-                body["filters"] = [tree]
-            got = as_table(ok(query(body)))
-            touched = [s for s in m.sessions if any(keep(e) for e in s)]
-            group = lambda s: KEYS[dims[0]](s[0]) if n == 1 else tuple(KEYS[d](s[0]) for d in dims)
-            want = {}
-            for k in {group(s) for s in touched}:
-                a = m.aggregate(keep_event=lambda e: keep(e) and group([e]) == k, keep_session=lambda s: s in touched and group(s) == k)
-                want[k] = [a[x] for x in metrics]
-            if got != want:
-                bad.append((dims, tree, got, want))
+    for body, value, keep in dimension_cases(data, random.Random(7), VISIT, (1, 2), 25, metrics):
+        touched = [s for s in m.sessions if any(keep(e) for e in s)]
+        want = {}
+        for k in {value(s[0]) for s in touched}:
+            a = m.aggregate(keep_event=lambda e: keep(e) and value(e) == k, keep_session=lambda s: s in touched and value(s[0]) == k)
+            want[k] = [a[x] for x in metrics]
+        got = as_table(ok(query(body)))
+        if got != want:
+            bad.append((body, got, want))
     assert not bad, "\n".join(map(str, bad[:5])) + f"\n{len(bad)} bad"
 
 
