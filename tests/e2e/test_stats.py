@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from beacon import ENV, request
-from stats_data import as_table, at, golden, ok, pick_days, query, rnd
+from beacon import ENV, FIREFOX, request
+from stats_data import MIN, as_table, at, golden, ok, pick_days, query, rnd, send_all, wait_landed
 
 V1 = ["aggregate", "timeseries", "breakdown"]
 
@@ -604,3 +604,32 @@ def test_iso_datetime_ranges_cut_by_instant(data):
     hi = lo + 5 * 60_000
     a = m.aggregate(lambda e: lo <= e["t"] < hi)
     assert got["results"][0]["metrics"] == [a["pageviews"], a["visitors"]]
+
+
+def test_a_page_filter_counts_bounces_of_the_visits_that_entered_there():
+    # Plausible's bounce rate under a page filter (or by page) is that of
+    # the visits entering on the page; visits count every visit through it.
+    # Four one-day visits: A /landing (a bounce), B /landing then /other,
+    # C /other then /landing, D /other (a bounce).
+    d0, d1 = pick_days()
+    events = []
+    for i, pages in enumerate([["/landing"], ["/landing", "/other"], ["/other", "/landing"], ["/other"]]):
+        for j, page in enumerate(pages):
+            events.append({"t": at(d0, 9, i) + j * MIN, "ip": f"198.51.100.{i + 1}", "ua": FIREFOX, "country": "DE",
+                           "region": "DE-BE", "city": "Berlin",
+                           "payload": {"n": "pageview", "u": f"https://{ENV['DEMO_DOMAIN']}{page}"}})
+    send_all(events)
+    wait_landed(d0, d1, len(events))
+    base = {"site_id": ENV["DEMO_DOMAIN"], "date_range": [d0.isoformat(), d0.isoformat()]}
+    landing = [["is", "event:page", ["/landing"]]]
+    got = ok(query(dict(base, metrics=["visits", "bounce_rate"], filters=landing)))["results"]
+    assert got == [{"metrics": [3, 50], "dimensions": []}], got
+    # By page: each page's own entries; under the filter, only that page.
+    got = as_table(ok(query(dict(base, metrics=["visitors", "bounce_rate"], dimensions=["event:page"]))))
+    assert got == {"/landing": [3, 50], "/other": [3, 50]}, got
+    got = as_table(ok(query(dict(base, metrics=["visitors", "bounce_rate"], dimensions=["event:page"], filters=landing))))
+    assert got == {"/landing": [3, 50]}, got
+    # Nested page filters stay filters on the visits' events.
+    either = [["or", [["is", "event:page", ["/landing"]], ["is", "visit:country", ["FR"]]]]]
+    got = ok(query(dict(base, metrics=["visits", "bounce_rate"], filters=either)))["results"]
+    assert got == [{"metrics": [3, 33], "dimensions": []}], got

@@ -91,6 +91,9 @@ enum Raw {
     SessionPageviews,
     /// Session-side visits: the denominator of session metrics.
     SessionVisits,
+    /// Visits that entered on a page the top-level `event:page` filter
+    /// keeps: bounce_rate's denominator under such a filter.
+    EnteredVisits,
     /// Share of all visitors (percentage).
     Share,
     /// Converted visitors over all visitors without the goal and property
@@ -499,6 +502,9 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         }
         if wants(&[Metric::BounceRate]) {
             raws.push(Raw::Bounces);
+            if se_conds.entered.is_some() {
+                raws.push(Raw::EnteredVisits);
+            }
         }
         if wants(&[Metric::VisitDuration]) {
             raws.push(Raw::Duration);
@@ -527,9 +533,17 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         Ok(rows.into_iter().map(|(key, vals)| (key, vals.into_iter().map(|(r, v)| (slot(r), v)).collect())).collect())
     };
     let (events, sessions) = try_join(events, sessions).await?;
+    // When both kinds are read, the event side's groups are the rows, as in
+    // Plausible's left join of the session side onto it: sessions grouped
+    // by entry page add no row for a page the filtered events never saw.
+    let groups: Option<HashSet<Key>> =
+        (needs_events && needs_sessions && !dims.is_empty()).then(|| events.iter().map(|(k, _)| k.clone()).collect());
     let mut table: Table = HashMap::new();
     for (key, vals) in events.into_iter().chain(sessions) {
         merge(&mut table, key, vals);
+    }
+    if let Some(groups) = groups {
+        table.retain(|k, _| groups.contains(k));
     }
     if dims.is_empty() {
         // An aggregate always answers one row, zeros when nothing matched.
@@ -716,7 +730,11 @@ async fn query_kind<R: Runner>(
         let apart = |r: &Raw| {
             (net_visitors && *r == Raw::Visitors) || (per_visit && matches!(r, Raw::ScrollSum | Raw::EngagementMs | Raw::EngagedVisits))
         };
-        let raw_cols: Vec<(Raw, usize)> = raws.iter().filter(|r| !apart(r)).map(|r| (*r, select.column(raw_expr(*r, kind)))).collect();
+        let expr = |r: Raw| match (r, raw_expr(r, kind), &filters.entered) {
+            (Raw::Bounces | Raw::EnteredVisits, Expr::Sum(factors, None), Some(entered)) => Expr::Sum(factors, Some(entered.clone())),
+            (_, e, _) => e,
+        };
+        let raw_cols: Vec<(Raw, usize)> = raws.iter().filter(|r| !apart(r)).map(|r| (*r, select.column(expr(*r)))).collect();
         // Largest first, ties by the dimensions (as `sort` orders them), so
         // a LIMIT keeps exactly the rows the full ranking would.
         if let Some((_, first)) = raw_cols.first() {
@@ -824,6 +842,9 @@ fn page_hostname_of(dimension: &str) -> Option<&'static str> {
 /// implies the visit has an event there (the page's pageview), so it
 /// replaces the event filter, which would need a nested read.
 fn session_filters(q: &Query) -> Cow<'_, [Filter]> {
+    if q.dimensions.iter().any(|d| d.0 == "event:page") {
+        return Cow::Owned(q.filters.iter().map(|f| as_entry_page(f).unwrap_or_else(|| f.clone())).collect());
+    }
     let mut pages: Vec<&str> = q.dimensions.iter().filter_map(|d| page_hostname_of(&d.0)).collect();
     if pages.is_empty() {
         return Cow::Borrowed(&q.filters);
@@ -847,6 +868,27 @@ fn session_filters(q: &Query) -> Cow<'_, [Filter]> {
             other => other.clone(),
         })
         .collect()
+}
+
+/// A top-level `event:page` leaf as the same test of the visit's entry
+/// page. Session rows group a page breakdown by entry page, so Plausible
+/// reads that breakdown's top-level page filters as entry-page filters
+/// there; nested ones stay event filters.
+fn as_entry_page(f: &Filter) -> Option<Filter> {
+    match f {
+        Filter::Leaf { op, dimension, values, case_sensitive } if dimension.0 == "event:page" => Some(Filter::Leaf {
+            op: *op,
+            dimension: Dimension("visit:entry_page".to_owned()),
+            values: values.clone(),
+            case_sensitive: *case_sensitive,
+        }),
+        _ => None,
+    }
+}
+
+/// The query's first top-level `event:page` filter, as an entry-page one.
+fn entry_page_filter(q: &Query) -> Option<Filter> {
+    q.filters.iter().find_map(as_entry_page)
 }
 
 /// Under a breakdown by where visits came from, Plausible counts only the
@@ -893,6 +935,10 @@ async fn entry_hostname_cond<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, p: &Period)
 struct Filters {
     own: Vec<Cond>,
     touched_by: Option<Select>,
+    /// Session rows: the first top-level `event:page` filter read as an
+    /// entry-page filter. Plausible counts bounces only of the visits that
+    /// entered on the filtered page.
+    entered: Option<Cond>,
 }
 
 /// The query's filters for rows of `kind`. A filter those rows cannot
@@ -918,6 +964,10 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
     if kind == RowKind::Event {
         out.extend(entry_hostname_cond(ctx, q, p).await?);
     }
+    let entered = match (kind, entry_page_filter(q)) {
+        (RowKind::Session, Some(f)) if q.metrics.contains(&Metric::BounceRate) => Some(resolved(ctx, &f, kind, p).await?),
+        _ => None,
+    };
     if !other.is_empty() {
         let that = other_kind(kind);
         if other.iter().any(|f| uses(f, foreign(that))) {
@@ -930,11 +980,11 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
             ids.filter(cond);
         }
         if nest && kind == RowKind::Session {
-            return Ok(Filters { own: out, touched_by: Some(ids) });
+            return Ok(Filters { own: out, touched_by: Some(ids), entered });
         }
         out.push(Cond::Visits(visitor_parts(&visits_of(ctx, ids, "match these filters for the metrics asked").await?)));
     }
-    Ok(Filters { own: out, touched_by: None })
+    Ok(Filters { own: out, touched_by: None, entered })
 }
 
 /// The visits of the rows `rows` selects, as `(visitor, session)` id
@@ -1290,7 +1340,7 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
         Metric::Pageviews => get(v, Raw::Pageviews).round(),
         Metric::Events => get(v, Raw::Events).round(),
         Metric::ViewsPerVisit => round_to(ratio(get(v, Raw::SessionPageviews), visits), 2),
-        Metric::BounceRate => (ratio(get(v, Raw::Bounces), visits) * 100.0).round(),
+        Metric::BounceRate => (ratio(get(v, Raw::Bounces), v.get(&Raw::EnteredVisits).copied().unwrap_or(visits)) * 100.0).round(),
         Metric::VisitDuration => ratio(get(v, Raw::Duration), visits).round(),
         Metric::Percentage => round_to(get(v, Raw::Share) * 100.0, 1),
         Metric::ConversionRate => round_to(get(v, Raw::Converted) * 100.0, 1),

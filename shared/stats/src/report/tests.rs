@@ -210,9 +210,14 @@ fn pre_queries_run_once_per_period() {
     let seen = fake.seen.borrow();
     // Event rows and the sessions' nested read ask the same values at once:
     // sent once, then once for the comparison's own period.
-    let pre: Vec<&String> = seen.iter().filter(|sql| sql.contains("GROUP BY c0 LIMIT 10001")).collect();
-    assert_eq!(pre.len(), 2, "{seen:#?}");
-    assert_ne!(pre[0], pre[1]);
+    // Bounce rate also reads the entry pages the pattern keeps (Plausible's
+    // bounces of visits entering there): one more read per period.
+    for column in ["SELECT blob2 AS c0", "SELECT blob4 AS c0"] {
+        let pre: Vec<&String> = seen.iter().filter(|sql| sql.contains("GROUP BY c0 LIMIT 10001") && sql.starts_with(column)).collect();
+        assert_eq!(pre.len(), 2, "{column}: {seen:#?}");
+        assert_ne!(pre[0], pre[1]);
+    }
+    assert_eq!(seen.iter().filter(|sql| sql.contains("GROUP BY c0 LIMIT 10001")).count(), 4, "{seen:#?}");
     // The breakdown, the percentage total and the sessions' read all use
     // the resolved list, in both periods.
     assert_eq!(seen.iter().filter(|sql| sql.contains("blob2 IN ('/blog/a')")).count(), 6, "{seen:#?}");
@@ -221,7 +226,8 @@ fn pre_queries_run_once_per_period() {
 #[test]
 #[wasm_bindgen_test]
 fn an_event_filter_picks_sessions_for_session_metrics_in_one_nested_statement() {
-    let fake = Fake::new(vec![("FROM (SELECT double5 AS s", json!([{"c0": "DE", "c1": 2, "c2": 1}]))]);
+    // Visits 4, of which 2 entered on /x, 1 of those a bounce: 50%.
+    let fake = Fake::new(vec![("FROM (SELECT double5 AS s", json!([{"c0": "DE", "c1": 4, "c2": 1, "c3": 2}]))]);
     let out = run_q(
         &fake,
         json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["visit:country"],
@@ -237,7 +243,15 @@ fn an_event_filter_picks_sessions_for_session_metrics_in_one_nested_statement() 
     // pass the event filter; a visit filter holds on the sign rows.
     assert!(
         sql.starts_with(
-            "SELECT k0 AS c0, sum(k1) AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, max(if(double1 IN (2), blob13, '')) AS k0, "
+            "SELECT k0 AS c0, sum(k1) AS c1, sum(k2) AS c2, sum(k3) AS c3 FROM (SELECT double5 AS s, max(if(double1 IN (2), blob13, '')) AS k0, "
+        ),
+        "{sql}"
+    );
+    // Bounces and their denominator count only visits entering on /x.
+    assert!(
+        sql.contains(
+            "sumIf(_sample_interval * double2 * double12, (double1 IN (2) AND blob4 IN ('/x'))) AS k2, \
+             sumIf(_sample_interval * double2, (double1 IN (2) AND blob4 IN ('/x'))) AS k3"
         ),
         "{sql}"
     );
@@ -248,6 +262,26 @@ fn an_event_filter_picks_sessions_for_session_metrics_in_one_nested_statement() 
     assert!(sql.contains("blob2 IN ('/x')) OR (double1 = 2 AND "), "{sql}");
     assert!(sql.contains("double11 < 1706828400000 AND blob6 IN ('Google'))) GROUP BY s)"), "{sql}");
     assert!(sql.ends_with(" GROUP BY s) WHERE hit > 0 GROUP BY c0 LIMIT 100000"), "{sql}");
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn a_page_breakdown_reads_its_page_filter_as_an_entry_page_filter_on_sign_rows_and_keeps_only_the_pages_seen() {
+    // As Plausible: sessions grouped by entry page take the top-level page
+    // filter as an entry-page one, and join onto the event side's groups,
+    // so a page the filtered events never saw is no row.
+    let fake = Fake::new(vec![
+        ("double1 = 2", json!([{"c0": "/home", "c1": 5, "c2": 2, "c3": 5}, {"c0": "/blog", "c1": 2, "c2": 1, "c3": 2}])),
+        ("double1 = 1", json!([{"c0": "/blog", "c1": 3}])),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "bounce_rate"], "date_range": "day", "dimensions": ["event:page"],
+                      "filters": [["is", "event:page", ["/blog"]]]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [3, 50], "dimensions": ["/blog"]}]));
+    let seen = fake.seen.borrow();
+    let sessions = seen.iter().find(|sql| sql.contains("double1 = 2")).cloned().unwrap_or_default();
+    assert!(sessions.starts_with("SELECT blob4 AS c0, ") && sessions.contains("AND blob4 IN ('/blog')"), "{sessions}");
+    assert!(!sessions.contains("double5 AS s") && !sessions.contains("blob2"), "{sessions}");
 }
 
 #[test]
