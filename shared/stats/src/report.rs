@@ -1352,12 +1352,17 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
     }
 }
 
+/// A row's metrics as JSON. Scroll depth and time on page of a group
+/// with no engaged visit are null, as Plausible's SQL makes them (a row
+/// missing from a comparison reads zeros, as Plausible fills it).
 fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>) -> Vec<Value> {
+    let unengaged = !v.is_empty() && get(v, Raw::EngagedVisits) == 0.0;
     q.metrics
         .iter()
         .map(|m| {
             let x = metric_number(*m, v);
             match m {
+                Metric::ScrollDepth | Metric::TimeOnPage if unengaged => Value::Null,
                 Metric::ViewsPerVisit
                 | Metric::Percentage
                 | Metric::ConversionRate
@@ -1374,7 +1379,7 @@ fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>) -> Vec<Value> {
 
 /// Plausible's `change`: percent change, or the difference for rates.
 fn change(m: Metric, now: &Value, then: &Value) -> Value {
-    let (a, b) = (now.as_f64().unwrap_or(0.0), then.as_f64().unwrap_or(0.0));
+    let (Some(a), Some(b)) = (now.as_f64(), then.as_f64()) else { return Value::Null };
     match m {
         Metric::BounceRate | Metric::ConversionRate | Metric::GroupConversionRate | Metric::Percentage => json!(round_to(a - b, 1)),
         _ if b == 0.0 && a > 0.0 => json!(100),

@@ -286,6 +286,27 @@ fn a_page_breakdown_reads_its_page_filter_as_an_entry_page_filter_on_sign_rows_a
 
 #[test]
 #[wasm_bindgen_test]
+fn scroll_depth_and_time_on_page_of_a_page_nobody_engaged_with_are_null() {
+    // Plausible's SQL: if(visits > 0, round(total / visits), NULL).
+    let fake = Fake::new(vec![
+        ("visit_scroll", json!([{"c0": "/read", "visit_scroll": 150, "visit_engaged_ms": 90000, "engaged_visits": 2}])),
+        ("double1 = 1", json!([{"c0": "/read", "c1": 2}, {"c0": "/skim", "c1": 5}])),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "scroll_depth", "time_on_page"], "date_range": "day",
+                      "dimensions": ["event:page"], "include": {"comparisons": {"mode": "previous_period"}}});
+    let out = run_q(&fake, body, &[]).unwrap();
+    let rows = out["results"].as_array().cloned().unwrap_or_default();
+    let skim = rows.iter().find(|r| r["dimensions"] == json!(["/skim"])).cloned().unwrap_or_default();
+    let read = rows.iter().find(|r| r["dimensions"] == json!(["/read"])).cloned().unwrap_or_default();
+    assert_eq!(skim["metrics"], json!([5, null, null]), "{out}");
+    assert_eq!(read["metrics"], json!([2, 75, 45]), "{out}");
+    // The comparison period answers the same rows (the fake does not know
+    // periods); a null on either side has no change.
+    assert_eq!(skim["comparison"]["change"], json!([0, null, null]), "{out}");
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn bounded_pre_queries_refuse_rather_than_guess() {
     // Event metrics under an exit-page filter still list the sessions.
     let many: Vec<Value> = (0..=MAX_IDS).map(|i| json!({"c0": i})).collect();
