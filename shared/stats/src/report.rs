@@ -840,13 +840,12 @@ fn page_hostname_of(dimension: &str) -> Option<&'static str> {
 /// [`page_hostname_of`] maps, a (top-level: validated) `event:hostname`
 /// filter becomes that page's hostname filter, as Plausible adds it; it
 /// implies the visit has an event there (the page's pageview), so it
-/// replaces the event filter, which would need a nested read.
+/// replaces the event filter, which would need a nested read. Under a page
+/// breakdown, top-level page filters are entry-page ones ([`as_entry_page`]).
 fn session_filters(q: &Query) -> Cow<'_, [Filter]> {
-    if q.dimensions.iter().any(|d| d.0 == "event:page") {
-        return Cow::Owned(q.filters.iter().map(|f| as_entry_page(f).unwrap_or_else(|| f.clone())).collect());
-    }
+    let by_page = q.dimensions.iter().any(|d| d.0 == "event:page");
     let mut pages: Vec<&str> = q.dimensions.iter().filter_map(|d| page_hostname_of(&d.0)).collect();
-    if pages.is_empty() {
+    if pages.is_empty() && !by_page {
         return Cow::Borrowed(&q.filters);
     }
     pages.sort_unstable();
@@ -854,7 +853,7 @@ fn session_filters(q: &Query) -> Cow<'_, [Filter]> {
     q.filters
         .iter()
         .map(|f| match f {
-            Filter::Leaf { op, dimension, values, case_sensitive } if dimension.0 == "event:hostname" => Filter::And(
+            Filter::Leaf { op, dimension, values, case_sensitive } if dimension.0 == "event:hostname" && !pages.is_empty() => Filter::And(
                 pages
                     .iter()
                     .map(|page| Filter::Leaf {
@@ -865,7 +864,7 @@ fn session_filters(q: &Query) -> Cow<'_, [Filter]> {
                     })
                     .collect(),
             ),
-            other => other.clone(),
+            other => as_entry_page(other).filter(|_| by_page).unwrap_or_else(|| other.clone()),
         })
         .collect()
 }

@@ -282,6 +282,16 @@ fn a_page_breakdown_reads_its_page_filter_as_an_entry_page_filter_on_sign_rows_a
     let sessions = seen.iter().find(|sql| sql.contains("double1 = 2")).cloned().unwrap_or_default();
     assert!(sessions.starts_with("SELECT blob4 AS c0, ") && sessions.contains("AND blob4 IN ('/blog')"), "{sessions}");
     assert!(!sessions.contains("double5 AS s") && !sessions.contains("blob2"), "{sessions}");
+    // Beside a breakdown by where visits came from, a hostname filter still
+    // becomes the entry page's hostname there.
+    let fake = Fake::new(vec![]);
+    let body = json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["event:page", "visit:source"],
+                      "filters": [["is", "event:page", ["/blog"]], ["is", "event:hostname", ["a.example"]]]});
+    run_q(&fake, body, &[]).unwrap();
+    let seen = fake.seen.borrow();
+    let sessions = seen.iter().find(|sql| sql.contains("double1 = 2")).cloned().unwrap_or_default();
+    assert!(sessions.contains("blob4 IN ('/blog')") && sessions.contains("blob3 IN ('a.example')"), "{sessions}");
+    assert!(!sessions.contains("double5 AS s"), "{sessions}");
 }
 
 #[test]
