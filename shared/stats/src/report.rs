@@ -963,8 +963,12 @@ async fn filters_for<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, kind: RowKind, p: &
     if kind == RowKind::Event {
         out.extend(entry_hostname_cond(ctx, q, p).await?);
     }
+    // Under a page breakdown the sign rows are already filtered by it, so
+    // every visit read entered there: no second condition on the sums.
     let entered = match (kind, entry_page_filter(q)) {
-        (RowKind::Session, Some(f)) if q.metrics.contains(&Metric::BounceRate) => Some(resolved(ctx, &f, kind, p).await?),
+        (RowKind::Session, Some(f)) if q.metrics.contains(&Metric::BounceRate) && !filters.contains(&f) => {
+            Some(resolved(ctx, &f, kind, p).await?)
+        }
         _ => None,
     };
     if !other.is_empty() {

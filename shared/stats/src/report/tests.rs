@@ -282,6 +282,8 @@ fn a_page_breakdown_reads_its_page_filter_as_an_entry_page_filter_on_sign_rows_a
     let sessions = seen.iter().find(|sql| sql.contains("double1 = 2")).cloned().unwrap_or_default();
     assert!(sessions.starts_with("SELECT blob4 AS c0, ") && sessions.contains("AND blob4 IN ('/blog')"), "{sessions}");
     assert!(!sessions.contains("double5 AS s") && !sessions.contains("blob2"), "{sessions}");
+    // Every visit read entered on /blog: bounces need no second condition.
+    assert!(!sessions.contains("sumIf"), "{sessions}");
     // Beside a breakdown by where visits came from, a hostname filter still
     // becomes the entry page's hostname there.
     let fake = Fake::new(vec![]);
