@@ -34,10 +34,13 @@ INSERT INTO api_keys (id, key_hash, team_id, scope, name, hourly_limit) VALUES
     ('key_demo_limited', '8400dcae79b7eebb77f92a6ce836629de7f75510ad86bbd485063444818e8789', 'team_demo', 'read', 'rate-limited demo key', 3)
 ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, hourly_limit = excluded.hourly_limit;
 
--- Goals of the demo site (custom event and page goals).
-INSERT INTO goals (site_id, event_name, page_path) VALUES
-    ('demo', 'Signup', ''),
-    ('demo', '', '/thanks'),
-    ('demo', '', '/blog/**'),
-    ('other', 'Purchase', '')
-ON CONFLICT (site_id, event_name, page_path) DO NOTHING;
+-- Goals of the demo site (custom event and page goals, and revenue goals
+-- in two currencies).
+INSERT INTO goals (site_id, event_name, page_path, currency) VALUES
+    ('demo', 'Signup', '', NULL),
+    ('demo', '', '/thanks', NULL),
+    ('demo', '', '/blog/**', NULL),
+    ('demo', 'Purchase', '', 'EUR'),
+    ('demo', 'Upgrade', '', 'USD'),
+    ('other', 'Purchase', '', NULL)
+ON CONFLICT (site_id, event_name, page_path) DO UPDATE SET currency = excluded.currency;

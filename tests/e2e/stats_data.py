@@ -111,6 +111,12 @@ def script(d0, d1, salt):
             ev(t + 3 * MIN, "Signup", last, {"p": {"plan": "pro" if i % 2 else "free"}})
         if i == 5:
             ev(t + 3 * MIN + 1000, "Purchase", last, {"$": {"amount": "20.5", "currency": "EUR"}})
+        if i == 7:
+            # Revenue goals (scripts/seed.sql): Purchase reports EUR, so this
+            # amount (not converted) is not its revenue; Upgrade reports USD.
+            ev(t + 3 * MIN + 1000, "Purchase", last, {"$": {"amount": "5", "currency": "USD"}})
+        if i in (7, 8):
+            ev(t + 3 * MIN + 2000, "Upgrade", last, {"$": {"amount": "9.99" if i == 7 else "1234.61", "currency": "USD"}})
         if i % 5 == 0:
             ev(t + 4 * MIN, "pageview", "/thanks")
             last = "/thanks"

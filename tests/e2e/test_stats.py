@@ -184,8 +184,42 @@ def test_props_breakdown_goals_conversion_and_revenue(data):
         converted = m.aggregate(lambda e: e["country"] == country and e["name"] == "pageview" and e["path"].startswith("/blog/"))
         want = [converted["visitors"], rnd(100 * converted["visitors"] / total, 1), rnd(100 * converted["visitors"] / everyone, 1)]
         assert [visitors, rate, group_rate] == want, country
-    rev = q(data, metrics=["total_revenue", "average_revenue"], filters=[["is", "event:name", ["Purchase"]]])
-    assert rev["results"][0]["metrics"] == [20.5, 20.5]
+
+
+def test_revenue_is_money_in_the_currency_of_the_revenue_goals_in_play(data):
+    # The demo site's revenue goals (scripts/seed.sql): Purchase in EUR,
+    # Upgrade in USD. As Plausible: revenue counts a goal's events with
+    # revenue in its currency (Beacon does not convert others), and is
+    # null, with a warning, unless the goals in play have one currency.
+    m = data["model"]
+
+    def amounts(goal, currency):
+        return [float(e["revenue"]["amount"]) for e in m.events
+                if e["name"] == goal and e["revenue"] and e["revenue"]["currency"] == currency]
+
+    eur, usd = amounts("Purchase", "EUR"), amounts("Upgrade", "USD")
+    assert len(eur) == 1 and len(usd) == 2 and amounts("Purchase", "USD"), "the data set has revenue in both currencies"
+    got = q(data, metrics=["total_revenue", "average_revenue", "visitors"], filters=[["is", "event:goal", ["Purchase"]]])
+    total, average, visitors = got["results"][0]["metrics"]
+    assert total == {"short": "€20.5", "long": "€20.50", "value": sum(eur), "currency": "EUR"}
+    assert (average["value"], average["currency"]) == (sum(eur) / len(eur), "EUR")
+    assert visitors == m.aggregate(lambda e: e["name"] == "Purchase")["visitors"]
+    assert "metric_warnings" not in got["meta"]
+    got = q(data, metrics=["total_revenue", "average_revenue"], filters=[["is", "event:goal", ["Upgrade"]]])
+    assert got["results"][0]["metrics"] == [
+        {"short": "$1.2K", "long": "$1,244.60", "value": round(sum(usd), 3), "currency": "USD"},
+        {"short": "$622.3", "long": "$622.30", "value": round(sum(usd) / 2, 3), "currency": "USD"}]
+    # By goal: each revenue goal's row in its own currency, others null.
+    rows = {r["dimensions"][0]: r["metrics"] for r in q(data, metrics=["total_revenue", "events"], dimensions=["event:goal"])["results"]}
+    assert rows["Purchase"] == [{"short": "€20.5", "long": "€20.50", "value": 20.5, "currency": "EUR"}, 2]
+    assert rows["Upgrade"][0]["value"] == round(sum(usd), 3) and rows["Signup"][0] is None
+    # Two currencies at once, or no revenue goal in play: null, and why.
+    for filters, code in [([["is", "event:goal", ["Purchase", "Upgrade"]]], "no_single_revenue_currency"),
+                          ([["is", "event:name", ["Purchase"]]], "no_revenue_goals_matching"),
+                          ([["is", "event:goal", ["Signup"]]], "no_revenue_goals_matching")]:
+        got = q(data, metrics=["total_revenue", "visitors"], filters=filters)
+        assert got["results"][0]["metrics"][0] is None, filters
+        assert got["meta"]["metric_warnings"]["total_revenue"]["code"] == code, filters
 
 
 def test_order_pagination_total_rows_and_percentage(data):

@@ -110,8 +110,11 @@ def check_answer(body, reply):
     for row in answer["results"]:
         assert len(row["metrics"]) == len(metrics) and len(row["dimensions"]) == len(dims), (row, body)
         for name, value in zip(metrics, row["metrics"]):
-            if value is None:  # no engaged visit in the group, as in Plausible
-                assert name in ("scroll_depth", "time_on_page"), (name, body)
+            if value is None:  # no engaged visit, or no share, or no revenue currency
+                assert name in ("scroll_depth", "time_on_page", "percentage", "total_revenue", "average_revenue"), (name, body)
+                continue
+            if name in ("total_revenue", "average_revenue"):
+                assert set(value) == {"short", "long", "value", "currency"} and value["currency"] in ("EUR", "USD"), (value, body)
                 continue
             assert isinstance(value, (int, float)) and value >= 0, (name, value, body)
             if name in COUNTS:
@@ -378,7 +381,8 @@ def test_random_behavioral_filters_pick_the_visits_the_model_picks(data):
 
 
 GOALS = {"Signup": lambda e: e["name"] == "Signup", "Visit /thanks": lambda e: e["name"] == "pageview" and e["path"] == "/thanks",
-         "Visit /blog/**": lambda e: e["name"] == "pageview" and e["path"].startswith("/blog/")}
+         "Visit /blog/**": lambda e: e["name"] == "pageview" and e["path"].startswith("/blog/"),
+         "Purchase": lambda e: e["name"] == "Purchase", "Upgrade": lambda e: e["name"] == "Upgrade"}
 
 
 def props_in(tree):

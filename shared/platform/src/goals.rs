@@ -10,7 +10,7 @@ use crate::{PlatformError, DB};
 pub async fn for_site(env: &Env, site: &SiteId) -> Result<Vec<Goal>, PlatformError> {
     let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
     let result = db
-        .prepare("SELECT event_name, page_path FROM goals WHERE site_id = ?1 ORDER BY id")
+        .prepare("SELECT event_name, page_path, currency FROM goals WHERE site_id = ?1 ORDER BY id")
         .bind(&[site.as_str().into()])
         .map_err(|e| PlatformError::binding("d1 bind", e))?
         .all()

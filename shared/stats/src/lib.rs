@@ -20,6 +20,7 @@ pub mod period;
 pub mod query;
 pub mod region;
 pub mod report;
+pub mod revenue;
 pub mod sql;
 pub mod v1;
 

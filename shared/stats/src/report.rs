@@ -35,6 +35,7 @@ use serde_json::{json, Map, Value};
 use crate::goal::Goal;
 use crate::period::{self, Period};
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
+use crate::revenue::{self, Revenue};
 use crate::sql::{like_pattern, Column, Cond, Expr, Select, Unit, ENGAGED_VISITS, NONE, SURVIVING, VISIT_ENGAGED_MS, VISIT_SCROLL};
 use crate::StatsError;
 use crate::{country, region};
@@ -124,6 +125,8 @@ struct Ctx<'a, R> {
     site: &'a SiteInfo,
     tz: TimeZone,
     goals: &'a [Goal],
+    /// How revenue metrics are answered, when asked.
+    revenue: Option<Revenue>,
     /// Filter pre-queries sent so far, by their text: both kinds of rows
     /// resolve the same filters (a pattern's values, a `has_done`'s visits)
     /// at once, and a conversion rate's denominator again.
@@ -165,7 +168,12 @@ fn fits(sql: &str) -> Result<(), StatsError> {
 
 /// Answers `q` for `site` at `now_ms` with the site's `goals`.
 pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goal], now_ms: u64) -> Result<Value, StatsError> {
-    let ctx = Ctx { runner, site, tz: period::zone(&site.timezone), goals, resolving: RefCell::new(HashMap::new()) };
+    let asks_revenue = q.metrics.iter().any(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue));
+    let revenue = match asks_revenue {
+        true => Some(Revenue::of(&goals_in_play(q, goals)?, q.dimensions.iter().any(|d| d.0 == "event:goal"))),
+        false => None,
+    };
+    let ctx = Ctx { runner, site, tz: period::zone(&site.timezone), goals, revenue, resolving: RefCell::new(HashMap::new()) };
     let main = period::resolve(&q.date_range, &ctx.tz, now_ms)?;
     let dims = q.dimensions.iter().map(|d| dimension(d, &main)).collect::<Vec<_>>();
     // The comparison period is independent of the main one: both at once.
@@ -219,11 +227,13 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
         (Some((_, cmp)), None) => cmp.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect(),
         _ => HashMap::new(),
     };
+    let goal_at = dims.iter().position(|d| matches!(d, Dim::Goal));
+    let currency = |key: &Key| ctx.revenue.as_ref().and_then(|r| r.currency(goal_at.and_then(|at| key.get(at)).map(String::as_str)));
     let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let mut results = Vec::new();
     for (key, metrics) in rows.iter().skip(start).take(page) {
-        let now_vals = metric_values(q, metrics);
+        let now_vals = metric_values(q, metrics, currency(key));
         let mut row = json!({ "metrics": now_vals, "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
         if let Some((other, cmp)) = &compared {
             let mut want = key.clone();
@@ -240,7 +250,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
                 Some((k, m)) => (k.clone(), m),
                 None => (want, &empty),
             };
-            let then_vals = metric_values(q, cm);
+            let then_vals = metric_values(q, cm, currency(&ck));
             let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
             row["comparison"] =
                 json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change });
@@ -257,7 +267,33 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     if q.total_rows {
         meta.insert("total_rows".into(), json!(total_rows));
     }
+    if let Some(warning) = ctx.revenue.as_ref().and_then(Revenue::warning) {
+        let revenue_metrics = q.metrics.iter().filter(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue));
+        let warnings: Map<String, Value> = revenue_metrics.map(|m| (m.name().to_owned(), warning.to_json())).collect();
+        meta.insert("metric_warnings".into(), Value::Object(warnings));
+    }
     Ok(json!({ "results": results, "meta": meta, "query": echo(q, &main, &ctx.tz) }))
+}
+
+/// The goals a query is about, as Plausible picks them for its revenue
+/// currencies: none unless it groups or filters by goal; then those its
+/// top-level goal filters keep.
+fn goals_in_play<'g>(q: &Query, goals: &'g [Goal]) -> Result<Vec<&'g Goal>, StatsError> {
+    let is_goal = |d: &str| d == "event:goal";
+    if !q.dimensions.iter().any(|d| is_goal(&d.0)) && !q.filters.iter().any(|f| uses(f, is_goal)) {
+        return Ok(Vec::new());
+    }
+    let mut kept: Vec<&Goal> = goals.iter().collect();
+    for f in &q.filters {
+        if let Filter::Leaf { op, dimension, values, case_sensitive } = f {
+            if is_goal(&dimension.0) {
+                let matcher = Matcher::new(*op, values, *case_sensitive)?;
+                let negated = matches!(op, Operator::IsNot | Operator::ContainsNot | Operator::MatchesNot);
+                kept.retain(|g| matcher.hit(&g.name()) != negated);
+            }
+        }
+    }
+    Ok(kept)
 }
 
 /// The code-to-name table of a dimension that shows names of stored codes
@@ -546,15 +582,25 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         table.retain(|k, _| groups.contains(k));
     }
     if dims.is_empty() {
-        // An aggregate always answers one row, zeros when nothing matched.
-        table.entry(Vec::new()).or_default();
+        // An aggregate always answers one row, zeros when nothing matched
+        // (not empty: an empty row is one a comparison lacks).
+        table.entry(Vec::new()).or_insert_with(|| BTreeMap::from([(Raw::Visitors, 0.0)]));
     }
     // Groups whose sign rows cancel out are not visits at all.
     table.retain(|k, v| {
         k.is_empty()
             || v.iter().any(|(r, x)| {
                 *x != 0.0
-                    && matches!(r, Raw::Visitors | Raw::Visits | Raw::SessionVisits | Raw::Pageviews | Raw::Events | Raw::EngagedVisits)
+                    && matches!(
+                        r,
+                        Raw::Visitors
+                            | Raw::Visits
+                            | Raw::SessionVisits
+                            | Raw::Pageviews
+                            | Raw::Events
+                            | Raw::EngagedVisits
+                            | Raw::RevenueEvents
+                    )
             })
     });
 
@@ -562,9 +608,12 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         let (kind, conds) = if plan.sessions_only { (RowKind::Session, &se_conds) } else { (RowKind::Event, &ev_conds) };
         let total = query_kind(ctx, conds, kind, &[], &[Raw::Visitors], p, None, None).await?;
         let all = total.first().and_then(|(_, v)| v.get(&Raw::Visitors)).copied().unwrap_or(0.0);
-        for v in table.values_mut() {
-            let mine = get(v, Raw::Visitors);
-            v.insert(Raw::Share, ratio(mine, all));
+        // No share of nobody: Plausible's percentage is null then.
+        if all > 0.0 {
+            for v in table.values_mut() {
+                let mine = get(v, Raw::Visitors);
+                v.insert(Raw::Share, ratio(mine, all));
+            }
         }
     }
     if wants(&[Metric::ConversionRate, Metric::GroupConversionRate]) {
@@ -629,7 +678,8 @@ fn event_raws(m: Metric) -> Vec<Raw> {
         Metric::Visitors | Metric::Percentage | Metric::ConversionRate | Metric::GroupConversionRate => vec![Raw::Visitors],
         Metric::Pageviews => vec![Raw::Pageviews],
         Metric::Events => vec![Raw::Events],
-        Metric::TotalRevenue | Metric::AverageRevenue => vec![Raw::Revenue, Raw::RevenueEvents],
+        // Events too: a group with events but no revenue is still a row.
+        Metric::TotalRevenue | Metric::AverageRevenue => vec![Raw::Revenue, Raw::RevenueEvents, Raw::Events],
         Metric::TimeOnPage => vec![Raw::EngagementMs, Raw::EngagedVisits],
         Metric::ScrollDepth => vec![Raw::ScrollSum, Raw::EngagedVisits],
         _ => vec![],
@@ -646,10 +696,9 @@ fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
         (RowKind::Event, Raw::Visits) => Expr::Distinct(Double::SessionId),
         (RowKind::Event, Raw::Pageviews) => Expr::Sum(vec![], Some(name_is("pageview"))),
         (RowKind::Event, Raw::Events) => Expr::Sum(vec![], Some(Cond::Not(Box::new(name_is("engagement"))))),
+        // Counted only over the revenue goals' events (`query_kind`).
         (RowKind::Event, Raw::Revenue) => Expr::Sum(vec![Double::RevenueAmount], None),
-        (RowKind::Event, Raw::RevenueEvents) => {
-            Expr::Sum(vec![], Some(Cond::Not(Box::new(Cond::NumberIn(Column::Double(Double::RevenueAmount), vec![0.0])))))
-        }
+        (RowKind::Event, Raw::RevenueEvents) => Expr::Sum(vec![], None),
         (RowKind::Session, Raw::Pageviews) => Expr::Sum(vec![Double::Sign, Double::Pageviews], None),
         (RowKind::Session, Raw::Events) => Expr::Sum(vec![Double::Sign, Double::Events], None),
         (RowKind::Session, Raw::Bounces) => Expr::Sum(vec![Double::Sign, Double::IsBounce], None),
@@ -730,11 +779,16 @@ async fn query_kind<R: Runner>(
         let apart = |r: &Raw| {
             (net_visitors && *r == Raw::Visitors) || (per_visit && matches!(r, Raw::ScrollSum | Raw::EngagementMs | Raw::EngagedVisits))
         };
+        let revenue_events = ctx.revenue.as_ref().and_then(|r| r.cond.as_ref());
         let expr = |r: Raw| match (r, raw_expr(r, kind), &filters.entered) {
             (Raw::Bounces | Raw::EnteredVisits, Expr::Sum(factors, None), Some(entered)) => Expr::Sum(factors, Some(entered.clone())),
+            (Raw::Revenue | Raw::RevenueEvents, Expr::Sum(factors, None), _) => Expr::Sum(factors, revenue_events.cloned()),
             (_, e, _) => e,
         };
-        let raw_cols: Vec<(Raw, usize)> = raws.iter().filter(|r| !apart(r)).map(|r| (*r, select.column(expr(*r)))).collect();
+        // Revenue is not read at all when its metrics are null.
+        let counted = |r: &&Raw| !matches!(r, Raw::Revenue | Raw::RevenueEvents) || revenue_events.is_some();
+        let raw_cols: Vec<(Raw, usize)> =
+            raws.iter().filter(|r| !apart(r)).filter(counted).map(|r| (*r, select.column(expr(*r)))).collect();
         // Largest first, ties by the dimensions (as `sort` orders them), so
         // a LIMIT keeps exactly the rows the full ranking would.
         if let Some((_, first)) = raw_cols.first() {
@@ -1348,32 +1402,31 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
         Metric::Percentage => round_to(get(v, Raw::Share) * 100.0, 1),
         Metric::ConversionRate => round_to(get(v, Raw::Converted) * 100.0, 1),
         Metric::GroupConversionRate => round_to(get(v, Raw::GroupConverted) * 100.0, 1),
-        Metric::TotalRevenue => round_to(get(v, Raw::Revenue), 2),
-        Metric::AverageRevenue => round_to(ratio(get(v, Raw::Revenue), get(v, Raw::RevenueEvents)), 2),
+        // Plausible's revenue columns are decimals to three places.
+        Metric::TotalRevenue => round_to(get(v, Raw::Revenue), 3),
+        Metric::AverageRevenue => round_to(ratio(get(v, Raw::Revenue), get(v, Raw::RevenueEvents)), 3),
         Metric::TimeOnPage => ratio(get(v, Raw::EngagementMs) / 1000.0, get(v, Raw::EngagedVisits)).round(),
         Metric::ScrollDepth => ratio(get(v, Raw::ScrollSum), get(v, Raw::EngagedVisits)).round(),
     }
 }
 
-/// A row's metrics as JSON. Scroll depth and time on page of a group
-/// with no engaged visit are null, as Plausible's SQL makes them (a row
-/// missing from a comparison reads zeros, as Plausible fills it).
-fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>) -> Vec<Value> {
+/// A row's metrics as JSON, revenue as money in the row's `currency`.
+/// Scroll depth and time on page of a group with no engaged visit are
+/// null, as Plausible's SQL makes them, and so is the percentage of no
+/// visitors at all (a row missing from a comparison reads zeros, as
+/// Plausible fills it); revenue without a currency is null too.
+fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>, currency: Option<&str>) -> Vec<Value> {
     let unengaged = !v.is_empty() && get(v, Raw::EngagedVisits) == 0.0;
+    let unshared = !v.is_empty() && !v.contains_key(&Raw::Share);
     q.metrics
         .iter()
         .map(|m| {
             let x = metric_number(*m, v);
             match m {
                 Metric::ScrollDepth | Metric::TimeOnPage if unengaged => Value::Null,
-                Metric::ViewsPerVisit
-                | Metric::Percentage
-                | Metric::ConversionRate
-                | Metric::GroupConversionRate
-                | Metric::TotalRevenue
-                | Metric::AverageRevenue => {
-                    json!(x)
-                }
+                Metric::Percentage if unshared => Value::Null,
+                Metric::TotalRevenue | Metric::AverageRevenue => currency.map_or(Value::Null, |c| revenue::money(x, c)),
+                Metric::ViewsPerVisit | Metric::Percentage | Metric::ConversionRate | Metric::GroupConversionRate => json!(x),
                 _ => json!(x as i64),
             }
         })
@@ -1382,7 +1435,7 @@ fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>) -> Vec<Value> {
 
 /// Plausible's `change`: percent change, or the difference for rates.
 fn change(m: Metric, now: &Value, then: &Value) -> Value {
-    let (Some(a), Some(b)) = (now.as_f64(), then.as_f64()) else { return Value::Null };
+    let (Some(a), Some(b)) = (revenue::amount(now), revenue::amount(then)) else { return Value::Null };
     match m {
         Metric::BounceRate | Metric::ConversionRate | Metric::GroupConversionRate | Metric::Percentage => json!(round_to(a - b, 1)),
         _ if b == 0.0 && a > 0.0 => json!(100),

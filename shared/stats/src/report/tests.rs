@@ -153,7 +153,7 @@ fn a_pattern_like_can_say_is_sent_as_like_with_no_read_of_the_values() {
     let seen = sent(json!(["matches_not", "visit:source", ["^Goo"]]), &[]);
     assert!(seen.len() == 1 && seen[0].contains(" AND NOT ((blob6 LIKE 'Goo%'))"), "{seen:#?}");
     // A page goal's `**` too.
-    let goals = vec![Goal { event_name: String::new(), page_path: "/blog/**".into() }];
+    let goals = vec![Goal::page("/blog/**")];
     let seen = sent(json!(["is", "event:goal", ["Visit /blog/**"]]), &goals);
     assert!(seen.len() == 1 && seen[0].contains("blob2 LIKE '/blog/%'"), "{seen:#?}");
     // Ignoring case, on a property, or with one pattern LIKE cannot say:
@@ -182,7 +182,7 @@ fn a_dot_matches_a_line_break_as_in_clickhouse() {
 #[test]
 #[wasm_bindgen_test]
 fn a_bad_pattern_is_a_400_on_every_dimension_even_those_matched_here() {
-    let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
+    let goals = vec![Goal::event("Signup")];
     for dim in ["visit:device", "event:goal", "visit:country_name", "event:page"] {
         let fake = Fake::new(vec![]);
         let err = run_q(
@@ -393,10 +393,7 @@ fn visitor_parts_cut_between_visitors_and_leave_a_giant_whole() {
 #[test]
 #[wasm_bindgen_test]
 fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
-    let goals = vec![
-        Goal { event_name: "Signup".into(), page_path: String::new() },
-        Goal { event_name: String::new(), page_path: "/thanks".into() },
-    ];
+    let goals = vec![Goal::event("Signup"), Goal::page("/thanks")];
     let fake = Fake::new(vec![
         ("blob1 IN ('Signup')", json!([{"c0": 2}])),
         ("blob2 IN ('/thanks')", json!([{"c0": 1}])),
@@ -424,7 +421,7 @@ fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
 #[wasm_bindgen_test]
 fn conversion_rate_divides_by_all_visitors_and_group_conversion_rate_by_the_groups() {
     // Plausible's own case: EE has 2 visitors, one converted; GB 1, converted.
-    let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
+    let goals = vec![Goal::event("Signup")];
     let fake = Fake::new(vec![
         ("IN ('Signup')", json!([{"c0": "EE", "c1": 1}, {"c0": "GB", "c1": 1}])),
         ("GROUP BY", json!([{"c0": "EE", "c1": 2}, {"c0": "GB", "c1": 1}])),
@@ -605,7 +602,7 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
 fn event_dimensions_beside_a_session_only_one_are_a_400_not_a_misread_slot() {
     // Sign rows keep the exit page's hostname where events keep their name:
     // grouping them by event:name read hostnames as names.
-    let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
+    let goals = vec![Goal::event("Signup")];
     for (dims, at) in [
         (json!(["event:goal", "visit:exit_page"]), "#/dimensions/1: Dimension `visit:exit_page` cannot be combined with `event:goal`"),
         (json!(["visit:exit_page", "event:name"]), "#/dimensions/1: Dimension `event:name` cannot be combined with `visit:exit_page`"),
@@ -955,7 +952,7 @@ mod properties {
             key in ".{0,20}",
             behavioral in proptest::sample::select(&["", "has_done", "has_not_done"][..]),
         ) {
-            let goals = vec![Goal { event_name: "Signup".into(), page_path: String::new() }];
+            let goals = vec![Goal::event("Signup")];
             let fake = Fake::new(vec![("c0", json!([{"c0": value.clone(), "c1": "1", "c2": 2}]))]);
             let prop = json!(["is", format!("event:props:{key}"), [value.clone()]]);
             let body = json!({
@@ -978,4 +975,93 @@ mod properties {
             }
         }
     }
+}
+
+fn revenue_goals() -> Vec<Goal> {
+    let eur = Goal { currency: Some("EUR".into()), ..Goal::event("Purchase") };
+    let usd = Goal { currency: Some("USD".into()), ..Goal::event("Upgrade") };
+    vec![eur, usd, Goal::event("Signup")]
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn revenue_is_money_in_the_currency_of_the_goals_in_play() {
+    let goals = revenue_goals();
+    let fake = Fake::new(vec![
+        ("GROUP BY", json!([{"c0": "Purchase", "c1": 4, "c2": 41, "c3": 2}, {"c0": "Signup", "c1": 3}])),
+        ("sumIf(", json!([{"c0": 4, "c1": 41, "c2": 2}])),
+    ]);
+    let asked = |body: Value| {
+        let mut body = body;
+        body["site_id"] = json!("demo");
+        body["metrics"] = json!(["total_revenue", "average_revenue"]);
+        body["date_range"] = json!("day");
+        fake.seen.borrow_mut().clear();
+        run_q(&fake, body, &goals).unwrap()
+    };
+    let code = |c: &str| beacon_types::Revenue { amount: 0.0, currency: c.into() }.currency_code();
+    let eur = format!("sumIf(_sample_interval * double6, ((blob1 IN ('Purchase') AND double7 IN ({}))))", code("EUR"));
+
+    // One goal in play: its revenue, in its currency, and only its events
+    // with revenue in that currency.
+    let out = asked(json!({"filters": [["is", "event:goal", ["Purchase"]]]}));
+    assert_eq!(out["results"][0]["metrics"][0], json!({"short": "€41.0", "long": "€41.00", "value": 41.0, "currency": "EUR"}));
+    assert_eq!(out["results"][0]["metrics"][1]["value"], json!(20.5));
+    assert_eq!(out["meta"].get("metric_warnings"), None);
+    assert!(fake.seen.borrow().iter().all(|sql| sql.contains(&eur)), "{:?}", fake.seen.borrow());
+
+    // Goals in two currencies: null, with Plausible's warning, and no
+    // revenue asked of AE.
+    let out = asked(json!({"filters": [["contains", "event:goal", ["u"], {"case_sensitive": false}]]}));
+    assert_eq!(out["results"][0]["metrics"], json!([null, null]));
+    let warning = json!({"code": "no_single_revenue_currency",
+                         "warning": "Revenue metrics are null as there are multiple currencies for the selected event:goals."});
+    assert_eq!(out["meta"]["metric_warnings"], json!({"total_revenue": warning, "average_revenue": warning}));
+    assert!(fake.seen.borrow().iter().all(|sql| !sql.contains("double6")), "{:?}", fake.seen.borrow());
+
+    // Not about goals, or about goals without revenue: null.
+    for body in
+        [json!({}), json!({"filters": [["is", "event:name", ["Purchase"]]]}), json!({"filters": [["is", "event:goal", ["Signup"]]]})]
+    {
+        let out = asked(body.clone());
+        assert_eq!(out["results"][0]["metrics"], json!([null, null]), "{body}");
+        assert_eq!(out["meta"]["metric_warnings"]["total_revenue"]["code"], json!("no_revenue_goals_matching"), "{body}");
+    }
+    // Left out by a negated goal filter: the other goal's currency.
+    let out = asked(json!({"filters": [["is_not", "event:goal", ["Upgrade"]]]}));
+    assert_eq!(out["results"][0]["metrics"][0]["currency"], json!("EUR"));
+
+    // By goal: each revenue goal's row in its currency, the others null.
+    let out = asked(json!({"dimensions": ["event:goal"]}));
+    let rows: Vec<(Value, Value)> =
+        out["results"].as_array().unwrap().iter().map(|r| (r["dimensions"][0].clone(), r["metrics"][0].clone())).collect();
+    assert!(rows.contains(&(json!("Purchase"), json!({"short": "€41.0", "long": "€41.00", "value": 41.0, "currency": "EUR"}))), "{rows:?}");
+    assert!(rows.contains(&(json!("Signup"), Value::Null)), "{rows:?}");
+    assert_eq!(out["meta"].get("metric_warnings"), None);
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn revenue_changes_are_computed_from_the_amounts() {
+    let fake = Fake::new(vec![
+        (">= toDateTime(1706742000)", json!([{"c0": 2, "c1": 30, "c2": 2}])),
+        ("sumIf(", json!([{"c0": 2, "c1": 20, "c2": 2}])),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": ["total_revenue"], "date_range": "day",
+                      "filters": [["is", "event:goal", ["Purchase"]]], "include": {"comparisons": {"mode": "previous_period"}}});
+    let out = run_q(&fake, body, &revenue_goals()).unwrap();
+    let row = &out["results"][0];
+    assert_eq!((&row["metrics"][0]["value"], &row["comparison"]["metrics"][0]["value"]), (&json!(30.0), &json!(20.0)));
+    assert_eq!(row["comparison"]["change"], json!([50]));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn the_percentage_of_no_visitors_is_null() {
+    let fake = Fake::new(vec![]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "percentage"], "date_range": "day"});
+    assert_eq!(run_q(&fake, body, &[]).unwrap()["results"][0]["metrics"], json!([0, null]));
+    let fake = Fake::new(vec![("count(DISTINCT double4)", json!([{"c0": 4}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "percentage"], "date_range": "day"});
+    assert_eq!(run_q(&fake, body, &[]).unwrap()["results"][0]["metrics"], json!([4, 100.0]));
 }
