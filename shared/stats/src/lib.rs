@@ -1,9 +1,8 @@
 //! The Stats API (Plausible's v2, with v1 on top of it), as pure logic:
 //! the request model and its validation (`query`), periods in the site's
-//! time zone (`period`), goals (`goal`), country and region names (`country`,
-//! `region`), the
-//! typed AE SQL builder (`sql`)
-//! and the engine that plans, runs (through a [`report::Runner`]) and
+//! time zone (`period`), goals (`goal`), revenue goals' currencies and
+//! money (`revenue`), country and region names (`country`, `region`), the
+//! typed AE SQL builder (`sql`) and the engine that plans, runs (through a [`report::Runner`]) and
 //! shapes a report (`report`).
 //!
 //! Every Analytics Engine query is built by [`sql::Select`], which takes the
