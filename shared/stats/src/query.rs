@@ -162,6 +162,8 @@ pub struct Query {
     pub total_rows: bool,
     /// `include.time_labels`.
     pub time_labels: bool,
+    /// `include.imports` (Beacon has no imported data; echoed and noted).
+    pub imports: bool,
     /// `include.comparisons`.
     pub comparison: Option<Comparison>,
     /// Page size.
@@ -209,9 +211,10 @@ pub fn from_value(value: &Value) -> Result<Query, StatsError> {
         Some(_) => return Err(invalid("#/filters", "Must be an array")),
     };
     let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
-    let (total_rows, time_labels, comparison) = parse_include(obj.get("include"))?;
+    let (total_rows, time_labels, imports, comparison) = parse_include(obj.get("include"))?;
     let (limit, offset) = parse_pagination(obj.get("pagination"))?;
-    let query = Query { site_id, metrics, date_range, dimensions, filters, order_by, total_rows, time_labels, comparison, limit, offset };
+    let query =
+        Query { site_id, metrics, date_range, dimensions, filters, order_by, total_rows, time_labels, imports, comparison, limit, offset };
     validate(&query)?;
     Ok(query)
 }
@@ -424,16 +427,17 @@ fn parse_order_by(v: Option<&Value>, metrics: &[Metric], dims: &[Dimension]) -> 
     Ok(out)
 }
 
-fn parse_include(v: Option<&Value>) -> Result<(bool, bool, Option<Comparison>), StatsError> {
-    let Some(v) = v else { return Ok((false, false, None)) };
+/// `include`: total_rows, time_labels, imports and the comparison.
+fn parse_include(v: Option<&Value>) -> Result<(bool, bool, bool, Option<Comparison>), StatsError> {
+    let Some(v) = v else { return Ok((false, false, false, None)) };
     let Value::Object(m) = v else { return Err(invalid("#/include", "Must be an object")) };
-    let mut flags = (false, false, None);
+    let mut flags = (false, false, false, None);
     for (k, val) in m {
         let at = format!("#/include/{k}");
         match (k.as_str(), val) {
             ("total_rows", Value::Bool(b)) => flags.0 = *b,
             ("time_labels", Value::Bool(b)) => flags.1 = *b,
-            ("imports", Value::Bool(_)) => {}
+            ("imports", Value::Bool(b)) => flags.2 = *b,
             ("total_rows" | "time_labels" | "imports", _) => return Err(invalid(&at, "Must be a boolean")),
             ("comparisons", Value::Null) => {}
             ("comparisons", Value::Object(c)) => {
@@ -445,7 +449,7 @@ fn parse_include(v: Option<&Value>) -> Result<(bool, bool, Option<Comparison>), 
                 if let Some(k) = c.keys().find(|k| !matches!(k.as_str(), "mode" | "date_range" | "match_day_of_week")) {
                     return Err(invalid(&at, format_args!("Unknown key \"{k}\"")));
                 }
-                flags.2 = Some(match c.get("mode").and_then(Value::as_str) {
+                flags.3 = Some(match c.get("mode").and_then(Value::as_str) {
                     Some("previous_period") => Comparison::PreviousPeriod { match_day_of_week },
                     Some("year_over_year") => Comparison::YearOverYear { match_day_of_week },
                     Some("custom") => Comparison::Custom(

@@ -33,7 +33,7 @@ use jiff::tz::TimeZone;
 use serde_json::{json, Map, Value};
 
 use crate::goal::Goal;
-use crate::period::{self, Period};
+use crate::period::{self, Comparison, Period};
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
 use crate::revenue::{self, Revenue};
 use crate::sql::{like_pattern, Column, Cond, Expr, Select, Unit, ENGAGED_VISITS, NONE, SURVIVING, VISIT_ENGAGED_MS, VISIT_SCROLL};
@@ -272,7 +272,13 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
         let warnings: Map<String, Value> = revenue_metrics.map(|m| (m.name().to_owned(), warning.to_json())).collect();
         meta.insert("metric_warnings".into(), Value::Object(warnings));
     }
-    Ok(json!({ "results": results, "meta": meta, "query": echo(q, &main, &ctx.tz) }))
+    if q.imports {
+        // Beacon holds no imported data, as Plausible says of a site without.
+        meta.insert("imports_included".into(), json!(false));
+        meta.insert("imports_skip_reason".into(), json!("no_imported_data"));
+    }
+    let other = compared.as_ref().map(|(o, _)| o);
+    Ok(json!({ "results": results, "meta": meta, "query": echo(q, &main, other, &ctx.tz) }))
 }
 
 /// The goals a query is about, as Plausible picks them for its revenue
@@ -1459,12 +1465,33 @@ fn dim_values(key: &Key, dims: &[Dim], names: &[Dimension], p: &Period) -> Vec<V
 }
 
 /// The query as answered, echoed the way Plausible does.
-fn echo(q: &Query, p: &Period, tz: &TimeZone) -> Value {
+fn echo(q: &Query, p: &Period, other: Option<&Period>, tz: &TimeZone) -> Value {
     let iso = |s: u64| {
         jiff::Timestamp::from_second(s as i64)
             .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
             .unwrap_or_default()
     };
+    // Plausible echoes the `include` options that are set, a custom
+    // comparison with its range as it read it.
+    let mut include = Map::new();
+    for (key, set) in [("total_rows", q.total_rows), ("time_labels", q.time_labels), ("imports", q.imports)] {
+        if set {
+            include.insert(key.into(), json!(true));
+        }
+    }
+    if let Some(how) = &q.comparison {
+        let echoed = match (how, other) {
+            (Comparison::PreviousPeriod { match_day_of_week }, _) => {
+                json!({"mode": "previous_period", "match_day_of_week": match_day_of_week})
+            }
+            (Comparison::YearOverYear { match_day_of_week }, _) => {
+                json!({"mode": "year_over_year", "match_day_of_week": match_day_of_week})
+            }
+            (Comparison::Custom(_), Some(o)) => json!({"mode": "custom", "date_range": [iso(o.from_s), iso(o.to_s.saturating_sub(1))]}),
+            (Comparison::Custom(_), None) => json!({"mode": "custom"}),
+        };
+        include.insert("comparisons".into(), echoed);
+    }
     json!({
         "site_id": q.site_id,
         "metrics": q.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
@@ -1472,7 +1499,7 @@ fn echo(q: &Query, p: &Period, tz: &TimeZone) -> Value {
         "filters": q.filters.iter().map(Filter::to_json).collect::<Vec<_>>(),
         "dimensions": q.dimensions.iter().map(|d| d.0.clone()).collect::<Vec<_>>(),
         "order_by": q.order_by.iter().map(|(k, d)| json!([k, if *d { "desc" } else { "asc" }])).collect::<Vec<_>>(),
-        "include": { "total_rows": q.total_rows, "time_labels": q.time_labels, "imports": false },
+        "include": include,
         "pagination": { "limit": q.limit, "offset": q.offset },
     })
 }

@@ -1065,3 +1065,26 @@ fn the_percentage_of_no_visitors_is_null() {
     let body = json!({"site_id": "demo", "metrics": ["visitors", "percentage"], "date_range": "day"});
     assert_eq!(run_q(&fake, body, &[]).unwrap()["results"][0]["metrics"], json!([4, 100.0]));
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn the_echo_names_the_include_options_set_and_imports_are_noted_absent() {
+    let fake = Fake::new(vec![]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day"});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!((&out["query"]["include"], &out["meta"]), (&json!({}), &json!({})));
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "include": {
+        "total_rows": true, "time_labels": false, "imports": true,
+        "comparisons": {"mode": "custom", "date_range": ["2024-01-01", "2024-01-02"]}}});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(
+        out["query"]["include"],
+        json!({"total_rows": true, "imports": true,
+               "comparisons": {"mode": "custom", "date_range": ["2024-01-01T00:00:00+01:00", "2024-01-02T23:59:59+01:00"]}})
+    );
+    assert_eq!(out["meta"], json!({"total_rows": 1, "imports_included": false, "imports_skip_reason": "no_imported_data"}));
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day",
+                      "include": {"comparisons": {"mode": "year_over_year", "match_day_of_week": true}}});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["query"]["include"], json!({"comparisons": {"mode": "year_over_year", "match_day_of_week": true}}));
+}
