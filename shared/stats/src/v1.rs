@@ -31,6 +31,10 @@ fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+/// The metrics v1 answers.
+const V1_METRICS: &[&str] =
+    &["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events", "conversion_rate", "time_on_page"];
+
 /// Properties whose v1 breakdown leaves out visits without a value.
 const BLANKS_LEFT_OUT: &[&str] = &[
     "visit:city",
@@ -51,6 +55,16 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
     let metrics: Vec<String> = param(params, "metrics").unwrap_or("visitors").split(',').map(|m| m.trim().to_owned()).collect();
     if let Some(m) = metrics.iter().find(|m| *m == "group_conversion_rate") {
         return Err(bad(format!("metrics: `{m}` is a v2 metric; v1's conversion_rate is per group in breakdowns")));
+    }
+    // v1 knows fewer metrics than v2 (no revenue, which v2 answers as
+    // money, nor percentage or scroll depth), and says so as Plausible's.
+    if let Some(m) = metrics.iter().find(|m| !V1_METRICS.contains(&m.as_str())) {
+        return Err(bad(format!(
+            "The metric `{m}` is not recognized. Find valid metrics from the documentation: https://plausible.io/docs/stats-api#metrics"
+        )));
+    }
+    if metrics.iter().enumerate().any(|(i, m)| metrics.iter().take(i).any(|x| x == m)) {
+        return Err(bad("Metrics cannot be queried multiple times."));
     }
     let period = param(params, "period").unwrap_or("30d");
     let date = param(params, "date");
@@ -238,6 +252,21 @@ mod tests {
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn metrics_v1_lacks_or_repeated_are_refused() {
+        let with = |m: &str| to_v2(Endpoint::Aggregate, &p(&[("site_id", "s"), ("metrics", m)]));
+        for m in ["total_revenue", "visitors,percentage", "scroll_depth", "x"] {
+            let name = m.rsplit(',').next().unwrap_or(m);
+            assert!(
+                matches!(with(m), Err(StatsError::Invalid(e)) if e.starts_with(&format!("The metric `{name}` is not recognized"))),
+                "{m}"
+            );
+        }
+        assert!(matches!(with("visitors,visitors"), Err(StatsError::Invalid(e)) if e == "Metrics cannot be queried multiple times."));
+        assert!(with("visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration,events,time_on_page").is_ok());
     }
 
     #[test]
