@@ -459,6 +459,20 @@ def test_a_page_of_any_breakdown_is_that_slice_of_the_whole_ranking(data):
     assert compared >= 30, compared
 
 
+def plausible_change(metric, old, new):
+    """Plausible's `Compare.calculate_change`: the bounce rate's difference
+    (none from 0), the conversion rate's, else the percent change."""
+    if old is None or new is None:
+        return None
+    if metric == "conversion_rate":
+        return rnd(new - old, 1)
+    if metric == "bounce_rate":
+        return new - old if old > 0 else None
+    if old == 0:
+        return 100 if new > 0 else 0
+    return rnd((new - old) / old * 100)
+
+
 def test_a_comparison_answers_what_its_own_range_answers(data):
     # The comparison of each row is the same query asked of the other
     # range, for the same dimension values (zeros where that range has none).
@@ -480,6 +494,8 @@ def test_a_comparison_answers_what_its_own_range_answers(data):
         then = {tuple(r["dimensions"]): r["metrics"] for r in ok(query(dict(body, date_range=other)))["results"]}
         for row in reply.json()["results"]:
             assert row["comparison"]["metrics"] == then.get(tuple(row["dimensions"]), [0] * len(metrics)), (body, main, other, row)
+            want = [plausible_change(m, old, new) for m, old, new in zip(metrics, row["comparison"]["metrics"], row["metrics"])]
+            assert row["comparison"]["change"] == want, (body, main, other, row)
         compared += 1
     assert compared >= 20, compared
 

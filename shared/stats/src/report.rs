@@ -1439,11 +1439,15 @@ fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>, currency: Option<&str>) -> V
         .collect()
 }
 
-/// Plausible's `change`: percent change, or the difference for rates.
+/// Plausible's `change` (its `Compare`): the difference for the bounce
+/// rate (none from a rate of 0) and the conversion rate, else the percent
+/// change, the group conversion rate and percentage included.
 fn change(m: Metric, now: &Value, then: &Value) -> Value {
     let (Some(a), Some(b)) = (revenue::amount(now), revenue::amount(then)) else { return Value::Null };
     match m {
-        Metric::BounceRate | Metric::ConversionRate | Metric::GroupConversionRate | Metric::Percentage => json!(round_to(a - b, 1)),
+        Metric::ConversionRate => json!(round_to(a - b, 1)),
+        Metric::BounceRate if b > 0.0 => json!((a - b).round() as i64),
+        Metric::BounceRate => Value::Null,
         _ if b == 0.0 && a > 0.0 => json!(100),
         _ if b == 0.0 => json!(0),
         _ => json!(((a - b) / b * 100.0).round() as i64),

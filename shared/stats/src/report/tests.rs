@@ -1088,3 +1088,21 @@ fn the_echo_names_the_include_options_set_and_imports_are_noted_absent() {
     let out = run_q(&fake, body, &[]).unwrap();
     assert_eq!(out["query"]["include"], json!({"comparisons": {"mode": "year_over_year", "match_day_of_week": true}}));
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn changes_are_plausibles() {
+    let c = |m: Metric, now: Value, then: Value| change(m, &now, &then);
+    // Rates: the conversion rate's difference; the bounce rate's, but none
+    // from a bounce rate of 0.
+    assert_eq!(c(Metric::ConversionRate, json!(12.5), json!(10.0)), json!(2.5));
+    assert_eq!(c(Metric::BounceRate, json!(40), json!(50)), json!(-10));
+    assert_eq!(c(Metric::BounceRate, json!(40), json!(0)), Value::Null);
+    // Everything else, the group conversion rate and percentage too: the
+    // percent change (Plausible's own case: 33.33 against 100.0 is -67).
+    assert_eq!(c(Metric::Percentage, json!(33.33), json!(100.0)), json!(-67));
+    assert_eq!(c(Metric::Percentage, json!(66.67), json!(0.0)), json!(100));
+    assert_eq!(c(Metric::GroupConversionRate, json!(15.0), json!(10.0)), json!(50));
+    assert_eq!(c(Metric::Visitors, json!(0), json!(0)), json!(0));
+    assert_eq!(c(Metric::ScrollDepth, Value::Null, json!(3)), Value::Null);
+}
