@@ -254,6 +254,21 @@ def test_time_buckets_pair_with_the_same_day_of_the_other_period(data):
     for day, row in zip((data["d0"], data["d1"]), got["results"]):
         assert row["metrics"] == [m.aggregate(lambda e: utc(e["t"]).date() == day)["visitors"]]
         assert row["comparison"] == {"dimensions": [(day - dt.timedelta(days=2)).isoformat()], "metrics": [0], "change": [100]}
+    # Every bucket of either period is a row, as Plausible's: the empty
+    # days after the data set (pick_days keeps them free) against the two
+    # golden days, then against both with only one day of its own.
+    after = [(data["d1"] + dt.timedelta(days=n)).isoformat() for n in (1, 2)]
+    per_day = {day.isoformat(): m.aggregate(lambda e, day=day: utc(e["t"]).date() == day,
+                                            lambda s, day=day: utc(s[0]["t"]).date() == day) for day in (data["d0"], data["d1"])}
+    got = q(data, metrics=["visitors", "visit_duration"], dimensions=["time:day"], date_range=after,
+            include={"comparisons": {"mode": "custom", "date_range": data["range"]}})["results"]
+    assert got == [{"dimensions": [mine], "metrics": [0, None],
+                    "comparison": {"dimensions": [theirs], "metrics": [per_day[theirs]["visitors"], per_day[theirs]["visit_duration"]],
+                                   "change": [-100, None]}} for mine, theirs in zip(after, data["range"])]
+    got = q(data, metrics=["visitors"], dimensions=["time:day"], date_range=[after[0], after[0]],
+            include={"comparisons": {"mode": "custom", "date_range": data["range"]}})["results"]
+    assert [(r["dimensions"], r["metrics"], r["comparison"]["dimensions"]) for r in got] == [
+        ([after[0]], [0], [data["range"][0]]), (None, None, [data["range"][1]])]
 
 
 def test_year_over_year_and_custom_comparisons(data):

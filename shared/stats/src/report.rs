@@ -232,7 +232,41 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let mut results = Vec::new();
-    for (key, metrics) in rows.iter().skip(start).take(page) {
+    // A timeseries with a comparison is every bucket of either period,
+    // paired by place, as Plausible's (rows beyond the shorter period's
+    // buckets have a null side), a page of them if asked.
+    let timeseries = match (dims.as_slice(), &buckets, &compared) {
+        ([Dim::Time(_)], Some((_, unit, _, theirs)), Some((other, cmp))) => Some((*unit, theirs, other, cmp)),
+        _ => None,
+    };
+    if let Some((unit, theirs, other, cmp)) = timeseries {
+        let by_label = |rows: &Rows, p: &Period| -> HashMap<String, usize> {
+            rows.iter().enumerate().filter_map(|(i, (k, _))| k.first().map(|b| (period::label(b, unit, p), i))).collect()
+        };
+        let (ours, their_rows) = (by_label(&rows, &main), by_label(cmp, other));
+        let mine = period::labels(&main, unit, &ctx.tz);
+        let empty = BTreeMap::new();
+        let values = |rows: &Rows, at: Option<&usize>| {
+            metric_values(q, at.and_then(|i| rows.get(*i)).map_or(&empty, |(_, v)| v), currency(&Vec::new()))
+        };
+        for i in (0..mine.len().max(theirs.len())).skip(start).take(page) {
+            let now = mine.get(i).map(|l| (l, values(&rows, ours.get(l))));
+            let then = theirs.get(i).map(|l| (l, values(cmp, their_rows.get(l))));
+            let change = |then_vals: &[Value]| match &now {
+                Some((_, now_vals)) => {
+                    json!(q.metrics.iter().zip(now_vals.iter().zip(then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect::<Vec<_>>())
+                }
+                None => Value::Null,
+            };
+            results.push(json!({
+                "dimensions": now.as_ref().map(|(l, _)| json!([l])),
+                "metrics": now.as_ref().map(|(_, v)| json!(v)),
+                "comparison": then.map(|(l, v)| json!({ "dimensions": [l], "metrics": &v, "change": change(&v) })),
+            }));
+        }
+    }
+    let rows_shown = if timeseries.is_some() { 0 } else { page };
+    for (key, metrics) in rows.iter().skip(start).take(rows_shown) {
         let now_vals = metric_values(q, metrics, currency(key));
         let mut row = json!({ "metrics": now_vals, "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
         if let Some((other, cmp)) = &compared {
@@ -1419,10 +1453,13 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
 /// A row's metrics as JSON, revenue as money in the row's `currency`.
 /// Scroll depth and time on page of a group with no engaged visit are
 /// null, as Plausible's SQL makes them, and so is the percentage of no
-/// visitors at all (a row missing from a comparison reads zeros, as
-/// Plausible fills it); revenue without a currency is null too.
+/// visitors at all; revenue without a currency is null too. A row a
+/// period lacks (`v` empty) reads Plausible's defaults: zeros, but null
+/// visit duration, scroll depth and time on page.
 fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>, currency: Option<&str>) -> Vec<Value> {
     let unengaged = !v.is_empty() && get(v, Raw::EngagedVisits) == 0.0;
+    // A row the period lacks: Plausible's defaults (`Metrics.default_value`).
+    let missing = v.is_empty();
     let unshared = !v.is_empty() && !v.contains_key(&Raw::Share);
     q.metrics
         .iter()
@@ -1430,6 +1467,7 @@ fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>, currency: Option<&str>) -> V
             let x = metric_number(*m, v);
             match m {
                 Metric::ScrollDepth | Metric::TimeOnPage if unengaged => Value::Null,
+                Metric::ScrollDepth | Metric::TimeOnPage | Metric::VisitDuration if missing => Value::Null,
                 Metric::Percentage if unshared => Value::Null,
                 Metric::TotalRevenue | Metric::AverageRevenue => currency.map_or(Value::Null, |c| revenue::money(x, c)),
                 Metric::ViewsPerVisit | Metric::Percentage | Metric::ConversionRate | Metric::GroupConversionRate => json!(x),

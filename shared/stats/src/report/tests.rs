@@ -508,11 +508,47 @@ fn time_buckets_pair_with_the_same_place_in_the_other_period_not_the_same_row() 
     let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": ["2024-01-30", "2024-01-31"],
                       "dimensions": ["time:day"], "include": {"comparisons": {"mode": "previous_period"}}});
     let out = run_q(&fake, body, &[]).unwrap();
+    // Every bucket of either period, as Plausible's; a bucket without
+    // data reads zeros.
     assert_eq!(
         out["results"],
-        json!([{"metrics": [3], "dimensions": ["2024-01-31"],
+        json!([{"metrics": [0], "dimensions": ["2024-01-30"],
+                "comparison": {"dimensions": ["2024-01-28"], "metrics": [5], "change": [-100]}},
+               {"metrics": [3], "dimensions": ["2024-01-31"],
                 "comparison": {"dimensions": ["2024-01-29"], "metrics": [0], "change": [100]}}])
     );
+    // A longer comparison adds rows with no main side, a shorter one
+    // leaves the main side's last rows without a comparison; a missing
+    // visit duration is null (Plausible's default), so is its change.
+    let fake = Fake::new(vec![
+        ("double1 = 2 AND timestamp >= toDateTime(1706569200)", json!([{"c0": "2024-01-31", "c1": 3, "c2": 30}])),
+        ("double1 = 2", json!([{"c0": "2024-01-28", "c1": 5, "c2": 50}])),
+    ]);
+    let custom = |range: Value| {
+        let body = json!({"site_id": "demo", "metrics": ["visits", "visit_duration"], "date_range": ["2024-01-30", "2024-01-31"],
+                          "dimensions": ["time:day"], "include": {"comparisons": {"mode": "custom", "date_range": range}}});
+        run_q(&fake, body, &[]).unwrap()["results"].clone()
+    };
+    assert_eq!(
+        custom(json!(["2024-01-26", "2024-01-28"])),
+        json!([{"metrics": [0, null], "dimensions": ["2024-01-30"],
+                "comparison": {"dimensions": ["2024-01-26"], "metrics": [0, null], "change": [0, null]}},
+               {"metrics": [3, 10], "dimensions": ["2024-01-31"],
+                "comparison": {"dimensions": ["2024-01-27"], "metrics": [0, null], "change": [100, null]}},
+               {"metrics": null, "dimensions": null,
+                "comparison": {"dimensions": ["2024-01-28"], "metrics": [5, 10], "change": null}}])
+    );
+    assert_eq!(
+        custom(json!(["2024-01-28", "2024-01-28"])),
+        json!([{"metrics": [0, null], "dimensions": ["2024-01-30"],
+                "comparison": {"dimensions": ["2024-01-28"], "metrics": [5, 10], "change": [-100, null]}},
+               {"metrics": [3, 10], "dimensions": ["2024-01-31"], "comparison": null}])
+    );
+    // A page of the buckets, if asked.
+    let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": ["2024-01-30", "2024-01-31"], "dimensions": ["time:day"],
+                      "include": {"comparisons": {"mode": "previous_period"}}, "pagination": {"limit": 1, "offset": 1}});
+    let rows = run_q(&fake, body, &[]).unwrap()["results"].clone();
+    assert_eq!(rows.as_array().map(|r| r.iter().map(|r| r["dimensions"].clone()).collect::<Vec<_>>()), Some(vec![json!(["2024-01-31"])]));
 }
 
 #[test]
