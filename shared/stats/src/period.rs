@@ -195,13 +195,17 @@ fn shifted(period: &Period, by_s: u64, tz: &TimeZone) -> Result<Period, StatsErr
     Ok(Period { from_s, to_s, first: date(from_s)?, last: date(to_s.saturating_sub(1))?, whole_days: false })
 }
 
-/// The bucket unit `time` stands for over `period` (as Plausible picks it).
+/// The bucket unit `time` stands for over `period`, as Plausible's query
+/// optimizer picks it: whole hours, days and weeks between the period's
+/// first and last second, at most 48, 40 and 52 of them.
 pub fn auto_unit(period: &Period) -> Unit {
-    let span = period.to_s.saturating_sub(period.from_s);
-    if span <= 86_400 + 3_600 {
+    let span = period.to_s.saturating_sub(period.from_s).saturating_sub(1);
+    if span / 3_600 <= 48 {
         Unit::Hour
-    } else if span <= 40 * 86_400 {
+    } else if span / 86_400 <= 40 {
         Unit::Day
+    } else if span / (7 * 86_400) <= 52 {
+        Unit::Week
     } else {
         Unit::Month
     }
@@ -391,7 +395,22 @@ mod tests {
         assert_eq!(weeks.first().map(String::as_str), Some("2024-01-03"));
         assert_eq!(weeks.get(1).map(String::as_str), Some("2024-01-08"));
         assert_eq!(labels(&p, Unit::Day, &tz).len(), 43);
-        assert_eq!(auto_unit(&p), Unit::Month);
         assert_eq!(zone("Not/AZone"), TimeZone::UTC);
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn time_stands_for_the_unit_plausible_picks() {
+        let tz = zone("Europe/Berlin");
+        let unit = |first: &str, last: &str| auto_unit(&days(first.parse().unwrap(), last.parse().unwrap(), &tz).unwrap());
+        // Two days are 47 whole hours; three are 71.
+        assert_eq!((unit("2024-05-01", "2024-05-02"), unit("2024-05-01", "2024-05-03")), (Unit::Hour, Unit::Day));
+        // 41 days are 40 whole days; 42 are 41.
+        assert_eq!((unit("2024-05-01", "2024-06-10"), unit("2024-05-01", "2024-06-11")), (Unit::Day, Unit::Week));
+        // 371 days are 52 whole weeks (a year too); 372 are 53.
+        assert_eq!((unit("2024-01-01", "2024-12-31"), unit("2024-01-01", "2025-01-05")), (Unit::Week, Unit::Week));
+        assert_eq!(unit("2024-01-01", "2025-01-06"), Unit::Month);
+        // The day the clocks go back has 25 hours.
+        assert_eq!(unit("2024-10-27", "2024-10-27"), Unit::Hour);
     }
 }

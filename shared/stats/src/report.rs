@@ -312,7 +312,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
         meta.insert("imports_skip_reason".into(), json!("no_imported_data"));
     }
     let other = compared.as_ref().map(|(o, _)| o);
-    Ok(json!({ "results": results, "meta": meta, "query": echo(q, &main, other, &ctx.tz) }))
+    Ok(json!({ "results": results, "meta": meta, "query": echo(q, &dims, &main, other, &ctx.tz) }))
 }
 
 /// The goals a query is about, as Plausible picks them for its revenue
@@ -1507,12 +1507,33 @@ fn dim_values(key: &Key, dims: &[Dim], names: &[Dimension], p: &Period) -> Vec<V
 }
 
 /// The query as answered, echoed the way Plausible does.
-fn echo(q: &Query, p: &Period, other: Option<&Period>, tz: &TimeZone) -> Value {
+fn echo(q: &Query, dims: &[Dim], p: &Period, other: Option<&Period>, tz: &TimeZone) -> Value {
     let iso = |s: u64| {
         jiff::Timestamp::from_second(s as i64)
             .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
             .unwrap_or_default()
     };
+    // As Plausible's optimizer leaves them: `time` as the unit it stands
+    // for, and the default order when none was asked.
+    let names: Vec<String> = q
+        .dimensions
+        .iter()
+        .zip(dims)
+        .map(|(d, dim)| match (d.0.as_str(), dim) {
+            ("time", Dim::Time(unit)) => format!("time:{}", unit.name()),
+            (name, _) => name.to_owned(),
+        })
+        .collect();
+    let time = names.iter().find(|n| n.starts_with("time:"));
+    let mut order_by: Vec<(String, bool)> = q
+        .order_by
+        .iter()
+        .map(|(k, desc)| (if k == "time" { time.cloned().unwrap_or_else(|| k.clone()) } else { k.clone() }, *desc))
+        .collect();
+    if order_by.is_empty() {
+        order_by.extend(time.map(|t| (t.clone(), false)));
+        order_by.extend(q.metrics.first().map(|m| (m.name().to_owned(), true)));
+    }
     // Plausible echoes the `include` options that are set, a custom
     // comparison with its range as it read it.
     let mut include = Map::new();
@@ -1539,8 +1560,8 @@ fn echo(q: &Query, p: &Period, other: Option<&Period>, tz: &TimeZone) -> Value {
         "metrics": q.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
         "date_range": [iso(p.from_s), iso(p.to_s.saturating_sub(1))],
         "filters": q.filters.iter().map(Filter::to_json).collect::<Vec<_>>(),
-        "dimensions": q.dimensions.iter().map(|d| d.0.clone()).collect::<Vec<_>>(),
-        "order_by": q.order_by.iter().map(|(k, d)| json!([k, if *d { "desc" } else { "asc" }])).collect::<Vec<_>>(),
+        "dimensions": names,
+        "order_by": order_by.iter().map(|(k, d)| json!([k, if *d { "desc" } else { "asc" }])).collect::<Vec<_>>(),
         "include": include,
         "pagination": { "limit": q.limit, "offset": q.offset },
     })

@@ -283,6 +283,16 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// The unit's name in a `time:` dimension.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Hour => "hour",
+            Unit::Day => "day",
+            Unit::Week => "week",
+            Unit::Month => "month",
+        }
+    }
+
     fn sql(self) -> &'static str {
         match self {
             Unit::Hour => "HOUR",

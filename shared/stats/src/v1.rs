@@ -99,7 +99,16 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
         }
         Endpoint::Timeseries => {
             let dim = match param(params, "interval") {
-                None => "time".to_owned(),
+                // v1's default interval is by period name (Plausible's
+                // `Interval.default_for_period`), not by length as v2's `time`.
+                None => match period {
+                    "day" => "time:hour",
+                    "6mo" | "12mo" | "year" | "all" => "time:month",
+                    _ => "time:day",
+                }
+                .to_owned(),
+                // `date` is v1's older name for a day.
+                Some("date") => "time:day".to_owned(),
                 Some(i @ ("hour" | "day" | "week" | "month")) => format!("time:{i}"),
                 Some(other) => return Err(bad(format!("interval: invalid {other:?}"))),
             };
@@ -322,6 +331,19 @@ mod tests {
             to_v2(Endpoint::Timeseries, &p(&[("site_id", "s"), ("period", "month"), ("date", "2024-02-10"), ("interval", "day")])).unwrap();
         assert_eq!(t["date_range"], json!(["2024-02-01", "2024-02-29"]));
         assert!(crate::query::parse(t.to_string().as_bytes()).is_ok());
+        // v1's default interval goes by the period's name; `date` is a day.
+        let interval = |period: &str, interval: Option<&str>| {
+            let mut pairs = vec![("site_id", "s"), ("period", period), ("date", "2024-02-10")];
+            pairs.extend(interval.map(|i| ("interval", i)));
+            to_v2(Endpoint::Timeseries, &p(&pairs)).unwrap()["dimensions"].clone()
+        };
+        assert_eq!(interval("day", None), json!(["time:hour"]));
+        assert_eq!(
+            (interval("7d", None), interval("30d", None), interval("month", None)),
+            (json!(["time:day"]), json!(["time:day"]), json!(["time:day"]))
+        );
+        assert_eq!((interval("6mo", None), interval("12mo", None)), (json!(["time:month"]), json!(["time:month"])));
+        assert_eq!(interval("6mo", Some("date")), json!(["time:day"]));
         let v = |pairs: &[(&str, &str)]| to_v2(Endpoint::Breakdown, &p(pairs)).unwrap();
         let c = v(&[
             ("site_id", "s"),

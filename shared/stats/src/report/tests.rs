@@ -1142,3 +1142,21 @@ fn changes_are_plausibles() {
     assert_eq!(c(Metric::Visitors, json!(0), json!(0)), json!(0));
     assert_eq!(c(Metric::ScrollDepth, Value::Null, json!(3)), Value::Null);
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn the_echo_names_time_as_resolved_and_the_default_order() {
+    let fake = Fake::new(vec![]);
+    let echo = |body: Value| run_q(&fake, body, &[]).unwrap()["query"].clone();
+    let q = echo(json!({"site_id": "demo", "metrics": ["visitors", "visits"], "date_range": "7d", "dimensions": ["time", "visit:source"]}));
+    assert_eq!(
+        (&q["dimensions"], &q["order_by"]),
+        (&json!(["time:day", "visit:source"]), &json!([["time:day", "asc"], ["visitors", "desc"]]))
+    );
+    let q = echo(json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "dimensions": ["event:page"]}));
+    assert_eq!((&q["dimensions"], &q["order_by"]), (&json!(["event:page"]), &json!([["pageviews", "desc"]])));
+    let q = echo(
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "6mo", "dimensions": ["time"], "order_by": [["time", "desc"]]}),
+    );
+    assert_eq!((&q["dimensions"], &q["order_by"]), (&json!(["time:week"]), &json!([["time:week", "desc"]])));
+}
