@@ -232,38 +232,16 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let mut results = Vec::new();
-    // A timeseries with a comparison is every bucket of either period,
-    // paired by place, as Plausible's (rows beyond the shorter period's
-    // buckets have a null side), a page of them if asked.
     let timeseries = match (dims.as_slice(), &buckets, &compared) {
-        ([Dim::Time(_)], Some((_, unit, _, theirs)), Some((other, cmp))) => Some((*unit, theirs, other, cmp)),
+        ([Dim::Time(_)], Some((_, unit, _, theirs)), Some((other, cmp))) => {
+            let mine = period::labels(&main, *unit, &ctx.tz);
+            let sides = [(&rows, &main, &mine), (cmp, other, theirs)];
+            Some(paired_buckets(q, *unit, sides, currency(&Vec::new())))
+        }
         _ => None,
     };
-    if let Some((unit, theirs, other, cmp)) = timeseries {
-        let by_label = |rows: &Rows, p: &Period| -> HashMap<String, usize> {
-            rows.iter().enumerate().filter_map(|(i, (k, _))| k.first().map(|b| (period::label(b, unit, p), i))).collect()
-        };
-        let (ours, their_rows) = (by_label(&rows, &main), by_label(cmp, other));
-        let mine = period::labels(&main, unit, &ctx.tz);
-        let empty = BTreeMap::new();
-        let values = |rows: &Rows, at: Option<&usize>| {
-            metric_values(q, at.and_then(|i| rows.get(*i)).map_or(&empty, |(_, v)| v), currency(&Vec::new()))
-        };
-        for i in (0..mine.len().max(theirs.len())).skip(start).take(page) {
-            let now = mine.get(i).map(|l| (l, values(&rows, ours.get(l))));
-            let then = theirs.get(i).map(|l| (l, values(cmp, their_rows.get(l))));
-            let change = |then_vals: &[Value]| match &now {
-                Some((_, now_vals)) => {
-                    json!(q.metrics.iter().zip(now_vals.iter().zip(then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect::<Vec<_>>())
-                }
-                None => Value::Null,
-            };
-            results.push(json!({
-                "dimensions": now.as_ref().map(|(l, _)| json!([l])),
-                "metrics": now.as_ref().map(|(_, v)| json!(v)),
-                "comparison": then.map(|(l, v)| json!({ "dimensions": [l], "metrics": &v, "change": change(&v) })),
-            }));
-        }
+    if let Some(paired) = &timeseries {
+        results.extend(paired.iter().skip(start).take(page).cloned());
     }
     let rows_shown = if timeseries.is_some() { 0 } else { page };
     for (key, metrics) in rows.iter().skip(start).take(rows_shown) {
@@ -313,6 +291,30 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     }
     let other = compared.as_ref().map(|(o, _)| o);
     Ok(json!({ "results": results, "meta": meta, "query": echo(q, &dims, &main, other, &ctx.tz) }))
+}
+
+/// A timeseries with a comparison, as Plausible's: every bucket of either
+/// period (`sides`: each period's rows, the period and its bucket labels),
+/// paired by place; a bucket without data reads the defaults, and past the
+/// shorter period's buckets a side is null.
+fn paired_buckets(q: &Query, unit: Unit, sides: [(&Rows, &Period, &Vec<String>); 2], currency: Option<&str>) -> Vec<Value> {
+    let empty = BTreeMap::new();
+    let [ours, theirs] = sides.map(|(rows, p, labels)| {
+        let by_label: HashMap<String, &BTreeMap<Raw, f64>> =
+            rows.iter().filter_map(|(k, v)| k.first().map(|b| (period::label(b, unit, p), v))).collect();
+        labels.iter().map(|l| (l, metric_values(q, by_label.get(l).copied().unwrap_or(&empty), currency))).collect::<Vec<_>>()
+    });
+    (0..ours.len().max(theirs.len()))
+        .map(|i| {
+            let now = ours.get(i);
+            let then = theirs.get(i).map(|(l, v)| {
+                let change =
+                    now.map(|(_, now)| q.metrics.iter().zip(now.iter().zip(v)).map(|(m, (a, b))| change(*m, a, b)).collect::<Vec<_>>());
+                json!({ "dimensions": [l], "metrics": v, "change": change })
+            });
+            json!({ "dimensions": now.map(|(l, _)| json!([l])), "metrics": now.map(|(_, v)| json!(v)), "comparison": then })
+        })
+        .collect()
 }
 
 /// The goals a query is about, as Plausible picks them for its revenue

@@ -549,6 +549,9 @@ fn time_buckets_pair_with_the_same_place_in_the_other_period_not_the_same_row() 
                       "include": {"comparisons": {"mode": "previous_period"}}, "pagination": {"limit": 1, "offset": 1}});
     let rows = run_q(&fake, body, &[]).unwrap()["results"].clone();
     assert_eq!(rows.as_array().map(|r| r.iter().map(|r| r["dimensions"].clone()).collect::<Vec<_>>()), Some(vec![json!(["2024-01-31"])]));
+    let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": ["2024-01-30", "2024-01-31"], "dimensions": ["time:day"],
+                      "include": {"comparisons": {"mode": "previous_period"}}, "pagination": {"limit": 5, "offset": 2}});
+    assert_eq!(run_q(&fake, body, &[]).unwrap()["results"], json!([]));
 }
 
 #[test]
