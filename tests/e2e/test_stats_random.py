@@ -7,6 +7,7 @@
 - Random nested filter trees over the golden data set answer what the
   independent model, with Plausible's operator semantics, answers."""
 
+import datetime as dt
 import itertools
 import json
 import random
@@ -481,12 +482,14 @@ def plausible_change(metric, old, new):
 
 def test_a_comparison_answers_what_its_own_range_answers(data):
     # The comparison of each row is the same query asked of the other
-    # range, for the same dimension values (defaults where it has none).
+    # range, for the same dimension values (defaults where it has none); by
+    # day, for the day at the same place, every day of either range a row.
     rng = random.Random(44)
     d0, d1 = data["range"]
-    dims = ["event:page", "visit:country", "visit:source", "event:props:plan", "visit:entry_page", "visit:exit_page", "visit:device"]
-    compared = 0
-    for _ in range(40):
+    dims = ["event:page", "visit:country", "visit:source", "event:props:plan", "visit:entry_page", "visit:exit_page", "visit:device",
+            "time:day"]
+    compared = by_day = 0
+    for _ in range(50):
         metrics = rng.sample(["visitors", "pageviews", "events", "visits", "bounce_rate", "visit_duration"], rng.randint(1, 3))
         body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": metrics}
         if rng.random() < 0.7:
@@ -498,14 +501,35 @@ def test_a_comparison_answers_what_its_own_range_answers(data):
         if reply.status != 200:
             continue
         then = {tuple(r["dimensions"]): r["metrics"] for r in ok(query(dict(body, date_range=other)))["results"]}
-        for row in reply.json()["results"]:
-            # A row the other range lacks reads Plausible's defaults.
-            defaults = [None if m == "visit_duration" else 0 for m in metrics]
+        # A row the other range lacks reads Plausible's defaults.
+        defaults = [None if m == "visit_duration" else 0 for m in metrics]
+        rows = reply.json()["results"]
+        if body.get("dimensions") == ["time:day"]:
+            days = lambda r: [x.isoformat() for x in (dt.date.fromisoformat(r[0]) + dt.timedelta(days=n)
+                                                      for n in range((dt.date.fromisoformat(r[1]) - dt.date.fromisoformat(r[0])).days + 1))]
+            mine, theirs = days(main), days(other)
+            assert len(rows) == max(len(mine), len(theirs)), (body, main, other, rows)
+            now = {tuple(r["dimensions"]): r["metrics"] for r in ok(query(dict(body, date_range=main)))["results"]}
+            for i, row in enumerate(rows):
+                here = mine[i] if i < len(mine) else None
+                there = theirs[i] if i < len(theirs) else None
+                assert row["dimensions"] == ([here] if here else None), (body, main, other, row)
+                assert row["metrics"] == (now.get((here,), defaults) if here else None), (body, main, other, row)
+                assert (row["comparison"] or {}).get("dimensions") == ([there] if there else None), (body, main, other, row)
+                if there:
+                    assert row["comparison"]["metrics"] == then.get((there,), defaults), (body, main, other, row)
+                    want = ([plausible_change(m, old, new) for m, old, new in zip(metrics, row["comparison"]["metrics"], row["metrics"])]
+                            if here else None)
+                    assert row["comparison"]["change"] == want, (body, main, other, row)
+            compared += 1
+            by_day += 1
+            continue
+        for row in rows:
             assert row["comparison"]["metrics"] == then.get(tuple(row["dimensions"]), defaults), (body, main, other, row)
             want = [plausible_change(m, old, new) for m, old, new in zip(metrics, row["comparison"]["metrics"], row["metrics"])]
             assert row["comparison"]["change"] == want, (body, main, other, row)
         compared += 1
-    assert compared >= 20, compared
+    assert compared >= 20 and by_day >= 3, (compared, by_day)
 
 
 def glob(pattern):
