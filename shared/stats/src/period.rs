@@ -212,12 +212,13 @@ pub fn auto_unit(period: &Period) -> Unit {
 }
 
 /// The label of a bucket as AE formats it: `2024-01-31 10:00:00` for
-/// hours, the bucket's first date otherwise, never before the period's
-/// first date (as Plausible labels a partial first week or month).
+/// hours, the bucket's first date otherwise, a week's never before the
+/// period's first date (Plausible's `weekstart_not_before`; a month is its
+/// first day, as Plausible's `toStartOfMonth`).
 pub fn label(bucket: &str, unit: Unit, period: &Period) -> String {
     let first = period.first.to_string();
     match unit {
-        Unit::Hour => bucket.to_owned(),
+        Unit::Hour | Unit::Month => bucket.to_owned(),
         _ if bucket < first.as_str() => first,
         _ => bucket.to_owned(),
     }
@@ -390,7 +391,9 @@ mod tests {
     fn labels_cover_the_period() {
         let tz = zone("UTC");
         let p = days("2024-01-03".parse().unwrap(), "2024-02-14".parse().unwrap(), &tz).unwrap();
-        assert_eq!(labels(&p, Unit::Month, &tz), vec!["2024-01-03", "2024-02-01"]);
+        // A month is labelled by its first day, a partial first week by
+        // the period's first date, as Plausible labels them.
+        assert_eq!(labels(&p, Unit::Month, &tz), vec!["2024-01-01", "2024-02-01"]);
         let weeks = labels(&p, Unit::Week, &tz);
         assert_eq!(weeks.first().map(String::as_str), Some("2024-01-03"));
         assert_eq!(weeks.get(1).map(String::as_str), Some("2024-01-08"));
