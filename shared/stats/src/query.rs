@@ -605,6 +605,10 @@ fn validate(q: &Query) -> Result<(), StatsError> {
             Metric::ScrollDepth if !(has_dim("event:page") || toplevel("event:page")) => {
                 return Err(invalid(&at, "Metric `scroll_depth` can only be queried with event:page filters or dimensions."));
             }
+            // Time on page is per page: over all pages it is no page's.
+            Metric::TimeOnPage if !(has_dim("event:page") || filtered("event:page")) => {
+                return Err(invalid(&at, "Metric `time_on_page` can only be queried with event:page filters or dimensions."));
+            }
             Metric::ViewsPerVisit if filtered("event:page") => {
                 return Err(invalid(&at, "Metric `views_per_visit` cannot be queried with a filter on `event:page`."));
             }

@@ -180,6 +180,24 @@ fn behavioral_filters_take_event_dimensions_unnested_as_plausibles_do() {
     assert!(parse(body(r#"["has_done",["is","event:page",["/a"]]]"#, r#""views_per_visit""#).as_bytes()).is_ok());
 }
 
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn time_on_page_takes_a_page_as_plausibles_does() {
+    let q = |extra: &str| format!(r#"{{"site_id":"s","metrics":["visitors","time_on_page"],"date_range":"7d"{extra}}}"#);
+    let refused = "#/metrics/1: Metric `time_on_page` can only be queried with event:page filters or dimensions.";
+    assert_eq!(err(&q("")), refused);
+    assert_eq!(err(&q(r#","dimensions":["visit:source"]"#)), refused);
+    // Nor does a page inside a behavioral filter make one.
+    assert_eq!(err(&q(r#","filters":[["has_done",["is","event:page",["/a"]]]]"#)), refused);
+    for ok in [
+        r#","dimensions":["event:page"]"#,
+        r#","filters":[["is","event:page",["/a"]]]"#,
+        r#","filters":[["or",[["is","event:page",["/a"]],["is","visit:os",["x"]]]]]"#,
+    ] {
+        assert!(parse(q(ok).as_bytes()).is_ok(), "{ok}");
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 proptest::proptest! {
     #[test]
