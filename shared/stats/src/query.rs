@@ -494,6 +494,11 @@ impl Metric {
     pub fn session_only(self) -> bool {
         matches!(self, Metric::BounceRate | Metric::VisitDuration | Metric::ViewsPerVisit)
     }
+
+    /// A revenue metric (answered as money, per revenue goal currency).
+    pub fn is_revenue(self) -> bool {
+        matches!(self, Metric::TotalRevenue | Metric::AverageRevenue)
+    }
 }
 
 impl Dimension {

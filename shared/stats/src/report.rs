@@ -168,8 +168,7 @@ fn fits(sql: &str) -> Result<(), StatsError> {
 
 /// Answers `q` for `site` at `now_ms` with the site's `goals`.
 pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goal], now_ms: u64) -> Result<Value, StatsError> {
-    let asks_revenue = q.metrics.iter().any(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue));
-    let revenue = match asks_revenue {
+    let revenue = match q.metrics.iter().any(|m| m.is_revenue()) {
         true => Some(Revenue::of(&goals_in_play(q, goals)?, q.dimensions.iter().any(|d| d.0 == "event:goal"))),
         false => None,
     };
@@ -204,16 +203,16 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     // either has data; other dimensions pair by value.
     let buckets = match (time_at.and_then(|at| dims.get(at).map(|d| (at, d))), &compared) {
         (Some((at, Dim::Time(unit))), Some((other, _))) => {
-            let place: HashMap<String, usize> =
-                period::labels(&main, *unit, &ctx.tz).into_iter().enumerate().map(|(i, l)| (l, i)).collect();
-            Some((at, *unit, place, period::labels(other, *unit, &ctx.tz)))
+            let mine = period::labels(&main, *unit, &ctx.tz);
+            let place: HashMap<String, usize> = mine.iter().enumerate().map(|(i, l)| (l.clone(), i)).collect();
+            Some((at, *unit, place, mine, period::labels(other, *unit, &ctx.tz)))
         }
         _ => None,
     };
     // The other period's rows by key, their buckets as labelled (looked up
     // once, not scanned per row: both sides can have 10,000 buckets).
     let compared_by_key: HashMap<Key, usize> = match (&compared, &buckets) {
-        (Some((other, cmp)), Some((at, unit, _, _))) => cmp
+        (Some((other, cmp)), Some((at, unit, _, _, _))) => cmp
             .iter()
             .enumerate()
             .map(|(i, (k, _))| {
@@ -227,47 +226,42 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
         (Some((_, cmp)), None) => cmp.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect(),
         _ => HashMap::new(),
     };
+    // The revenue currency of a row: its goal's in a goal breakdown.
     let goal_at = dims.iter().position(|d| matches!(d, Dim::Goal));
-    let currency = |key: &Key| ctx.revenue.as_ref().and_then(|r| r.currency(goal_at.and_then(|at| key.get(at)).map(String::as_str)));
+    let currency_of = |goal: Option<&str>| ctx.revenue.as_ref().and_then(|r| r.currency(goal));
+    let currency = |key: &Key| currency_of(goal_at.and_then(|at| key.get(at)).map(String::as_str));
     let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
     let page = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let mut results = Vec::new();
-    let timeseries = match (dims.as_slice(), &buckets, &compared) {
-        ([Dim::Time(_)], Some((_, unit, _, theirs)), Some((other, cmp))) => {
-            let mine = period::labels(&main, *unit, &ctx.tz);
-            let sides = [(&rows, &main, &mine), (cmp, other, theirs)];
-            Some(paired_buckets(q, *unit, sides, currency(&Vec::new())))
-        }
-        _ => None,
-    };
-    if let Some(paired) = &timeseries {
-        results.extend(paired.iter().skip(start).take(page).cloned());
-    }
-    let rows_shown = if timeseries.is_some() { 0 } else { page };
-    for (key, metrics) in rows.iter().skip(start).take(rows_shown) {
-        let now_vals = metric_values(q, metrics, currency(key));
-        let mut row = json!({ "metrics": now_vals, "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
-        if let Some((other, cmp)) = &compared {
-            let mut want = key.clone();
-            if let Some((at, unit, place, theirs)) = &buckets {
-                let paired = key.get(*at).and_then(|raw| place.get(&period::label(raw, *unit, &main))).and_then(|i| theirs.get(*i));
-                if let (Some(slot), Some(paired)) = (want.get_mut(*at), paired) {
-                    // A label is its own bucket key (labels are never
-                    // before their period's first date).
-                    *slot = paired.clone();
+    if let ([Dim::Time(_)], Some((_, unit, _, mine, theirs)), Some((other, cmp))) = (dims.as_slice(), &buckets, &compared) {
+        let sides = [(&rows, &main, mine), (cmp, other, theirs)];
+        results.extend(paired_buckets(q, *unit, sides, currency_of(None)).into_iter().skip(start).take(page));
+    } else {
+        for (key, metrics) in rows.iter().skip(start).take(page) {
+            let now_vals = metric_values(q, metrics, currency(key));
+            let mut row = json!({ "metrics": now_vals, "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
+            if let Some((other, cmp)) = &compared {
+                let mut want = key.clone();
+                if let Some((at, unit, place, _, theirs)) = &buckets {
+                    let paired = key.get(*at).and_then(|raw| place.get(&period::label(raw, *unit, &main))).and_then(|i| theirs.get(*i));
+                    if let (Some(slot), Some(paired)) = (want.get_mut(*at), paired) {
+                        // A label is its own bucket key (labelling a label
+                        // gives it back).
+                        *slot = paired.clone();
+                    }
                 }
+                let empty = BTreeMap::new();
+                let (ck, cm) = match compared_by_key.get(&want).and_then(|i| cmp.get(*i)) {
+                    Some((k, m)) => (k.clone(), m),
+                    None => (want, &empty),
+                };
+                let then_vals = metric_values(q, cm, currency(&ck));
+                let change = changes(q, &now_vals, &then_vals);
+                row["comparison"] =
+                    json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change });
             }
-            let empty = BTreeMap::new();
-            let (ck, cm) = match compared_by_key.get(&want).and_then(|i| cmp.get(*i)) {
-                Some((k, m)) => (k.clone(), m),
-                None => (want, &empty),
-            };
-            let then_vals = metric_values(q, cm, currency(&ck));
-            let change: Vec<Value> = q.metrics.iter().zip(now_vals.iter().zip(&then_vals)).map(|(m, (a, b))| change(*m, a, b)).collect();
-            row["comparison"] =
-                json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change });
+            results.push(row);
         }
-        results.push(row);
     }
 
     let mut meta = Map::new();
@@ -280,8 +274,8 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
         meta.insert("total_rows".into(), json!(total_rows));
     }
     if let Some(warning) = ctx.revenue.as_ref().and_then(Revenue::warning) {
-        let revenue_metrics = q.metrics.iter().filter(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue));
-        let warnings: Map<String, Value> = revenue_metrics.map(|m| (m.name().to_owned(), warning.to_json())).collect();
+        let warnings: Map<String, Value> =
+            q.metrics.iter().filter(|m| m.is_revenue()).map(|m| (m.name().to_owned(), warning.to_json())).collect();
         meta.insert("metric_warnings".into(), Value::Object(warnings));
     }
     if q.imports {
@@ -307,11 +301,8 @@ fn paired_buckets(q: &Query, unit: Unit, sides: [(&Rows, &Period, &Vec<String>);
     (0..ours.len().max(theirs.len()))
         .map(|i| {
             let now = ours.get(i);
-            let then = theirs.get(i).map(|(l, v)| {
-                let change =
-                    now.map(|(_, now)| q.metrics.iter().zip(now.iter().zip(v)).map(|(m, (a, b))| change(*m, a, b)).collect::<Vec<_>>());
-                json!({ "dimensions": [l], "metrics": v, "change": change })
-            });
+            let then =
+                theirs.get(i).map(|(l, v)| json!({ "dimensions": [l], "metrics": v, "change": now.map(|(_, now)| changes(q, now, v)) }));
             json!({ "dimensions": now.map(|(l, _)| json!([l])), "metrics": now.map(|(_, v)| json!(v)), "comparison": then })
         })
         .collect()
@@ -1459,10 +1450,10 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
 /// period lacks (`v` empty) reads Plausible's defaults: zeros, but null
 /// visit duration, scroll depth and time on page.
 fn metric_values(q: &Query, v: &BTreeMap<Raw, f64>, currency: Option<&str>) -> Vec<Value> {
-    let unengaged = !v.is_empty() && get(v, Raw::EngagedVisits) == 0.0;
     // A row the period lacks: Plausible's defaults (`Metrics.default_value`).
     let missing = v.is_empty();
-    let unshared = !v.is_empty() && !v.contains_key(&Raw::Share);
+    let unengaged = !missing && get(v, Raw::EngagedVisits) == 0.0;
+    let unshared = !missing && !v.contains_key(&Raw::Share);
     q.metrics
         .iter()
         .map(|m| {
@@ -1494,6 +1485,11 @@ fn change(m: Metric, now: &Value, then: &Value) -> Value {
     }
 }
 
+/// The change of each of `q`'s metrics from `then` to `now`.
+fn changes(q: &Query, now: &[Value], then: &[Value]) -> Vec<Value> {
+    q.metrics.iter().zip(now.iter().zip(then)).map(|(m, (a, b))| change(*m, a, b)).collect()
+}
+
 fn dim_values(key: &Key, dims: &[Dim], names: &[Dimension], p: &Period) -> Vec<Value> {
     dims.iter()
         .zip(key)
@@ -1515,6 +1511,8 @@ fn echo(q: &Query, dims: &[Dim], p: &Period, other: Option<&Period>, tz: &TimeZo
             .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
             .unwrap_or_default()
     };
+    // A period as its first and last second.
+    let range = |p: &Period| json!([iso(p.from_s), iso(p.to_s.saturating_sub(1))]);
     // As Plausible's optimizer leaves them: `time` as the unit it stands
     // for, and the default order when none was asked.
     let names: Vec<String> = q
@@ -1552,7 +1550,7 @@ fn echo(q: &Query, dims: &[Dim], p: &Period, other: Option<&Period>, tz: &TimeZo
             (Comparison::YearOverYear { match_day_of_week }, _) => {
                 json!({"mode": "year_over_year", "match_day_of_week": match_day_of_week})
             }
-            (Comparison::Custom(_), Some(o)) => json!({"mode": "custom", "date_range": [iso(o.from_s), iso(o.to_s.saturating_sub(1))]}),
+            (Comparison::Custom(_), Some(o)) => json!({"mode": "custom", "date_range": range(o)}),
             (Comparison::Custom(_), None) => json!({"mode": "custom"}),
         };
         include.insert("comparisons".into(), echoed);
@@ -1560,7 +1558,7 @@ fn echo(q: &Query, dims: &[Dim], p: &Period, other: Option<&Period>, tz: &TimeZo
     json!({
         "site_id": q.site_id,
         "metrics": q.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
-        "date_range": [iso(p.from_s), iso(p.to_s.saturating_sub(1))],
+        "date_range": range(p),
         "filters": q.filters.iter().map(Filter::to_json).collect::<Vec<_>>(),
         "dimensions": names,
         "order_by": order_by.iter().map(|(k, d)| json!([k, if *d { "desc" } else { "asc" }])).collect::<Vec<_>>(),
