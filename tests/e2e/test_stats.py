@@ -144,11 +144,11 @@ def test_event_filter_with_session_metrics_counts_visits_that_had_the_event(data
     got = q(data, metrics=["visits", "bounce_rate"], filters=[["is", "event:page", ["/thanks"]]])
     a = m.aggregate(keep_session=lambda s: any(e["path"] == "/thanks" for e in s))
     assert got["results"][0]["metrics"] == [a["visits"], a["bounce_rate"]]
-    # By visit attribute and by day (of session start), with a goal filter.
+    # By visit attribute and by day (of the visit's last event), with a goal filter.
     metrics = ["visits", "bounce_rate", "visit_duration"]
     converted = [s for s in m.sessions if any(e["name"] == "Signup" for e in s)]
     for dim, key in [("visit:source", lambda s: s[0]["source"]), ("visit:device", lambda s: s[0]["device"]),
-                     ("time:day", lambda s: utc(s[0]["t"]).date().isoformat())]:
+                     ("time:day", lambda s: utc(s[-1]["t"]).date().isoformat())]:
         got = as_table(q(data, metrics=metrics, dimensions=[dim], filters=[["is", "event:goal", ["Signup"]]]))
         want = {}
         for k in {key(s) for s in converted}:

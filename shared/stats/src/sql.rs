@@ -314,7 +314,9 @@ pub enum Expr {
     Distinct(Double),
     /// Start of the row's time bucket in the site's zone, as local text
     /// (`2024-01-31` or `2024-01-31 10:00:00`). Session rows are bucketed
-    /// by session start (double11), so a session's sign rows share a bucket.
+    /// by the state's last event, capped at the range's last second, as
+    /// Plausible buckets sessions by their `timestamp`: a state's -1 and +1
+    /// rows share a bucket, and a later state's is never earlier.
     Bucket(Unit, String),
     /// `max(col)`: the largest value in the group.
     Max(Double),
@@ -352,13 +354,21 @@ pub const ENGAGED_VISITS: &str = "engaged_visits";
 /// +1 rows at one instant, so any cut is a consistent state).
 pub const SESSION_TAIL_S: u64 = 86_400;
 
+/// A session state's last event in Unix ms: its start plus its duration
+/// (whole seconds, so never past the event that wrote the state).
+fn session_end() -> String {
+    format!("{} + {} * 1000", Double::Time.column(), Double::Duration.column())
+}
+
 impl Select {
     /// Event rows of `site` with `from_s <= timestamp < to_s` (Unix seconds).
     pub fn events(site: SiteId, from_s: u64, to_s: u64) -> Self {
         Self::of(RowKind::Event, site, from_s, to_s)
     }
 
-    /// Session sign rows of `site` for sessions started in `[from_s, to_s)`.
+    /// Session sign rows of `site` for the sessions active in `[from_s,
+    /// to_s)`: started before its end, last event at or after its start
+    /// (Plausible's `timestamp >= first AND start < last`).
     pub fn sessions(site: SiteId, from_s: u64, to_s: u64) -> Self {
         Self::of(RowKind::Session, site, from_s, to_s)
     }
@@ -424,7 +434,10 @@ impl Select {
     fn expr(&self, e: &Expr) -> String {
         let time = match self.kind {
             RowKind::Event => "timestamp".to_owned(),
-            RowKind::Session => format!("toDateTime({} / 1000)", Double::Time.column()),
+            RowKind::Session => {
+                let cap = self.to_s.saturating_sub(1).saturating_mul(1000);
+                format!("toDateTime(if({end} < {cap}, {end}, {cap}) / 1000)", end = session_end())
+            }
         };
         match e {
             Expr::Col(c) => c.sql(),
@@ -458,14 +471,19 @@ impl Select {
                 let _ = write!(sql, " AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})", self.from_s, self.to_s);
             }
             RowKind::Session => {
+                // A state whose last event is in the range was written then
+                // (rows are stamped when written), and so was the -1 row that
+                // later cancels it: reading from the range's start keeps
+                // both of every state it selects.
                 let _ = write!(
                     sql,
-                    " AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) AND {t} >= {} AND {t} < {}",
+                    " AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) AND {} < {} AND {} >= {}",
                     self.from_s,
                     self.to_s.saturating_add(SESSION_TAIL_S),
-                    self.from_s.saturating_mul(1000),
+                    Double::Time.column(),
                     self.to_s.saturating_mul(1000),
-                    t = Double::Time.column()
+                    session_end(),
+                    self.from_s.saturating_mul(1000),
                 );
             }
         }

@@ -260,7 +260,10 @@ fn an_event_filter_picks_sessions_for_session_metrics_in_one_nested_statement() 
         "{sql}"
     );
     assert!(sql.contains("blob2 IN ('/x')) OR (double1 = 2 AND "), "{sql}");
-    assert!(sql.contains("double11 < 1706828400000 AND blob6 IN ('Google'))) GROUP BY s)"), "{sql}");
+    assert!(
+        sql.contains("double11 < 1706828400000 AND double11 + double13 * 1000 >= 1706742000000 AND blob6 IN ('Google'))) GROUP BY s)"),
+        "{sql}"
+    );
     assert!(sql.ends_with(" GROUP BY s) WHERE hit > 0 GROUP BY c0 LIMIT 100000"), "{sql}");
 }
 

@@ -113,7 +113,7 @@ fn the_site_filter_is_always_there_and_first() {
         Cond::NumberIn(Column::Double(Double::Device), vec![1.0]),
     ]));
     let sql = q.render();
-    assert!(sql.contains(" WHERE index1 = 'other' AND double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86401) AND double11 >= 0 AND double11 < 1000 AND "), "{sql}");
+    assert!(sql.contains(" WHERE index1 = 'other' AND double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86401) AND double11 < 1000 AND double11 + double13 * 1000 >= 0 AND "), "{sql}");
     assert!(sql.ends_with("AND (blob13 IN ('DE') OR double3 IN (1))"), "{sql}");
 }
 
@@ -178,7 +178,7 @@ fn surviving_visitors_nest_one_site_scoped_select_and_net_out_signs() {
         q.render_surviving(Double::VisitorId, 100),
         "SELECT c0, count() AS surviving FROM (SELECT blob2 AS c0, double4 AS c1, sum(_sample_interval * double2) AS c2 \
              FROM EVENTS WHERE index1 = 'demo' AND double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(172800) \
-             AND double11 >= 0 AND double11 < 86400000 GROUP BY c0, c1) WHERE c2 > 0 GROUP BY c0 ORDER BY surviving DESC LIMIT 100"
+             AND double11 < 86400000 AND double11 + double13 * 1000 >= 0 GROUP BY c0, c1) WHERE c2 > 0 GROUP BY c0 ORDER BY surviving DESC LIMIT 100"
     );
     // No group keys: one total.
     let total = Select::sessions(site("demo"), 0, 1).render_surviving(Double::VisitorId, 1);
@@ -231,11 +231,11 @@ fn touched_sessions_take_keys_and_sums_from_sign_rows_and_matches_from_event_row
     assert_eq!(
         s.render_touched(&events, 50),
         "SELECT k0 AS c0, k1 AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, \
-         max(if(double1 IN (2), formatDateTime(toStartOfInterval(toDateTime(double11 / 1000), INTERVAL '1' DAY, 'UTC'), '%Y-%m-%d', 'UTC'), '')) AS k0, \
+         max(if(double1 IN (2), formatDateTime(toStartOfInterval(toDateTime(if(double11 + double13 * 1000 < 86399000, double11 + double13 * 1000, 86399000) / 1000), INTERVAL '1' DAY, 'UTC'), '%Y-%m-%d', 'UTC'), '')) AS k0, \
          max(if(double1 IN (2), double3, 0)) AS k1, sumIf(_sample_interval * double2, double1 IN (2)) AS k2, \
          sumIf(_sample_interval, double1 IN (1)) AS hit FROM EVENTS WHERE index1 = 'demo' AND \
          ((double1 = 1 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86400) AND blob1 IN ('Signup')) OR \
-         (double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(172800) AND double11 >= 0 AND double11 < 86400000)) \
+         (double1 = 2 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(172800) AND double11 < 86400000 AND double11 + double13 * 1000 >= 0)) \
          GROUP BY s) WHERE hit > 0 GROUP BY c0, c1 LIMIT 50"
     );
 }
@@ -302,4 +302,33 @@ proptest::proptest! {
         let like_chars: Vec<char> = like_of.unwrap().chars().collect();
         proptest::prop_assert_eq!(like(&chars, &like_chars), re.is_match(&text), "{:?} on {:?}", pattern, text);
     }
+}
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn sessions_are_those_active_in_the_range_bucketed_by_their_last_event() {
+    // A day from 86,400 s: sessions started before its end whose last event
+    // (start + whole-second duration) is not before its start.
+    let mut s = Select::sessions(site("demo"), 86_400, 172_800);
+    s.column(Expr::Bucket(Unit::Hour, "UTC".into()));
+    let sql = s.render();
+    assert!(
+        sql.contains(
+            "timestamp >= toDateTime(86400) AND timestamp < toDateTime(259200) \
+             AND double11 < 172800000 AND double11 + double13 * 1000 >= 86400000"
+        ),
+        "{sql}"
+    );
+    // The bucket is the last event's, capped at the range's last second.
+    assert!(
+        sql.starts_with(
+            "SELECT formatDateTime(toStartOfInterval(toDateTime(if(double11 + double13 * 1000 < 172799000, \
+             double11 + double13 * 1000, 172799000) / 1000), INTERVAL '1' HOUR, 'UTC'), '%Y-%m-%d %H:00:00', 'UTC') AS c0"
+        ),
+        "{sql}"
+    );
+    // Event rows keep their own time.
+    let mut e = Select::events(site("demo"), 86_400, 172_800);
+    e.column(Expr::Bucket(Unit::Day, "UTC".into()));
+    assert!(e.render().contains("toStartOfInterval(timestamp, INTERVAL '1' DAY"), "{}", e.render());
 }
