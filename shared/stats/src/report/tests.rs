@@ -1166,3 +1166,20 @@ fn the_echo_names_time_as_resolved_and_the_default_order() {
     );
     assert_eq!((&q["dimensions"], &q["order_by"]), (&json!(["time:week"]), &json!([["time:week", "desc"]])));
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn the_echoed_range_writes_a_utc_sites_offset_as_z() {
+    let fake = Fake::new(vec![]);
+    let q = parse(json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day"}).to_string().as_bytes()).unwrap();
+    let range = |timezone: &str| {
+        let site = SiteInfo { timezone: timezone.into(), ..site() };
+        pollster::block_on(run(&fake, &q, &site, &[], NOW)).unwrap()["query"]["date_range"].clone()
+    };
+    assert_eq!(range("Europe/Berlin"), json!(["2024-02-01T00:00:00+01:00", "2024-02-01T23:59:59+01:00"]));
+    for utc in ["Etc/UTC", "UTC"] {
+        assert_eq!(range(utc), json!(["2024-02-01T00:00:00Z", "2024-02-01T23:59:59Z"]), "{utc}");
+    }
+    // Another zone at offset zero keeps its offset, as Elixir writes it.
+    assert_eq!(range("Europe/London"), json!(["2024-02-01T00:00:00+00:00", "2024-02-01T23:59:59+00:00"]));
+}
