@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from beacon import ENV, FIREFOX, request
+from beacon import ENV, FIREFOX, request, sql
 from stats_data import MIN, as_table, at, golden, ok, pick_days, query, rnd, send_all, wait_landed
 
 V1 = ["aggregate", "timeseries", "breakdown"]
@@ -43,6 +43,19 @@ def test_aggregate_every_core_metric(data):
     got = q(data, metrics=ALL)
     assert got["results"] == [{"metrics": [expected[m] for m in ALL], "dimensions": []}]
     assert got["query"]["date_range"][0].startswith(data["range"][0])
+
+
+def test_all_starts_on_the_day_of_the_sites_first_event(data):
+    # Read from the stand-in: the demo site's (UTC) earliest event row
+    # within retention, 92 days back from today.
+    today = dt.datetime.now(dt.timezone.utc).date()
+    lo = int(dt.datetime.combine(today - dt.timedelta(days=92), dt.time(), dt.timezone.utc).timestamp())
+    first = sql(f"SELECT min(toUnixTimestamp(timestamp)) AS t FROM EVENTS WHERE index1 = '{ENV['DEMO_SITE_ID']}' "
+                f"AND double1 = 1 AND timestamp >= toDateTime({lo})")[0]["t"]
+    day = dt.datetime.fromtimestamp(int(first), dt.timezone.utc).date()
+    assert day <= data["d0"]
+    got = ok(query({"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": "all"}))
+    assert got["query"]["date_range"] == [f"{day}T00:00:00Z", f"{today}T23:59:59Z"]
 
 
 def test_breakdowns_by_page_source_country_device_browser(data):

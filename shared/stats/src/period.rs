@@ -80,6 +80,17 @@ pub fn named_dates(name: &str, today: Date) -> Result<(Date, Date), StatsError> 
     })
 }
 
+/// `all` as Plausible bounds it, from the local day of the site's first
+/// data (`first_s`, the earliest row within retention) to today; today
+/// alone when there is none.
+pub fn all_since(all: &Period, first_s: Option<u64>, tz: &TimeZone) -> Result<Period, StatsError> {
+    let first = first_s
+        .filter(|s| (all.from_s..all.to_s).contains(s))
+        .and_then(|s| Timestamp::from_second(i64::try_from(s).ok()?).ok())
+        .map_or(all.last, |t| t.to_zoned_datetime(tz.clone()).date());
+    days(first.max(all.first), all.last, tz)
+}
+
 /// Resolves `range` for a site in `tz` at `now_ms`.
 pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
     let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0)).map_err(|_| bad("clock out of range"))?;

@@ -34,7 +34,7 @@ use serde_json::{json, Map, Value};
 
 use crate::goal::Goal;
 use crate::period::{self, Comparison, Period};
-use crate::query::{Dimension, Filter, Metric, Operator, Query};
+use crate::query::{DateRange, Dimension, Filter, Metric, Operator, Query};
 use crate::revenue::{self, Revenue};
 use crate::sql::{like_pattern, Column, Cond, Expr, Select, Unit, ENGAGED_VISITS, NONE, SURVIVING, VISIT_ENGAGED_MS, VISIT_SCROLL};
 use crate::StatsError;
@@ -154,6 +154,17 @@ impl<'a, R: Runner> Ctx<'a, R> {
     }
 }
 
+/// The Unix second of the site's earliest event in `p`, if any: where
+/// Plausible's `all` starts (its site's stats start date).
+async fn first_data<R: Runner>(ctx: &Ctx<'_, R>, p: &Period) -> Result<Option<u64>, StatsError> {
+    let mut s = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
+    s.column(Expr::Earliest);
+    let rows = ctx.rows(s.render()).await?;
+    // No rows: an empty result, or ClickHouse's 0 for min() over none.
+    let first = number(rows.first().and_then(|r| r.get("c0")));
+    Ok((first >= 1.0).then_some(first as u64))
+}
+
 /// Refuses a statement AE would refuse for its size.
 fn fits(sql: &str) -> Result<(), StatsError> {
     if sql.len() > MAX_SQL {
@@ -173,7 +184,10 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
         false => None,
     };
     let ctx = Ctx { runner, site, tz: period::zone(&site.timezone), goals, revenue, resolving: RefCell::new(HashMap::new()) };
-    let main = period::resolve(&q.date_range, &ctx.tz, now_ms)?;
+    let mut main = period::resolve(&q.date_range, &ctx.tz, now_ms)?;
+    if matches!(&q.date_range, DateRange::Named(name) if name == "all") {
+        main = period::all_since(&main, first_data(&ctx, &main).await?, &ctx.tz)?;
+    }
     let dims = q.dimensions.iter().map(|d| dimension(d, &main)).collect::<Vec<_>>();
     // The comparison period is independent of the main one: both at once.
     let other = q.comparison.as_ref().map(|how| period::compare(&main, how, &ctx.tz, now_ms)).transpose()?;

@@ -323,6 +323,8 @@ pub enum Expr {
     /// `max(_sample_interval)`: how many data points one row of the group
     /// stands for (one visit's rows are sampled alike).
     Weight,
+    /// `min(toUnixTimestamp(timestamp))`: the earliest row's Unix second.
+    Earliest,
 }
 
 /// One SELECT over `EVENTS`: one site, one kind of row, one time range.
@@ -454,6 +456,7 @@ impl Select {
             Expr::Distinct(d) => format!("count(DISTINCT {})", d.column()),
             Expr::Max(d) => format!("max({})", d.column()),
             Expr::Weight => "max(_sample_interval)".to_owned(),
+            Expr::Earliest => "min(toUnixTimestamp(timestamp))".to_owned(),
             Expr::Bucket(unit, tz) => {
                 // Formatted in SQL: week and month buckets are dates, which
                 // as Unix time would read as UTC midnight.

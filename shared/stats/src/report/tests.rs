@@ -1183,3 +1183,29 @@ fn the_echoed_range_writes_a_utc_sites_offset_as_z() {
     // Another zone at offset zero keeps its offset, as Elixir writes it.
     assert_eq!(range("Europe/London"), json!(["2024-02-01T00:00:00+00:00", "2024-02-01T23:59:59+00:00"]));
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn all_runs_from_the_day_of_the_sites_first_data() {
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "all", "dimensions": ["time:day"],
+                      "include": {"time_labels": true}});
+    // The first event at 2024-01-29T23:30:00Z, Jan 30 in Berlin.
+    let fake = Fake::new(vec![("min(toUnixTimestamp(timestamp))", json!([{"c0": 1_706_571_000}]))]);
+    let out = run_q(&fake, body.clone(), &[]).unwrap();
+    assert_eq!(out["query"]["date_range"], json!(["2024-01-30T00:00:00+01:00", "2024-02-01T23:59:59+01:00"]));
+    assert_eq!(out["meta"]["time_labels"], json!(["2024-01-30", "2024-01-31", "2024-02-01"]));
+    let seen = fake.seen.borrow();
+    let first = seen.first().map(String::as_str).unwrap_or_default();
+    // Asked of the site's event rows within retention (92 days before today).
+    assert!(
+        first.starts_with("SELECT min(toUnixTimestamp(timestamp)) AS c0 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1 AND timestamp >= toDateTime(1698793200)"),
+        "{first}"
+    );
+    assert!(seen.iter().skip(1).all(|sql| sql.contains("timestamp >= toDateTime(1706569200)")), "{seen:?}");
+    // No data yet (ClickHouse's min over no rows is 0): today alone.
+    for none in [json!([{"c0": 0}]), json!([])] {
+        let fake = Fake::new(vec![("min(toUnixTimestamp(timestamp))", none)]);
+        let out = run_q(&fake, body.clone(), &[]).unwrap();
+        assert_eq!(out["meta"]["time_labels"], json!(["2024-02-01"]));
+    }
+}
