@@ -3,6 +3,7 @@ through the real ingest endpoint (expected values computed by an
 independent model), cross-tenant isolation for every endpoint, hostile
 input, auth and the rate limit."""
 
+import calendar
 import datetime as dt
 import http.client
 import json
@@ -56,6 +57,16 @@ def test_all_starts_on_the_day_of_the_sites_first_event(data):
     assert day <= data["d0"]
     got = ok(query({"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": "all"}))
     assert got["query"]["date_range"] == [f"{day}T00:00:00Z", f"{today}T23:59:59Z"]
+    # v1's timeseries by `all` goes by what the range spans: months once it
+    # spans a month (the data set lies 10-80 days back), from that month.
+    ts = ok(v1("timeseries", {"site_id": ENV["DEMO_DOMAIN"], "period": "all", "metrics": "visitors"}))
+    year, month = day.year + day.month // 12, day.month % 12 + 1
+    spans_a_month = dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1])) <= today
+    dates = [r["date"] for r in ts["results"]]
+    if spans_a_month:
+        assert dates[0] == day.replace(day=1).isoformat() and all(d.endswith("-01") for d in dates), dates
+    else:
+        assert dates[0] == day.isoformat() and len(dates) == (today - day).days + 1, dates
 
 
 def test_breakdowns_by_page_source_country_device_browser(data):

@@ -222,6 +222,20 @@ pub fn auto_unit(period: &Period) -> Unit {
     }
 }
 
+/// The unit v1's timeseries picks for a range it has no name for
+/// (Plausible's `Interval.default_for_date_range`, used for `all`):
+/// months once it spans a month, days once it spans a day, else hours.
+pub fn v1_unit(period: &Period) -> Unit {
+    let last = period.last;
+    if period.first.checked_add(jiff::Span::new().months(1)).is_ok_and(|d| d <= last) {
+        Unit::Month
+    } else if period.first < last {
+        Unit::Day
+    } else {
+        Unit::Hour
+    }
+}
+
 /// The label of a bucket as AE formats it: `2024-01-31 10:00:00` for
 /// hours, the bucket's first date otherwise, a week's never before the
 /// period's first date (Plausible's `weekstart_not_before`; a month is its
@@ -426,5 +440,17 @@ mod tests {
         assert_eq!(unit("2024-01-01", "2025-01-06"), Unit::Month);
         // The day the clocks go back has 25 hours.
         assert_eq!(unit("2024-10-27", "2024-10-27"), Unit::Hour);
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn v1_picks_its_interval_by_what_the_range_spans() {
+        let tz = zone("UTC");
+        let unit = |first: &str, last: &str| v1_unit(&days(first.parse().unwrap(), last.parse().unwrap(), &tz).unwrap());
+        // One day is hours; two are days; a whole month more is months.
+        assert_eq!((unit("2024-05-01", "2024-05-01"), unit("2024-05-01", "2024-05-02")), (Unit::Hour, Unit::Day));
+        assert_eq!((unit("2024-01-01", "2024-01-31"), unit("2024-01-01", "2024-02-01")), (Unit::Day, Unit::Month));
+        // A month from the 31st ends on the month's last day.
+        assert_eq!((unit("2024-01-31", "2024-02-28"), unit("2024-01-31", "2024-02-29")), (Unit::Day, Unit::Month));
     }
 }

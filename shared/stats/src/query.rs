@@ -170,6 +170,9 @@ pub struct Query {
     pub limit: u64,
     /// Rows skipped.
     pub offset: u64,
+    /// `time` stands for v1's interval for a range rather than v2's unit
+    /// (set by v1 for `period=all`, never by a v2 body).
+    pub v1_time: bool,
 }
 
 fn invalid(at: &str, msg: impl std::fmt::Display) -> StatsError {
@@ -213,8 +216,21 @@ pub fn from_value(value: &Value) -> Result<Query, StatsError> {
     let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
     let (total_rows, time_labels, imports, comparison) = parse_include(obj.get("include"))?;
     let (limit, offset) = parse_pagination(obj.get("pagination"))?;
-    let query =
-        Query { site_id, metrics, date_range, dimensions, filters, order_by, total_rows, time_labels, imports, comparison, limit, offset };
+    let query = Query {
+        site_id,
+        metrics,
+        date_range,
+        dimensions,
+        filters,
+        order_by,
+        total_rows,
+        time_labels,
+        imports,
+        comparison,
+        limit,
+        offset,
+        v1_time: false,
+    };
     validate(&query)?;
     Ok(query)
 }

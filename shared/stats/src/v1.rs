@@ -74,6 +74,8 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
             json!([a, b])
         }
         ("custom", None) => return Err(bad("date: a custom period needs date=YYYY-MM-DD,YYYY-MM-DD")),
+        // `all` runs from the site's first data to today, whatever `date` says.
+        ("all", _) => json!("all"),
         // Every period is relative to `date` when it is given, exactly as
         // v2 reads the same name relative to today.
         (named, Some(d)) => {
@@ -93,7 +95,8 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
     }
     match endpoint {
         Endpoint::Aggregate => {
-            if param(params, "compare") == Some("previous_period") {
+            // v1 compares no `all` (Plausible's `parse_comparison_params`).
+            if param(params, "compare") == Some("previous_period") && period != "all" {
                 body.insert("include".into(), json!({ "comparisons": { "mode": "previous_period" } }));
             }
         }
@@ -101,9 +104,12 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
             let dim = match param(params, "interval") {
                 // v1's default interval is by period name (Plausible's
                 // `Interval.default_for_period`), not by length as v2's `time`.
+                // `all` has no name's default but its range's: `time`,
+                // which the caller marks as v1's (`Query::v1_time`).
                 None => match period {
                     "day" => "time:hour",
-                    "6mo" | "12mo" | "year" | "all" => "time:month",
+                    "all" => "time",
+                    "6mo" | "12mo" | "year" => "time:month",
                     _ => "time:day",
                 }
                 .to_owned(),
@@ -344,6 +350,14 @@ mod tests {
         );
         assert_eq!((interval("6mo", None), interval("12mo", None)), (json!(["time:month"]), json!(["time:month"])));
         assert_eq!(interval("6mo", Some("date")), json!(["time:day"]));
+        // `all` goes by its range (`time`, marked v1's by the caller), from
+        // the site's first data whatever `date` says, and compares nothing.
+        assert_eq!(interval("all", None), json!(["time"]));
+        let all = |endpoint, extra: (&'static str, &'static str)| {
+            to_v2(endpoint, &p(&[("site_id", "s"), ("period", "all"), ("date", "2024-02-10"), extra])).unwrap()
+        };
+        assert_eq!(all(Endpoint::Timeseries, ("interval", "week"))["date_range"], json!("all"));
+        assert_eq!(all(Endpoint::Aggregate, ("compare", "previous_period")).get("include"), None);
         let v = |pairs: &[(&str, &str)]| to_v2(Endpoint::Breakdown, &p(pairs)).unwrap();
         let c = v(&[
             ("site_id", "s"),

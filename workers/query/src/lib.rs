@@ -170,7 +170,9 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
         }
     };
     // Validate first: a broken body is the caller's 400 whatever it names.
-    let parsed = query::from_value(&body)?;
+    let mut parsed = query::from_value(&body)?;
+    // A bare `time` from v1 (only `all`'s timeseries default) is v1's interval for the range.
+    parsed.v1_time = matches!(route, Route::V1(_));
     let site = visible_site(env, &principal, &parsed.site_id).await?;
     let goals = goals::for_site(env, &site.id).await?;
     let info = SiteInfo { id: site.id.clone(), timezone: site.timezone.clone() };

@@ -1202,10 +1202,20 @@ fn all_runs_from_the_day_of_the_sites_first_data() {
         "{first}"
     );
     assert!(seen.iter().skip(1).all(|sql| sql.contains("timestamp >= toDateTime(1706569200)")), "{seen:?}");
+    drop(seen);
+    // v1's `time` goes by the range: days here, hours for one day.
+    let mut v1 =
+        parse(json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "all", "dimensions": ["time"]}).to_string().as_bytes())
+            .unwrap();
+    v1.v1_time = true;
+    let out = pollster::block_on(run(&fake, &v1, &site(), &[], NOW)).unwrap();
+    assert_eq!(out["query"]["dimensions"], json!(["time:day"]));
     // No data yet (ClickHouse's min over no rows is 0): today alone.
     for none in [json!([{"c0": 0}]), json!([])] {
         let fake = Fake::new(vec![("min(toUnixTimestamp(timestamp))", none)]);
         let out = run_q(&fake, body.clone(), &[]).unwrap();
         assert_eq!(out["meta"]["time_labels"], json!(["2024-02-01"]));
+        let out = pollster::block_on(run(&fake, &v1, &site(), &[], NOW)).unwrap();
+        assert_eq!(out["query"]["dimensions"], json!(["time:hour"]));
     }
 }
