@@ -433,14 +433,19 @@ impl Select {
         self
     }
 
-    fn expr(&self, e: &Expr) -> String {
-        let time = match self.kind {
+    /// The time a row is bucketed by: an event's own, a session state's
+    /// last event capped at the range's last second.
+    fn bucket_time(&self) -> String {
+        match self.kind {
             RowKind::Event => "timestamp".to_owned(),
             RowKind::Session => {
                 let cap = self.to_s.saturating_sub(1).saturating_mul(1000);
                 format!("toDateTime(if({end} < {cap}, {end}, {cap}) / 1000)", end = session_end())
             }
-        };
+        }
+    }
+
+    fn expr(&self, e: &Expr) -> String {
         match e {
             Expr::Col(c) => c.sql(),
             Expr::Sum(factors, when) => {
@@ -461,6 +466,7 @@ impl Select {
                 // Formatted in SQL: week and month buckets are dates, which
                 // as Unix time would read as UTC midnight.
                 let format = if *unit == Unit::Hour { "%Y-%m-%d %H:00:00" } else { "%Y-%m-%d" };
+                let time = self.bucket_time();
                 format!("formatDateTime(toStartOfInterval({time}, INTERVAL '1' {}, {tz}), '{format}', {tz})", unit.sql(), tz = quote(tz))
             }
         }
