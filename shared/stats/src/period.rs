@@ -328,6 +328,11 @@ mod tests {
         Timestamp::from_second(s as i64).unwrap().to_string()
     }
 
+    /// The whole local days from `first` to `last` in `tz`.
+    fn span(first: &str, last: &str, tz: &TimeZone) -> Period {
+        days(first.parse().unwrap(), last.parse().unwrap(), tz).unwrap()
+    }
+
     #[test]
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn named_ranges_follow_plausible() {
@@ -352,9 +357,9 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn dst_days_are_23_and_25_hours() {
         let berlin = zone("Europe/Berlin");
-        let spring = days("2024-03-31".parse().unwrap(), "2024-03-31".parse().unwrap(), &berlin).unwrap();
+        let spring = span("2024-03-31", "2024-03-31", &berlin);
         assert_eq!(spring.to_s - spring.from_s, 23 * 3600);
-        let autumn = days("2024-10-27".parse().unwrap(), "2024-10-27".parse().unwrap(), &berlin).unwrap();
+        let autumn = span("2024-10-27", "2024-10-27", &berlin);
         assert_eq!(autumn.to_s - autumn.from_s, 25 * 3600);
         // Labels are wall-clock hours, each once: the repeated 02:00 is one
         // bucket, and the skipped 02:00 is still listed (Plausible's list).
@@ -415,7 +420,7 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn labels_cover_the_period() {
         let tz = zone("UTC");
-        let p = days("2024-01-03".parse().unwrap(), "2024-02-14".parse().unwrap(), &tz).unwrap();
+        let p = span("2024-01-03", "2024-02-14", &tz);
         // A month is labelled by its first day, a partial first week by
         // the period's first date, as Plausible labels them.
         assert_eq!(labels(&p, Unit::Month, &tz), vec!["2024-01-01", "2024-02-01"]);
@@ -430,7 +435,7 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn time_stands_for_the_unit_plausible_picks() {
         let tz = zone("Europe/Berlin");
-        let unit = |first: &str, last: &str| auto_unit(&days(first.parse().unwrap(), last.parse().unwrap(), &tz).unwrap());
+        let unit = |first: &str, last: &str| auto_unit(&span(first, last, &tz));
         // Two days are 47 whole hours; three are 71.
         assert_eq!((unit("2024-05-01", "2024-05-02"), unit("2024-05-01", "2024-05-03")), (Unit::Hour, Unit::Day));
         // 41 days are 40 whole days; 42 are 41.
@@ -446,7 +451,7 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn v1_picks_its_interval_by_what_the_range_spans() {
         let tz = zone("UTC");
-        let unit = |first: &str, last: &str| v1_unit(&days(first.parse().unwrap(), last.parse().unwrap(), &tz).unwrap());
+        let unit = |first: &str, last: &str| v1_unit(&span(first, last, &tz));
         // One day is hours; two are days; a whole month more is months.
         assert_eq!((unit("2024-05-01", "2024-05-01"), unit("2024-05-01", "2024-05-02")), (Unit::Hour, Unit::Day));
         assert_eq!((unit("2024-01-01", "2024-01-31"), unit("2024-01-01", "2024-02-01")), (Unit::Day, Unit::Month));
