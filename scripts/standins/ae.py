@@ -298,6 +298,12 @@ class Server(ThreadingHTTPServer):
     """Logs a client that hung up as one line, not a traceback: such
     tracebacks used to fill the log tails tests print on failure."""
 
+    # One Stats API query can open 30 connections at once (a goal breakdown
+    # with a comparison). socketserver's default backlog of 5 overflowed
+    # then, and a connection set up by SYN cookie was now and then lost:
+    # a 503 for a query AE would have answered.
+    request_queue_size = 256
+
     def handle_error(self, request, client_address):
         err = sys.exc_info()[1]
         if isinstance(err, (ConnectionResetError, BrokenPipeError)):

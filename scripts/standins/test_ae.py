@@ -96,3 +96,23 @@ def test_timings_report_each_statement_once(tmp_path):
     assert first["queries"] == 2 and [s["sql"] for s in first["statements"]] == ["SELECT 1", "SELECT 2"]
     assert all(s["ms"] >= 0 for s in first["statements"]) and first["ms"] >= 0
     assert store.timings() == {"queries": 0, "ms": 0.0, "statements": []}
+
+
+def test_the_server_queues_a_burst_of_connections(tmp_path):
+    # A Stats API query opens up to ~30 connections at once; socketserver's
+    # default backlog (5) dropped some of them, which workerd reported as a
+    # lost connection. None is accepted here, so all wait in the backlog.
+    import socket
+
+    from ae import Server, Store, make_handler
+
+    server = Server(("127.0.0.1", 0), make_handler(Store(str(tmp_path)), "t"))
+    clients = []
+    try:
+        for _ in range(64):
+            clients.append(socket.create_connection(server.server_address, timeout=0.5))
+    finally:
+        for c in clients:
+            c.close()
+        server.server_close()
+    assert len(clients) == 64
