@@ -17,6 +17,10 @@ ingest worker mirrors each data point here when AE_LOCAL_URL is set.
                 data point for every `interval` written. Ingest cannot make
                 AE sample locally, so tests use this to check that every
                 weighted metric honours the column.
+  POST /throttle {count, retry_after}: the next `count` SQL requests get
+                the 429 and `Retry-After` the Cloudflare API answers a token
+                over its rate limit with, so tests can check what callers
+                are told then.
 
 Rows live in chDB (the ClickHouse engine) with AE's columns: timestamp,
 index1, blob1..blob20, double1..double20, _sample_interval, dataset. The SQL
@@ -228,16 +232,29 @@ class Store:
 
 
 def make_handler(store, token):
+    throttle = {"count": 0, "retry_after": 0}
+    throttle_lock = threading.Lock()
+
+    def throttled():
+        """The Retry-After seconds if this SQL request is to be turned away."""
+        with throttle_lock:
+            if throttle["count"] <= 0:
+                return None
+            throttle["count"] -= 1
+            return throttle["retry_after"]
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def log_message(self, *args):
             pass
 
-        def reply(self, status, body, content_type="application/json"):
+        def reply(self, status, body, content_type="application/json", headers=()):
             data = body if isinstance(body, bytes) else body.encode()
             self.send_response(status)
             self.send_header("content-type", content_type)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -276,9 +293,24 @@ def make_handler(store, token):
                 except (ValueError, TypeError, AttributeError) as e:
                     return self.reply(400, json.dumps({"error": f"bad sample request: {e}"}))
                 return self.reply(200, '{"ok":true}')
+            if self.path == "/throttle":
+                try:
+                    ask = json.loads(raw)
+                    count, wait = ask["count"], ask["retry_after"]
+                    if not (isinstance(count, int) and isinstance(wait, int) and 0 <= count <= 1000 and 0 <= wait <= 3600):
+                        raise ValueError("count and retry_after must be small non-negative integers")
+                except (ValueError, TypeError, KeyError) as e:
+                    return self.reply(400, json.dumps({"error": f"bad throttle request: {e!r}"}))
+                with throttle_lock:
+                    throttle.update(count=count, retry_after=wait)
+                return self.reply(200, '{"ok":true}')
             if self.path == "/sql" or self.path.endswith("/analytics_engine/sql"):
                 if self.headers.get("authorization") != f"Bearer {token}":
                     return self.reply(401, "Authentication error", "text/plain")
+                wait = throttled()
+                if wait is not None:
+                    body = {"success": False, "errors": [{"code": 971, "message": "Please wait and consider throttling your request speed"}]}
+                    return self.reply(429, json.dumps(body), headers=[("retry-after", str(wait))])
                 sql = raw.decode("utf-8", "replace")
                 problem = check_sql(sql)
                 if problem:

@@ -116,3 +116,35 @@ def test_the_server_queues_a_burst_of_connections(tmp_path):
             c.close()
         server.server_close()
     assert len(clients) == 64
+
+
+def test_throttle_turns_away_the_next_sql_requests_as_cloudflare_does(tmp_path):
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from ae import Server, Store, make_handler
+
+    server = Server(("127.0.0.1", 0), make_handler(Store(str(tmp_path)), "t"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def post(path, body, auth="t"):
+        req = urllib.request.Request(base + path, data=body.encode(), method="POST", headers={"authorization": f"Bearer {auth}"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, resp.headers.get("retry-after")
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("retry-after")
+
+    try:
+        assert post("/throttle", '{"count": 2, "retry_after": 7}') == (200, None)
+        assert post("/sql", "SELECT 1", auth="wrong") == (401, None)  # refused before it counts
+        assert post("/sql", "SELECT 1") == (429, "7")
+        assert post("/sql", "SELECT 1") == (429, "7")
+        assert post("/sql", "SELECT 1") == (200, None)
+        assert post("/throttle", '{"count": -1, "retry_after": 7}')[0] == 400
+        assert post("/throttle", "nope")[0] == 400
+    finally:
+        server.shutdown()
+        server.server_close()

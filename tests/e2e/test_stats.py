@@ -516,6 +516,27 @@ def test_rate_limit_answers_429_with_retry_after_and_concurrency_cannot_overshoo
     assert query(body).status == 200
 
 
+def test_when_analytics_engine_throttles_the_caller_is_told_when_to_retry(data):
+    # The stand-in answers the next SQL request as the Cloudflare API answers
+    # a token over its rate limit (429, Retry-After). That is Beacon's
+    # capacity, not the caller's limit: a 503 with AE's wait, then answers.
+    throttle = lambda count: request("POST", ENV["AE_LOCAL_URL"] + "/throttle", json.dumps({"count": count, "retry_after": 7}),
+                                     {"content-type": "application/json"})
+    body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors", "bounce_rate"], "date_range": data["range"],
+            "dimensions": ["visit:source"], "include": {"comparisons": {"mode": "previous_period"}}}
+    assert throttle(1).status == 200
+    try:
+        r = query(body)
+        assert r.status == 503 and r.headers["retry-after"] == "7", (r.status, r.body)
+        assert r.json() == {"error": "temporarily unavailable, retry later"}
+        assert throttle(1).status == 200
+        r = v1("aggregate", {"site_id": ENV["DEMO_DOMAIN"], "period": "day"})
+        assert r.status == 503 and r.headers["retry-after"] == "7", (r.status, r.body)
+    finally:
+        throttle(0)
+    assert query(body).status == 200
+
+
 # --- dashboard sessions ------------------------------------------------------
 
 def session_cookie(sites, lifetime_s=None):

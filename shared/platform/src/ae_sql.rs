@@ -22,6 +22,10 @@ pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, Platf
     let req = Request::new_with_init(&url, &init).map_err(|e| PlatformError::binding("ae sql", e))?;
     let mut resp = Fetch::Request(req).send().await.map_err(|e| PlatformError::binding("ae sql", e))?;
     let status = resp.status_code();
+    let retry_after = resp.headers().get("retry-after").ok().flatten();
+    if let Some(retry_after_s) = busy_for(status, retry_after.as_deref()) {
+        return Err(PlatformError::Busy { what: "ae sql", retry_after_s });
+    }
     let text = resp.text().await.map_err(|e| PlatformError::binding("ae sql read", e))?;
     if status != 200 {
         return Err(PlatformError::binding("ae sql", format!("status {status}: {}", text.chars().take(300).collect::<String>())));
@@ -30,5 +34,42 @@ pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, Platf
     match body.remove("data") {
         Some(Value::Array(rows)) => Ok(rows.into_iter().filter_map(|r| if let Value::Object(m) = r { Some(m) } else { None }).collect()),
         _ => Err(PlatformError::binding("ae sql decode", "no data array")),
+    }
+}
+
+/// Longest wait passed on: Cloudflare's API blocks a token that went over
+/// its global limit for five minutes.
+const MAX_RETRY_AFTER_S: u64 = 300;
+/// The wait when a throttled answer names none.
+const DEFAULT_RETRY_AFTER_S: u64 = 30;
+
+/// How long to wait when AE turned a statement away (429 or 503), from its
+/// `Retry-After` (seconds; an HTTP date or junk reads as the default);
+/// `None` for any other status.
+fn busy_for(status: u16, retry_after: Option<&str>) -> Option<u64> {
+    if status != 429 && status != 503 {
+        return None;
+    }
+    let secs = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_RETRY_AFTER_S);
+    Some(secs.clamp(1, MAX_RETRY_AFTER_S))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttled_answers_say_how_long_to_wait() {
+        assert_eq!(busy_for(429, Some("7")), Some(7));
+        assert_eq!(busy_for(503, Some(" 12 ")), Some(12));
+        assert_eq!(busy_for(429, None), Some(DEFAULT_RETRY_AFTER_S));
+        assert_eq!(busy_for(429, Some("Wed, 21 Oct 2026 07:28:00 GMT")), Some(DEFAULT_RETRY_AFTER_S));
+        assert_eq!(busy_for(429, Some("-3")), Some(DEFAULT_RETRY_AFTER_S));
+        assert_eq!(busy_for(429, Some("0")), Some(1));
+        assert_eq!(busy_for(429, Some("99999999999999999999999")), Some(DEFAULT_RETRY_AFTER_S));
+        assert_eq!(busy_for(429, Some("86400")), Some(MAX_RETRY_AFTER_S));
+        for status in [200, 400, 401, 422, 500, 502] {
+            assert_eq!(busy_for(status, Some("7")), None, "{status}");
+        }
     }
 }

@@ -40,6 +40,15 @@ pub enum PlatformError {
         /// The runtime's message.
         message: String,
     },
+    /// A service turned the call away for now (HTTP 429 or 503), saying
+    /// when to come back.
+    #[error("{what}: busy, retry in {retry_after_s} s")]
+    Busy {
+        /// Which operation.
+        what: &'static str,
+        /// Seconds to wait before trying again.
+        retry_after_s: u64,
+    },
 }
 
 impl PlatformError {

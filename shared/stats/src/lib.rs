@@ -35,6 +35,10 @@ pub enum StatsError {
     /// Analytics Engine failed or answered something unreadable (503).
     #[error("analytics engine: {0}")]
     Upstream(String),
+    /// Analytics Engine turned a statement away for this many seconds
+    /// (503 with `Retry-After`: Beacon's capacity, not the caller's limit).
+    #[error("analytics engine is busy; retry in {0} s")]
+    Busy(u64),
 }
 
 impl StatsError {
@@ -42,7 +46,15 @@ impl StatsError {
     pub fn status(&self) -> u16 {
         match self {
             StatsError::Invalid(_) | StatsError::BadRegex(_) => 400,
-            StatsError::Upstream(_) => 503,
+            StatsError::Upstream(_) | StatsError::Busy(_) => 503,
+        }
+    }
+
+    /// Seconds a client should wait before asking again, when known.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            StatsError::Busy(s) => Some(*s),
+            _ => None,
         }
     }
 }

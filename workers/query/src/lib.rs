@@ -96,8 +96,13 @@ impl ApiError {
                 (500, "internal error".to_owned())
             }
         };
+        let retry_after = match &self {
+            ApiError::RateLimited(after) => Some(*after),
+            ApiError::Stats(e) => e.retry_after(),
+            _ => None,
+        };
         let resp = json_response(status, &json!({ "error": message }))?;
-        if let ApiError::RateLimited(after) = self {
+        if let Some(after) = retry_after {
             resp.headers().set("retry-after", &after.to_string())?;
         }
         Ok(resp)
@@ -115,7 +120,10 @@ struct Ae<'a>(&'a Env);
 
 impl Runner for Ae<'_> {
     async fn rows(&self, sql: String) -> std::result::Result<Vec<Map<String, Value>>, StatsError> {
-        ae_sql::rows(self.0, &sql).await.map_err(|e| StatsError::Upstream(e.to_string()))
+        ae_sql::rows(self.0, &sql).await.map_err(|e| match e {
+            PlatformError::Busy { retry_after_s, .. } => StatsError::Busy(retry_after_s),
+            e => StatsError::Upstream(e.to_string()),
+        })
     }
 }
 

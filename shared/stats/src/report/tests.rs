@@ -27,6 +27,9 @@ impl Runner for Fake {
         if sql.contains("FAIL") {
             return Err(StatsError::Upstream("boom".into()));
         }
+        if sql.contains("BUSY") {
+            return Err(StatsError::Busy(7));
+        }
         let rows = self.answers.iter().find(|(frag, _)| sql.contains(frag)).map(|(_, v)| v.clone()).unwrap_or(json!([]));
         Ok(rows.as_array().into_iter().flatten().filter_map(|r| r.as_object().cloned()).collect())
     }
@@ -566,7 +569,16 @@ fn upstream_failures_are_not_the_callers_fault() {
         json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:page", ["FAIL"]]]}),
         &[],
     );
-    assert_eq!(err.map_err(|e| e.status()), Err(503));
+    assert_eq!(err.map_err(|e| (e.status(), e.retry_after())), Err((503, None)));
+    // A statement AE turned away ends the query with AE's wait, whichever
+    // of the query's statements it was.
+    let err = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors", "bounce_rate"], "date_range": "7d", "dimensions": ["visit:source"],
+               "filters": [["is", "event:page", ["BUSY"]]], "include": {"comparisons": {"mode": "previous_period"}}}),
+        &[],
+    );
+    assert_eq!(err.map_err(|e| (e.status(), e.retry_after())), Err((503, Some(7))));
 }
 
 #[test]
