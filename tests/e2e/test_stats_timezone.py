@@ -45,12 +45,15 @@ def data():
     salt = random.randint(1, 250)
     # (visitor, local time, name, path): a visit across local midnight (A
     # into B), one just after midnight, one at noon with a Signup, one in
-    # the evening of B that is already C in UTC, and one just after C began.
+    # the evening of B that is already C in UTC, one over three hours of B,
+    # and one just after C began.
     script = [
         (1, (a, 23, 30), "pageview", "/late"), (1, (a, 23, 50), "pageview", "/later"), (1, (b, 0, 10), "pageview", "/after"),
         (2, (b, 0, 30), "pageview", "/after"),
         (3, (b, 12, 0), "pageview", "/noon"), (3, (b, 12, 1), "Signup", "/noon"),
         (4, (b, 19, 30), "pageview", "/evening"), (4, (b, 19, 40), "pageview", "/evening"),
+        (5, (b, 9, 50), "pageview", "/b1"), (5, (b, 10, 15), "pageview", "/b2"), (5, (b, 10, 40), "pageview", "/b3"),
+        (5, (b, 11, 5), "pageview", "/b4"),
         (6, (c, 0, 0), "pageview", "/first"),
     ]
     events = []
@@ -103,24 +106,31 @@ def test_days_and_hours_are_local_buckets(data):
     assert as_table(got) == {hour: counts(evs) for hour, evs in by_hour.items()}
 
 
-def test_visits_count_where_active_and_bucket_by_their_last_event(data):
-    """Plausible's sessions: a period counts every visit active in it (last
-    event at or after its start, first before its end), and a time bucket
-    takes a visit by its last event, capped at the period's last second."""
-    a, b, c = data["days"]
+def visits_of(data):
+    """The visits sent, each a list of events (each visitor makes one)."""
     visits = defaultdict(list)
     for e in data["events"]:
-        visits[e["ip"]].append(e)  # each visitor here makes one visit
+        visits[e["ip"]].append(e)
+    return list(visits.values())
 
-    def summary(vs):
-        bounces = sum(sum(e["name"] != "engagement" for e in v) == 1 for v in vs)
-        duration = sum((v[-1]["t"] - v[0]["t"]) // 1000 for v in vs)
-        return [len(vs), rnd(100 * bounces / len(vs)), rnd(duration / len(vs))]
 
+def summary(vs):
+    """visits, bounce_rate and visit_duration of the visits `vs`."""
+    bounces = sum(sum(e["name"] != "engagement" for e in v) == 1 for v in vs)
+    duration = sum((v[-1]["t"] - v[0]["t"]) // 1000 for v in vs)
+    return [len(vs), rnd(100 * bounces / len(vs)), rnd(duration / len(vs))]
+
+
+def test_visits_count_where_active_and_bucket_by_their_last_event(data):
+    """Plausible's sessions: a period counts every visit active in it (last
+    event at or after its start, first before its end), and a day takes a
+    visit by its last event, capped at the period's last second."""
+    a, b, c = data["days"]
+    visits = visits_of(data)
     metrics = ["visits", "bounce_rate", "visit_duration"]
     for first, last in [(a, a), (b, b), (c, c), (a, c)]:
         lo, hi = local_ms(first, 0, 0), local_ms(last + dt.timedelta(days=1), 0, 0)
-        active = [v for v in visits.values() if v[-1]["t"] >= lo and v[0]["t"] < hi]
+        active = [v for v in visits if v[-1]["t"] >= lo and v[0]["t"] < hi]
         got = ask({"metrics": metrics, "date_range": [first.isoformat(), last.isoformat()]})
         assert got["results"][0]["metrics"] == summary(active), (first, last)
         by_day = defaultdict(list)
@@ -130,7 +140,7 @@ def test_visits_count_where_active_and_bucket_by_their_last_event(data):
         assert as_table(got) == {day: summary(vs) for day, vs in by_day.items()}, (first, last)
     # The visit across A's midnight counts on both days; by day it is B's,
     # unless the period ends with A.
-    crossing = [v for v in visits.values() if local(v[0]["t"]).date() == a]
+    crossing = [v for v in visits if local(v[0]["t"]).date() == a]
     assert len(crossing) == 1 and local(crossing[0][-1]["t"]).date() == b
     day_a = ask({"metrics": ["visits"], "date_range": [a.isoformat(), a.isoformat()], "dimensions": ["time:day"]})
     assert as_table(day_a) == {a.isoformat(): [1]}
@@ -139,6 +149,40 @@ def test_visits_count_where_active_and_bucket_by_their_last_event(data):
     late = ask({"metrics": ["visits"], "date_range": [a.isoformat(), c.isoformat()], "dimensions": ["time:day"],
                 "filters": [["is", "event:page", ["/late"]]]})
     assert as_table(late) == {b.isoformat(): [1]}
+
+
+def test_by_hour_a_visit_counts_in_every_hour_it_was_active(data):
+    """Plausible spreads a visit over every hour from its first event (or
+    the period's start) to its last (or the period's end): the visit from
+    09:50 to 11:05 is a visit of 09:00, 10:00 and 11:00. Visitors are those
+    with an event in the hour (a visit has one in every hour it spans)."""
+    a, b, c = data["days"]
+    hour_ms = 3_600_000  # New York's offset is whole hours: UTC hours are local hours
+
+    def hours(v, lo, hi):
+        first, last = max(v[0]["t"], lo), min(v[-1]["t"], hi - 1000)
+        return {local(t).strftime("%Y-%m-%d %H:00:00") for t in range(first - first % hour_ms, last + 1, hour_ms)}
+
+    for first, last in [(b, b), (a, b)]:
+        lo, hi = local_ms(first, 0, 0), local_ms(last + dt.timedelta(days=1), 0, 0)
+        by_hour, seen = defaultdict(list), defaultdict(set)
+        for v in visits_of(data):
+            if v[-1]["t"] >= lo and v[0]["t"] < hi:
+                for h in hours(v, lo, hi):
+                    by_hour[h].append(v)
+        for e in data["events"]:
+            if lo <= e["t"] < hi:
+                seen[local(e["t"]).strftime("%Y-%m-%d %H:00:00")].add(e["vid"])
+        got = ask({"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"], "date_range": [first.isoformat(), last.isoformat()],
+                   "dimensions": ["time:hour"]})
+        assert as_table(got) == {h: [len(seen[h])] + summary(vs) for h, vs in by_hour.items()}, (first, last)
+    spread = [h[11:13] for h in by_hour if h.startswith(b.isoformat())]
+    assert {"09", "10", "11"} <= set(spread) and f"{a.isoformat()} 23:00:00" in by_hour
+    # Under an event filter the visit that had the event counts in all its
+    # hours, as Plausible's sessions joined with the filtered events do.
+    got = ask({"metrics": ["visits"], "date_range": [b.isoformat(), b.isoformat()], "dimensions": ["time:hour"],
+               "filters": [["is", "event:page", ["/b3"]]]})
+    assert as_table(got) == {f"{b.isoformat()} {h}:00:00": [1] for h in ("09", "10", "11")}
 
 
 def hourly(day):

@@ -797,12 +797,18 @@ async fn query_kind<R: Runner>(
             .collect();
     }
     let single = chunks.len() == 1;
+    let tz = ctx.tz.iana_name().unwrap_or("UTC");
+    let smear = match dims.iter().position(|d| *d == Dim::Time(Unit::Hour)) {
+        Some(at) if kind == RowKind::Session => Some(Hours::of(p, at, &ctx.tz)),
+        _ => None,
+    };
     // Visitors of session rows count only states not since cancelled.
     let net_visitors = kind == RowKind::Session && raws.contains(&Raw::Visitors);
     // Scroll depth and time on page are per visit with engagement, as
     // Plausible's are: one nested statement answers both.
     let per_visit = kind == RowKind::Event && raws.contains(&Raw::EngagedVisits);
     let parts = chunks.iter().map(|conds| {
+        let smear = smear.as_ref();
         let mut select = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
         for cond in conds.iter().chain(&extra) {
             select.filter(cond.clone());
@@ -810,7 +816,7 @@ async fn query_kind<R: Runner>(
         let mut dim_cols = Vec::new();
         for d in dims {
             let col = select.column(match d {
-                Dim::Time(unit) => Expr::Bucket(*unit, ctx.tz.iana_name().unwrap_or("UTC").to_owned()),
+                Dim::Time(unit) => Expr::Bucket(*unit, tz.to_owned()),
                 Dim::Col(c) => Expr::Col(c.clone()),
                 Dim::Device => Expr::Col(Column::Double(Double::Device)),
                 Dim::Goal => continue,
@@ -819,6 +825,15 @@ async fn query_kind<R: Runner>(
             dim_cols.push(col);
         }
         let keys_only = net_visitors.then(|| select.clone());
+        // Session sums by hour also group by the hour each visit's time in
+        // the range starts, to spread the visit over every hour it was
+        // active (below). Visitors (`keys_only`) stay in their last hour: a
+        // distinct count cannot be spread.
+        let start_col = smear.map(|_| {
+            let col = select.column(Expr::StartBucket(Unit::Hour, tz.to_owned()));
+            select.group_by(col);
+            col
+        });
         let engaged = per_visit.then(|| {
             let mut s = select.clone();
             s.filter(name_is("engagement"));
@@ -873,10 +888,21 @@ async fn query_kind<R: Runner>(
                 }
             };
             let ((rows, visitor_rows), engagement_rows) = try_join(try_join(main, visitors), engagement).await?;
-            let mut out: HashMap<Key, BTreeMap<Raw, f64>> = rows
-                .iter()
-                .map(|row| (key_of(row), raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect()))
-                .collect();
+            let mut out: HashMap<Key, BTreeMap<Raw, f64>> = HashMap::new();
+            for row in &rows {
+                let vals: Vec<(Raw, f64)> = raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect();
+                let key = key_of(row);
+                let keys = match (smear, start_col) {
+                    (Some(hours), Some(c)) => hours.spread(key, &text(row.get(&format!("c{c}")))),
+                    _ => vec![key],
+                };
+                for key in keys {
+                    let entry = out.entry(key).or_default();
+                    for (raw, v) in &vals {
+                        *entry.entry(*raw).or_insert(0.0) += v;
+                    }
+                }
+            }
             for row in &visitor_rows {
                 out.entry(key_of(row)).or_default().insert(Raw::Visitors, number(row.get(SURVIVING)));
             }
@@ -903,6 +929,42 @@ async fn query_kind<R: Runner>(
         }
     }
     Ok(sums.into_iter().collect())
+}
+
+/// A period's hour labels, to spread a visit's sums over every hour it
+/// was active in, as Plausible's sessions are by hour: the hour dimension
+/// is the `at`-th key.
+struct Hours {
+    at: usize,
+    labels: Vec<String>,
+    place: HashMap<String, usize>,
+}
+
+impl Hours {
+    fn of(p: &Period, at: usize, tz: &TimeZone) -> Self {
+        let labels = period::labels(p, Unit::Hour, tz);
+        let place = labels.iter().enumerate().map(|(i, l)| (l.clone(), i)).collect();
+        Hours { at, labels, place }
+    }
+
+    /// `key` (whose hour is where a group's visits end) once for every
+    /// hour from `start` to that one; just `key` when either is unlisted.
+    fn spread(&self, key: Key, start: &str) -> Vec<Key> {
+        let span = key.get(self.at).and_then(|end| Some((*self.place.get(start)?, *self.place.get(end)?)));
+        match span.and_then(|(first, last)| self.labels.get(first..=last)) {
+            Some(hours) if !hours.is_empty() => hours
+                .iter()
+                .map(|h| {
+                    let mut k = key.clone();
+                    if let Some(slot) = k.get_mut(self.at) {
+                        slot.clone_from(h);
+                    }
+                    k
+                })
+                .collect(),
+            _ => vec![key],
+        }
+    }
 }
 
 fn merge(table: &mut Table, key: Key, vals: BTreeMap<Raw, f64>) {

@@ -318,6 +318,12 @@ pub enum Expr {
     /// Plausible buckets sessions by their `timestamp`: a state's -1 and +1
     /// rows share a bucket, and a later state's is never earlier.
     Bucket(Unit, String),
+    /// Start of the time bucket where a session state's time in the range
+    /// begins: its start, or the range's start for a visit already going
+    /// (event rows: their own bucket). With [`Expr::Bucket`], where it ends,
+    /// it spans the buckets the visit was active in: Plausible spreads a
+    /// visit over every hour it was active (`timeSlots`).
+    StartBucket(Unit, String),
     /// `max(col)`: the largest value in the group.
     Max(Double),
     /// `max(_sample_interval)`: how many data points one row of the group
@@ -445,6 +451,18 @@ impl Select {
         }
     }
 
+    /// The time a row's span of buckets starts at: an event's own, a
+    /// session state's start, or the range's start if that is later.
+    fn start_time(&self) -> String {
+        match self.kind {
+            RowKind::Event => "timestamp".to_owned(),
+            RowKind::Session => {
+                let from = self.from_s.saturating_mul(1000);
+                format!("toDateTime(if({start} > {from}, {start}, {from}) / 1000)", start = Double::Time.column())
+            }
+        }
+    }
+
     fn expr(&self, e: &Expr) -> String {
         match e {
             Expr::Col(c) => c.sql(),
@@ -462,13 +480,8 @@ impl Select {
             Expr::Max(d) => format!("max({})", d.column()),
             Expr::Weight => "max(_sample_interval)".to_owned(),
             Expr::Earliest => "min(toUnixTimestamp(timestamp))".to_owned(),
-            Expr::Bucket(unit, tz) => {
-                // Formatted in SQL: week and month buckets are dates, which
-                // as Unix time would read as UTC midnight.
-                let format = if *unit == Unit::Hour { "%Y-%m-%d %H:00:00" } else { "%Y-%m-%d" };
-                let time = self.bucket_time();
-                format!("formatDateTime(toStartOfInterval({time}, INTERVAL '1' {}, {tz}), '{format}', {tz})", unit.sql(), tz = quote(tz))
-            }
+            Expr::Bucket(unit, tz) => bucket(*unit, tz, &self.bucket_time()),
+            Expr::StartBucket(unit, tz) => bucket(*unit, tz, &self.start_time()),
         }
     }
 
@@ -626,6 +639,14 @@ impl Select {
         let _ = write!(sql, " LIMIT {limit}");
         sql
     }
+}
+
+/// The local start of `time`'s bucket, as text (`2024-01-31` or
+/// `2024-01-31 10:00:00`). Formatted in SQL: week and month buckets are
+/// dates, which as Unix time would read as UTC midnight.
+fn bucket(unit: Unit, tz: &str, time: &str) -> String {
+    let format = if unit == Unit::Hour { "%Y-%m-%d %H:00:00" } else { "%Y-%m-%d" };
+    format!("formatDateTime(toStartOfInterval({time}, INTERVAL '1' {}, {tz}), '{format}', {tz})", unit.sql(), tz = quote(tz))
 }
 
 /// `SELECT keys…, outer FROM (inner)[where] [GROUP BY keys[order]] LIMIT n`:

@@ -1231,3 +1231,43 @@ fn all_runs_from_the_day_of_the_sites_first_data() {
         assert_eq!(out["query"]["dimensions"], json!(["time:hour"]));
     }
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn by_hour_a_visit_counts_in_every_hour_it_was_active() {
+    // Plausible spreads a visit over the hours from its start (or the
+    // period's) to its last event. Sign rows come grouped by the hour they
+    // end in (c0) and the hour they start in (c1).
+    let fake = Fake::new(vec![(
+        "double1 = 2",
+        json!([
+            {"c0": "2024-01-31 12:00:00", "c1": "2024-01-31 10:00:00", "c2": 1, "c3": 7200},
+            {"c0": "2024-01-31 11:00:00", "c1": "2024-01-31 11:00:00", "c2": 2, "c3": 60},
+            // A start outside the period's hours: the visit stays where it ends.
+            {"c0": "2024-01-31 15:00:00", "c1": "2024-01-30 23:00:00", "c2": 1, "c3": 0},
+        ]),
+    )]);
+    let body = json!({"site_id": "demo", "metrics": ["visits", "visit_duration"], "date_range": ["2024-01-31", "2024-01-31"],
+                      "dimensions": ["time:hour"]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(
+        out["results"],
+        json!([
+            {"dimensions": ["2024-01-31 10:00:00"], "metrics": [1, 7200]},
+            {"dimensions": ["2024-01-31 11:00:00"], "metrics": [3, 2420]},
+            {"dimensions": ["2024-01-31 12:00:00"], "metrics": [1, 7200]},
+            {"dimensions": ["2024-01-31 15:00:00"], "metrics": [1, 0]},
+        ])
+    );
+    let seen = fake.seen.borrow();
+    let sql = seen.iter().find(|s| s.contains("double1 = 2")).map(String::as_str).unwrap_or_default();
+    // Start clamped to the period's (Berlin midnight), end capped at its last second.
+    assert!(sql.contains("formatDateTime(toStartOfInterval(toDateTime(if(double11 > 1706655600000, double11, 1706655600000) / 1000), INTERVAL '1' HOUR, 'Europe/Berlin'), '%Y-%m-%d %H:00:00', 'Europe/Berlin') AS c1"), "{sql}");
+    assert!(sql.contains("GROUP BY c0, c1"), "{sql}");
+    drop(seen);
+    // By day, a visit stays in the day it ends in: no start column.
+    let fake = Fake::new(vec![]);
+    let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "7d", "dimensions": ["time:day"]});
+    run_q(&fake, body, &[]).unwrap();
+    assert!(fake.seen.borrow().iter().all(|s| !s.contains("double11 > ")), "{:?}", fake.seen.borrow());
+}

@@ -327,8 +327,19 @@ fn sessions_are_those_active_in_the_range_bucketed_by_their_last_event() {
         ),
         "{sql}"
     );
+    // Where a visit's time in the range starts: its start, or the range's.
+    s.column(Expr::StartBucket(Unit::Hour, "UTC".into()));
+    assert!(
+        s.render().contains(
+            "formatDateTime(toStartOfInterval(toDateTime(if(double11 > 86400000, double11, 86400000) / 1000), \
+             INTERVAL '1' HOUR, 'UTC'), '%Y-%m-%d %H:00:00', 'UTC') AS c1"
+        ),
+        "{}",
+        s.render()
+    );
     // Event rows keep their own time.
     let mut e = Select::events(site("demo"), 86_400, 172_800);
     e.column(Expr::Bucket(Unit::Day, "UTC".into()));
-    assert!(e.render().contains("toStartOfInterval(timestamp, INTERVAL '1' DAY"), "{}", e.render());
+    e.column(Expr::StartBucket(Unit::Day, "UTC".into()));
+    assert_eq!(e.render().matches("toStartOfInterval(timestamp, INTERVAL '1' DAY").count(), 2, "{}", e.render());
 }
