@@ -798,7 +798,7 @@ async fn query_kind<R: Runner>(
     }
     let single = chunks.len() == 1;
     let tz = ctx.tz.iana_name().unwrap_or("UTC");
-    let smear = match dims.iter().position(|d| *d == Dim::Time(Unit::Hour)) {
+    let by_hour = match dims.iter().position(|d| *d == Dim::Time(Unit::Hour)) {
         Some(at) if kind == RowKind::Session => Some(Hours::of(p, at, &ctx.tz)),
         _ => None,
     };
@@ -808,7 +808,7 @@ async fn query_kind<R: Runner>(
     // Plausible's are: one nested statement answers both.
     let per_visit = kind == RowKind::Event && raws.contains(&Raw::EngagedVisits);
     let parts = chunks.iter().map(|conds| {
-        let smear = smear.as_ref();
+        let by_hour = by_hour.as_ref();
         let mut select = Select::of(kind, ctx.site.id.clone(), p.from_s, p.to_s);
         for cond in conds.iter().chain(&extra) {
             select.filter(cond.clone());
@@ -829,7 +829,7 @@ async fn query_kind<R: Runner>(
         // the range starts, to spread the visit over every hour it was
         // active (below). Visitors (`keys_only`) stay in their last hour: a
         // distinct count cannot be spread.
-        let start_col = smear.map(|_| {
+        let start_col = by_hour.map(|_| {
             let col = select.column(Expr::StartBucket(Unit::Hour, tz.to_owned()));
             select.group_by(col);
             col
@@ -892,7 +892,7 @@ async fn query_kind<R: Runner>(
             for row in &rows {
                 let vals: Vec<(Raw, f64)> = raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect();
                 let key = key_of(row);
-                let keys = match (smear, start_col) {
+                let keys = match (by_hour, start_col) {
                     (Some(hours), Some(c)) => hours.spread(key, &text(row.get(&format!("c{c}")))),
                     _ => vec![key],
                 };
