@@ -698,8 +698,9 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
     Ok(table.into_iter().collect())
 }
 
-/// Event rows grouped by `dims`, whose `at`-th is the goal: one query per
-/// goal, as an event may complete several.
+/// Event rows grouped by `dims`, whose `at`-th is the goal. An event may
+/// complete several goals, so each goal is counted apart: in one statement
+/// when it can ([`goals_at_once`]), else one query per goal.
 async fn by_goal<R: Runner>(
     ctx: &Ctx<'_, R>,
     conds: &Filters,
@@ -709,6 +710,9 @@ async fn by_goal<R: Runner>(
     p: &Period,
 ) -> Result<Rows, StatsError> {
     let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
+    if let Some(rows) = goals_at_once(ctx, conds, &others, at, raws, p).await? {
+        return Ok(rows);
+    }
     let parts = ctx.goals.iter().map(|g| query_kind(ctx, conds, RowKind::Event, &others, raws, p, Some(g.cond()), None));
     let mut out = Vec::new();
     for (goal, part) in ctx.goals.iter().zip(try_join_all(parts).await?) {
@@ -718,6 +722,110 @@ async fn by_goal<R: Runner>(
         }
     }
     Ok(out)
+}
+
+/// [`by_goal`] in one statement: every goal's sums as `sumIf`s over its
+/// condition and its visitors as a [`Expr::DistinctIf`], over the rows of
+/// any goal. `None` (ask per goal) for figures a statement cannot split
+/// by goal (per-visit engagement), a visit list sent in parts, or a
+/// statement longer than AE takes. Fewer statements also spare the AE
+/// API's request limit: a site with 20 goals asked 20 (40 compared).
+async fn goals_at_once<R: Runner>(
+    ctx: &Ctx<'_, R>,
+    conds: &Filters,
+    others: &[Dim],
+    at: usize,
+    raws: &[Raw],
+    p: &Period,
+) -> Result<Option<Rows>, StatsError> {
+    let splittable = |r: &Raw| matches!(r, Raw::Visitors | Raw::Events | Raw::Pageviews | Raw::Revenue | Raw::RevenueEvents);
+    let in_parts = conds.own.iter().any(|c| matches!(c, Cond::Visits(parts) if parts.len() > 1));
+    if ctx.goals.is_empty() || !raws.iter().all(splittable) || in_parts || conds.touched_by.is_some() {
+        return Ok(None);
+    }
+    let goal_conds = try_join_all(ctx.goals.iter().map(|g| async move {
+        let mut cond = g.cond();
+        resolve_regex(ctx, &mut cond, RowKind::Event, p).await?;
+        Ok::<Cond, StatsError>(cond)
+    }))
+    .await?;
+    let mut select = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
+    for cond in &conds.own {
+        select.filter(cond.clone());
+    }
+    select.filter(Cond::Or(goal_conds.clone()));
+    let tz = ctx.tz.iana_name().unwrap_or("UTC");
+    let dim_cols: Vec<usize> = others
+        .iter()
+        .filter_map(|d| {
+            let col = select.column(dim_expr(d, tz)?);
+            select.group_by(col);
+            Some(col)
+        })
+        .collect();
+    let revenue_events = ctx.revenue.as_ref().and_then(|r| r.cond.as_ref());
+    // Per goal: each raw's column, and for visitors the rows it misses.
+    let mut cols: Vec<Vec<(Raw, usize, Option<usize>)>> = Vec::new();
+    for goal in &goal_conds {
+        let mut mine = Vec::new();
+        for raw in raws {
+            let only = |when: Option<Cond>| Some(when.map_or_else(|| goal.clone(), |w| Cond::And(vec![goal.clone(), w])));
+            let entry = match (raw, raw_expr(*raw, RowKind::Event)) {
+                (Raw::Visitors, _) => {
+                    let distinct = select.column(Expr::DistinctIf(Double::VisitorId, goal.clone()));
+                    let missed = select.column(Expr::Sum(vec![], Some(Cond::Not(Box::new(goal.clone())))));
+                    (*raw, distinct, Some(missed))
+                }
+                (Raw::Revenue | Raw::RevenueEvents, _) if revenue_events.is_none() => continue,
+                (Raw::Revenue | Raw::RevenueEvents, Expr::Sum(factors, _)) => {
+                    (*raw, select.column(Expr::Sum(factors, only(revenue_events.cloned()))), None)
+                }
+                (_, Expr::Sum(factors, when)) => (*raw, select.column(Expr::Sum(factors, only(when))), None),
+                _ => return Ok(None),
+            };
+            mine.push(entry);
+        }
+        cols.push(mine);
+    }
+    for c in &dim_cols {
+        select.order_by(*c, false);
+    }
+    select.limit(MAX_GROUPS);
+    let sql = select.render();
+    if sql.len() > MAX_SQL {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for row in ctx.rows(sql).await? {
+        let value = |c: usize| number(row.get(&format!("c{c}")));
+        let key: Key = dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect();
+        for (goal, mine) in ctx.goals.iter().zip(&cols) {
+            let vals: BTreeMap<Raw, f64> = mine
+                .iter()
+                .map(|(raw, c, missed)| {
+                    // The -1 of the rows the goal missed is no visitor.
+                    let less = missed.map_or(0.0, |m| if value(m) > 0.0 { 1.0 } else { 0.0 });
+                    (*raw, (value(*c) - less).max(0.0))
+                })
+                .collect();
+            if vals.values().any(|v| *v != 0.0) {
+                let mut key = key.clone();
+                key.insert(at.min(key.len()), goal.name());
+                out.push((key, vals));
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The expression a dimension groups by; none for the goal (per goal).
+fn dim_expr(d: &Dim, tz: &str) -> Option<Expr> {
+    Some(match d {
+        Dim::Time(unit) => Expr::Bucket(*unit, tz.to_owned()),
+        Dim::Col(c) => Expr::Col(c.clone()),
+        Dim::Device => Expr::Col(Column::Double(Double::Device)),
+        Dim::Goal => return None,
+    })
 }
 
 /// Raw aggregates event rows give for `m`.
@@ -815,12 +923,8 @@ async fn query_kind<R: Runner>(
         }
         let mut dim_cols = Vec::new();
         for d in dims {
-            let col = select.column(match d {
-                Dim::Time(unit) => Expr::Bucket(*unit, tz.to_owned()),
-                Dim::Col(c) => Expr::Col(c.clone()),
-                Dim::Device => Expr::Col(Column::Double(Double::Device)),
-                Dim::Goal => continue,
-            });
+            let Some(expr) = dim_expr(d, tz) else { continue };
+            let col = select.column(expr);
             select.group_by(col);
             dim_cols.push(col);
         }

@@ -312,6 +312,10 @@ pub enum Expr {
     Sum(Vec<Double>, Option<Cond>),
     /// `count(DISTINCT col)` (AE: approximate at high volume).
     Distinct(Double),
+    /// `count(DISTINCT if(cond, col, -1))`: the distinct values of the rows
+    /// the condition holds for, plus one for `-1` when it fails for any
+    /// (ids are never negative). AE SQL has no `uniqIf`.
+    DistinctIf(Double, Cond),
     /// Start of the row's time bucket in the site's zone, as local text
     /// (`2024-01-31` or `2024-01-31 10:00:00`). Session rows are bucketed
     /// by the state's last event, capped at the range's last second, as
@@ -477,6 +481,7 @@ impl Select {
                 }
             }
             Expr::Distinct(d) => format!("count(DISTINCT {})", d.column()),
+            Expr::DistinctIf(d, cond) => format!("count(DISTINCT if({}, {}, -1))", cond.sql(), d.column()),
             Expr::Max(d) => format!("max({})", d.column()),
             Expr::Weight => "max(_sample_interval)".to_owned(),
             Expr::Earliest => "min(toUnixTimestamp(timestamp))".to_owned(),

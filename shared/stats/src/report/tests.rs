@@ -398,11 +398,12 @@ fn visitor_parts_cut_between_visitors_and_leave_a_giant_whole() {
 
 #[test]
 #[wasm_bindgen_test]
-fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
-    let goals = vec![Goal::event("Signup"), Goal::page("/thanks")];
+fn goals_are_counted_in_one_statement_and_convert_against_all_visitors() {
+    let goals = vec![Goal::event("Signup"), Goal::page("/thanks"), Goal::event("Unseen")];
+    // Per goal, the distinct visitors of its rows plus -1 for the rows it
+    // missed (c0, c2, c4), and how many rows it missed (c1, c3, c5).
     let fake = Fake::new(vec![
-        ("blob1 IN ('Signup')", json!([{"c0": 2}])),
-        ("blob2 IN ('/thanks')", json!([{"c0": 1}])),
+        ("count(DISTINCT if(", json!([{"c0": 3, "c1": 1, "c2": 1, "c3": 0, "c4": 1, "c5": 4}])),
         ("count(DISTINCT double4)", json!([{"c0": 8}])),
     ]);
     let out = run_q(
@@ -415,6 +416,19 @@ fn goals_are_queried_one_by_one_and_convert_against_all_visitors() {
         out["results"],
         json!([{"metrics": [2, 25.0], "dimensions": ["Signup"]}, {"metrics": [1, 12.5], "dimensions": ["Visit /thanks"]}])
     );
+    let seen = fake.seen.borrow();
+    let by_goal: Vec<&String> = seen.iter().filter(|s| s.contains("count(DISTINCT if(")).collect();
+    assert_eq!(by_goal.len(), 1, "{seen:?}");
+    let sql = by_goal[0];
+    for part in [
+        "count(DISTINCT if(blob1 IN ('Signup'), double4, -1)) AS c0",
+        "sumIf(_sample_interval, NOT (blob1 IN ('Signup'))) AS c1",
+        "count(DISTINCT if(blob1 IN ('Unseen'), double4, -1)) AS c4",
+        "AND (blob1 IN ('Signup') OR (blob1 IN ('pageview') AND blob2 IN ('/thanks')) OR blob1 IN ('Unseen'))",
+    ] {
+        assert!(sql.contains(part), "{part} in {sql}");
+    }
+    drop(seen);
     let err = run_q(
         &fake,
         json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:goal", ["Nope"]]]}),
@@ -1043,6 +1057,9 @@ fn revenue_is_money_in_the_currency_of_the_goals_in_play() {
     let goals = revenue_goals();
     let fake = Fake::new(vec![
         ("GROUP BY", json!([{"c0": "Purchase", "c1": 4, "c2": 41, "c3": 2}, {"c0": "Signup", "c1": 3}])),
+        // By goal, each goal's events, revenue and revenue events (Purchase,
+        // Upgrade, Signup): only the first has revenue.
+        ("AS c8", json!([{"c0": 4, "c1": 41, "c2": 2, "c6": 3}])),
         ("sumIf(", json!([{"c0": 4, "c1": 41, "c2": 2}])),
     ]);
     let asked = |body: Value| {
@@ -1270,4 +1287,20 @@ fn by_hour_a_visit_counts_in_every_hour_it_was_active() {
     let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "7d", "dimensions": ["time:day"]});
     run_q(&fake, body, &[]).unwrap();
     assert!(fake.seen.borrow().iter().all(|s| !s.contains("double11 > ")), "{:?}", fake.seen.borrow());
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn goal_figures_one_statement_cannot_split_are_asked_per_goal() {
+    // Engagement is per visit (a nested statement), so by goal it is still
+    // one query per goal.
+    let goals = vec![Goal::event("Signup"), Goal::page("/thanks")];
+    let fake = Fake::new(vec![]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "scroll_depth"], "date_range": "day", "dimensions": ["event:goal"],
+                      "filters": [["is", "event:page", ["/thanks"]]]});
+    run_q(&fake, body, &goals).unwrap();
+    let seen = fake.seen.borrow();
+    assert!(seen.iter().all(|s| !s.contains("DISTINCT if(")), "{seen:?}");
+    assert!(seen.iter().any(|s| s.contains("AND blob1 IN ('Signup')")), "{seen:?}");
+    assert!(seen.iter().any(|s| s.contains("AND (blob1 IN ('pageview') AND blob2 IN ('/thanks'))")), "{seen:?}");
 }
