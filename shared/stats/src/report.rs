@@ -724,12 +724,13 @@ async fn by_goal<R: Runner>(
     Ok(out)
 }
 
-/// [`by_goal`] in one statement: every goal's sums as `sumIf`s over its
-/// condition and its visitors as a [`Expr::DistinctIf`], over the rows of
-/// any goal. `None` (ask per goal) for figures a statement cannot split
-/// by goal (per-visit engagement), a visit list sent in parts, or a
-/// statement longer than AE takes. Fewer statements also spare the AE
-/// API's request limit: a site with 20 goals asked 20 (40 compared).
+/// [`by_goal`] in one statement: over the rows of any goal, grouped by
+/// visitor, each goal's sums as `sumIf`s over its condition, and its
+/// visitors as those with any row of it ([`Select::render_per_visitor`]).
+/// `None` (ask per goal) for figures a statement cannot split by goal
+/// (per-visit engagement), a visit list sent in parts, or a statement
+/// longer than AE takes. Fewer statements also spare the AE API's request
+/// limit: a site with 20 goals asked 20 (40 compared).
 async fn goals_at_once<R: Runner>(
     ctx: &Ctx<'_, R>,
     conds: &Filters,
@@ -764,50 +765,34 @@ async fn goals_at_once<R: Runner>(
         })
         .collect();
     let revenue_events = ctx.revenue.as_ref().and_then(|r| r.cond.as_ref());
-    // Per goal: each raw's column, and for visitors the rows it misses.
-    let mut cols: Vec<Vec<(Raw, usize, Option<usize>)>> = Vec::new();
+    // Per goal, each raw and the place of its answer among `sums`.
+    let mut sums: Vec<(Expr, bool)> = Vec::new();
+    let mut places: Vec<Vec<(Raw, usize)>> = Vec::new();
     for goal in &goal_conds {
+        let only = |when: Option<Cond>| Some(when.map_or_else(|| goal.clone(), |w| Cond::And(vec![goal.clone(), w])));
         let mut mine = Vec::new();
         for raw in raws {
-            let only = |when: Option<Cond>| Some(when.map_or_else(|| goal.clone(), |w| Cond::And(vec![goal.clone(), w])));
-            let entry = match (raw, raw_expr(*raw, RowKind::Event)) {
-                (Raw::Visitors, _) => {
-                    let distinct = select.column(Expr::DistinctIf(Double::VisitorId, goal.clone()));
-                    let missed = select.column(Expr::Sum(vec![], Some(Cond::Not(Box::new(goal.clone())))));
-                    (*raw, distinct, Some(missed))
-                }
+            let sum = match (raw, raw_expr(*raw, RowKind::Event)) {
+                (Raw::Visitors, _) => (Expr::Sum(vec![], Some(goal.clone())), true),
                 (Raw::Revenue | Raw::RevenueEvents, _) if revenue_events.is_none() => continue,
-                (Raw::Revenue | Raw::RevenueEvents, Expr::Sum(factors, _)) => {
-                    (*raw, select.column(Expr::Sum(factors, only(revenue_events.cloned()))), None)
-                }
-                (_, Expr::Sum(factors, when)) => (*raw, select.column(Expr::Sum(factors, only(when))), None),
+                (Raw::Revenue | Raw::RevenueEvents, Expr::Sum(factors, _)) => (Expr::Sum(factors, only(revenue_events.cloned())), false),
+                (_, Expr::Sum(factors, when)) => (Expr::Sum(factors, only(when)), false),
                 _ => return Ok(None),
             };
-            mine.push(entry);
+            mine.push((*raw, sums.len()));
+            sums.push(sum);
         }
-        cols.push(mine);
+        places.push(mine);
     }
-    for c in &dim_cols {
-        select.order_by(*c, false);
-    }
-    select.limit(MAX_GROUPS);
-    let sql = select.render();
+    let sql = select.render_per_visitor(&sums, MAX_GROUPS);
     if sql.len() > MAX_SQL {
         return Ok(None);
     }
     let mut out = Vec::new();
     for row in ctx.rows(sql).await? {
-        let value = |c: usize| number(row.get(&format!("c{c}")));
         let key: Key = dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect();
-        for (goal, mine) in ctx.goals.iter().zip(&cols) {
-            let vals: BTreeMap<Raw, f64> = mine
-                .iter()
-                .map(|(raw, c, missed)| {
-                    // The -1 of the rows the goal missed is no visitor.
-                    let less = missed.map_or(0.0, |m| if value(m) > 0.0 { 1.0 } else { 0.0 });
-                    (*raw, (value(*c) - less).max(0.0))
-                })
-                .collect();
+        for (goal, mine) in ctx.goals.iter().zip(&places) {
+            let vals: BTreeMap<Raw, f64> = mine.iter().map(|(raw, i)| (*raw, number(row.get(&format!("v{i}"))))).collect();
             if vals.values().any(|v| *v != 0.0) {
                 let mut key = key.clone();
                 key.insert(at.min(key.len()), goal.name());

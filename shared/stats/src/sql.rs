@@ -312,10 +312,6 @@ pub enum Expr {
     Sum(Vec<Double>, Option<Cond>),
     /// `count(DISTINCT col)` (AE: approximate at high volume).
     Distinct(Double),
-    /// `count(DISTINCT if(cond, col, -1))`: the distinct values of the rows
-    /// the condition holds for, plus one for `-1` when it fails for any
-    /// (ids are never negative). AE SQL has no `uniqIf`.
-    DistinctIf(Double, Cond),
     /// Start of the row's time bucket in the site's zone, as local text
     /// (`2024-01-31` or `2024-01-31 10:00:00`). Session rows are bucketed
     /// by the state's last event, capped at the range's last second, as
@@ -481,7 +477,6 @@ impl Select {
                 }
             }
             Expr::Distinct(d) => format!("count(DISTINCT {})", d.column()),
-            Expr::DistinctIf(d, cond) => format!("count(DISTINCT if({}, {}, -1))", cond.sql(), d.column()),
             Expr::Max(d) => format!("max({})", d.column()),
             Expr::Weight => "max(_sample_interval)".to_owned(),
             Expr::Earliest => "min(toUnixTimestamp(timestamp))".to_owned(),
@@ -576,6 +571,30 @@ impl Select {
             "sum(c{scroll} * c{weight}) AS {VISIT_SCROLL}, sum(c{engaged}) AS {VISIT_ENGAGED_MS}, sum(c{weight}) AS {ENGAGED_VISITS}"
         );
         nest(&keys, &sums, &inner, "", "", limit)
+    }
+
+    /// Per group of this select, from each visitor's rows: for each of
+    /// `sums` (sums over the rows, as [`Expr::Sum`]), either how many
+    /// visitors have it above zero (`true`: a distinct count of the rows
+    /// a condition holds for, which AE's `count(DISTINCT column)` cannot
+    /// say) or its total (`false`). One `FROM (subquery)` level; the inner
+    /// SELECT is this one grouped by its keys and the visitor. The answers
+    /// are columns `v0`, `v1`… in the order of `sums`.
+    pub fn render_per_visitor(&self, sums: &[(Expr, bool)], limit: u32) -> String {
+        let (mut inner, keys) = self.per(Double::VisitorId);
+        let outer: Vec<String> = sums
+            .iter()
+            .enumerate()
+            .map(|(i, (sum, visitors))| {
+                let c = inner.column(sum.clone());
+                if *visitors {
+                    format!("countIf(c{c} > 0) AS v{i}")
+                } else {
+                    format!("sum(c{c}) AS v{i}")
+                }
+            })
+            .collect();
+        nest(&keys, &outer.join(", "), &inner, "", "", limit)
     }
 
     /// This select grouped further by `id` (unordered, unlimited), as the
