@@ -83,6 +83,8 @@ FUNCTIONS = {
 SYNTAX = {"in", "and", "or", "not", "as", "from", "where", "interval", "select", "distinct", "by", "over", "like", "ilike", "between"}
 CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 STATEMENT = re.compile(r"^\s*(SELECT|SHOW\s+TABLES)\b")
+DISTINCT_ARG = re.compile(r"\bcount\s*\(\s*DISTINCT\s+([^)]*)\)?", re.I)
+COLUMN_ONLY = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$")
 FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*$")
 NESTED_FROM = re.compile(r"\bFROM\s*\(\s*SELECT\b")
 FROM_TARGET = re.compile(r"\bFROM\s+([^\s,()]+|\()")
@@ -149,6 +151,10 @@ def check_sql(sql):
         name = m.group(1).lower()
         if name not in FUNCTIONS and name not in SYNTAX:
             return f"unknown function {m.group(1)}"
+    # AE documents `count(DISTINCT column_name)`: a bare column, no expression.
+    for m in DISTINCT_ARG.finditer(code):
+        if not COLUMN_ONLY.match(m.group(1)):
+            return "count(DISTINCT ...) takes a column name"
     fmt = FORMAT.search(upper)
     if fmt and fmt.group(1) not in ("JSON", "JSONEACHROW", "TABSEPARATED"):
         return f"unsupported format {fmt.group(1)}"

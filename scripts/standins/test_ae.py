@@ -20,6 +20,7 @@ ALLOWED = [
     "SELECT c0, count() AS c1 FROM (SELECT blob2 AS c0, double4 AS c1, sum(_sample_interval * double2) AS c2 FROM EVENTS "
     "WHERE index1 = 'a' GROUP BY c0, c1) WHERE c2 > 0 GROUP BY c0 ORDER BY c1 DESC LIMIT 10",
     "SELECT double5 AS c0 FROM EVENTS WHERE index1 = 'a' GROUP BY c0 HAVING sum(_sample_interval * double2) > 0",
+    "SELECT blob2 AS c0, count(DISTINCT double4) AS c1, COUNT( DISTINCT double5 ) FROM EVENTS WHERE index1 = 'a' GROUP BY c0",
 ]
 
 REFUSED = [
@@ -42,6 +43,8 @@ REFUSED = [
     ("SELECT match(blob1, 'a.*') FROM EVENTS", "unknown function match"),
     ("SELECT JSONExtractString(blob20, 'k') FROM EVENTS", "unknown function"),
     ("SELECT uniq(double4) FROM EVENTS", "unknown function"),
+    ("SELECT count(DISTINCT if(blob1 = 'a', double4, -1)) FROM EVENTS", "takes a column"),
+    ("SELECT count(DISTINCT double4 + 1) FROM EVENTS", "takes a column"),
     ("-- only a comment", "empty"),
 ]
 
