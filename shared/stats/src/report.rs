@@ -755,15 +755,7 @@ async fn goals_at_once<R: Runner>(
         select.filter(cond.clone());
     }
     select.filter(Cond::Or(goal_conds.clone()));
-    let tz = ctx.tz.iana_name().unwrap_or("UTC");
-    let dim_cols: Vec<usize> = others
-        .iter()
-        .filter_map(|d| {
-            let col = select.column(dim_expr(d, tz)?);
-            select.group_by(col);
-            Some(col)
-        })
-        .collect();
+    let dim_cols = group_by_dims(&mut select, others, ctx.tz.iana_name().unwrap_or("UTC"));
     let revenue_events = ctx.revenue.as_ref().and_then(|r| r.cond.as_ref());
     // Per goal, each raw and the place of its answer among `sums`.
     let mut sums: Vec<(Expr, bool)> = Vec::new();
@@ -790,7 +782,7 @@ async fn goals_at_once<R: Runner>(
     }
     let mut out = Vec::new();
     for row in ctx.rows(sql).await? {
-        let key: Key = dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect();
+        let key = key_of(&row, &dim_cols);
         for (goal, mine) in ctx.goals.iter().zip(&places) {
             let vals: BTreeMap<Raw, f64> = mine.iter().map(|(raw, i)| (*raw, number(row.get(&format!("v{i}"))))).collect();
             if vals.values().any(|v| *v != 0.0) {
@@ -803,14 +795,33 @@ async fn goals_at_once<R: Runner>(
     Ok(Some(out))
 }
 
-/// The expression a dimension groups by; none for the goal (per goal).
-fn dim_expr(d: &Dim, tz: &str) -> Option<Expr> {
-    Some(match d {
-        Dim::Time(unit) => Expr::Bucket(*unit, tz.to_owned()),
-        Dim::Col(c) => Expr::Col(c.clone()),
-        Dim::Device => Expr::Col(Column::Double(Double::Device)),
-        Dim::Goal => return None,
-    })
+/// Groups `select` by `dims` (the goal aside: it is counted per goal);
+/// returns their columns, in order.
+fn group_by_dims(select: &mut Select, dims: &[Dim], tz: &str) -> Vec<usize> {
+    let mut cols = Vec::new();
+    for d in dims {
+        let col = select.column(match d {
+            Dim::Time(unit) => Expr::Bucket(*unit, tz.to_owned()),
+            Dim::Col(c) => Expr::Col(c.clone()),
+            Dim::Device => Expr::Col(Column::Double(Double::Device)),
+            Dim::Goal => continue,
+        });
+        select.group_by(col);
+        cols.push(col);
+    }
+    cols
+}
+
+/// A row's group key: the values of its dimension columns `cols`.
+fn key_of(row: &Map<String, Value>, cols: &[usize]) -> Key {
+    cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect()
+}
+
+/// Adds `vals` to the figures of a group.
+fn add(group: &mut BTreeMap<Raw, f64>, vals: impl IntoIterator<Item = (Raw, f64)>) {
+    for (raw, v) in vals {
+        *group.entry(raw).or_insert(0.0) += v;
+    }
 }
 
 /// Raw aggregates event rows give for `m`.
@@ -906,13 +917,7 @@ async fn query_kind<R: Runner>(
         for cond in conds.iter().chain(&extra) {
             select.filter(cond.clone());
         }
-        let mut dim_cols = Vec::new();
-        for d in dims {
-            let Some(expr) = dim_expr(d, tz) else { continue };
-            let col = select.column(expr);
-            select.group_by(col);
-            dim_cols.push(col);
-        }
+        let dim_cols = group_by_dims(&mut select, dims, tz);
         let keys_only = net_visitors.then(|| select.clone());
         // Session sums by hour also group by the hour each visit's time in
         // the range starts, to spread the visit over every hour it was
@@ -956,7 +961,6 @@ async fn query_kind<R: Runner>(
             None => select.render(),
         };
         async move {
-            let key_of = |row: &Map<String, Value>| -> Key { dim_cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect() };
             let main = async {
                 if raw_cols.is_empty() {
                     Ok(Vec::new())
@@ -980,23 +984,20 @@ async fn query_kind<R: Runner>(
             let mut out: HashMap<Key, BTreeMap<Raw, f64>> = HashMap::new();
             for row in &rows {
                 let vals: Vec<(Raw, f64)> = raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect();
-                let key = key_of(row);
+                let key = key_of(row, &dim_cols);
                 let keys = match (by_hour, start_col) {
                     (Some(hours), Some(c)) => hours.spread(key, &text(row.get(&format!("c{c}")))),
                     _ => vec![key],
                 };
                 for key in keys {
-                    let entry = out.entry(key).or_default();
-                    for (raw, v) in &vals {
-                        *entry.entry(*raw).or_insert(0.0) += v;
-                    }
+                    add(out.entry(key).or_default(), vals.iter().copied());
                 }
             }
             for row in &visitor_rows {
-                out.entry(key_of(row)).or_default().insert(Raw::Visitors, number(row.get(SURVIVING)));
+                out.entry(key_of(row, &dim_cols)).or_default().insert(Raw::Visitors, number(row.get(SURVIVING)));
             }
             for row in &engagement_rows {
-                let entry = out.entry(key_of(row)).or_default();
+                let entry = out.entry(key_of(row, &dim_cols)).or_default();
                 entry.insert(Raw::ScrollSum, number(row.get(VISIT_SCROLL)));
                 entry.insert(Raw::EngagementMs, number(row.get(VISIT_ENGAGED_MS)));
                 entry.insert(Raw::EngagedVisits, number(row.get(ENGAGED_VISITS)));
@@ -1012,10 +1013,7 @@ async fn query_kind<R: Runner>(
     // distinct counts too, adds up over them.
     let mut sums: HashMap<Key, BTreeMap<Raw, f64>> = HashMap::new();
     for (key, vals) in parts.into_iter().flatten() {
-        let entry = sums.entry(key).or_default();
-        for (raw, v) in vals {
-            *entry.entry(raw).or_insert(0.0) += v;
-        }
+        add(sums.entry(key).or_default(), vals);
     }
     Ok(sums.into_iter().collect())
 }
