@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 /// The generated list: `#` comment lines, then `code<TAB>name` lines sorted by code.
 const TSV: &str = include_str!("region.tsv");
 
-/// Every code and its name, sorted by code (parsed from [`TSV`] once).
+/// Every code and its name, sorted by code (parsed from `region.tsv` once).
 pub fn regions() -> &'static [(&'static str, &'static str)] {
     static TABLE: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
     TABLE.get_or_init(|| TSV.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_once('\t')).collect())

@@ -3,9 +3,11 @@
 
 use std::cell::RefCell;
 
+use beacon_types::slots::hostname_key;
 use serde_json::{json, Map, Value};
 use wasm_bindgen_test::wasm_bindgen_test;
 
+use super::filter::{regex, visitor_parts};
 use super::*;
 use crate::query::parse;
 
