@@ -270,7 +270,8 @@ impl DurableObject for SiteObject {
         let t = now();
         let sockets = !self.state.get_websockets().is_empty();
         if sockets {
-            self.last_push_ms.set(0);
+            // An owed push or the refresh, at most once a second like every
+            // push: one just sent by an event makes this one owed instead.
             self.push_live().await?;
         }
         let left = self.prune(t)?;
