@@ -32,8 +32,6 @@ pub struct SiteObject {
     /// When the live view was last pushed (real clock, ms); memory only:
     /// after hibernation the next push simply goes out at once.
     last_push_ms: Cell<u64>,
-    /// A push is owed (throttled) and the alarm will deliver it.
-    push_pending: Cell<bool>,
 }
 
 #[derive(serde::Deserialize)]
@@ -158,7 +156,6 @@ impl SiteObject {
         let t = now();
         let next = self.last_push_ms.get().saturating_add(PUSH_EVERY_MS);
         if t < next {
-            self.push_pending.set(true);
             return self.arm_alarm(next).await;
         }
         let text = serde_json::to_string(&self.snapshot()?).map_err(|e| worker::Error::RustError(e.to_string()))?;
@@ -167,7 +164,6 @@ impl SiteObject {
             let _ = ws.send_with_str(&text);
         }
         self.last_push_ms.set(t);
-        self.push_pending.set(false);
         Ok(())
     }
 
@@ -251,7 +247,7 @@ impl DurableObject for SiteObject {
         if let Ok(pair) = WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
         }
-        Self { state, sql, last_push_ms: Cell::new(0), push_pending: Cell::new(false) }
+        Self { state, sql, last_push_ms: Cell::new(0) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
