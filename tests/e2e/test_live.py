@@ -109,6 +109,20 @@ def test_live_count_rises_and_falls():
     asyncio.run(scenario())
 
 
+async def pushes_until(ws, t_end, times):
+    """Notes the monotonic time of each push received until `t_end`."""
+    while time.monotonic() < t_end:
+        try:
+            await asyncio.wait_for(ws.recv(), max(0.01, t_end - time.monotonic()))
+            times.append(time.monotonic())
+        except asyncio.TimeoutError:
+            return
+
+
+def gaps(times):
+    return [b - a for a, b in zip(times, times[1:])]
+
+
 def test_pushes_are_at_most_one_per_second():
     async def scenario():
         async with ws_connect(ENV["DEMO_API_KEY"]) as ws:
@@ -116,16 +130,9 @@ def test_pushes_are_at_most_one_per_second():
             times = []
             for i in range(8):
                 pageview(new_visitor(), f"/burst{i}")
-            end = time.time() + 3.5
-            while time.time() < end:
-                try:
-                    await asyncio.wait_for(ws.recv(), max(0.01, end - time.time()))
-                    times.append(time.monotonic())
-                except asyncio.TimeoutError:
-                    break
+            await pushes_until(ws, time.monotonic() + 3.5, times)
             assert times, "no push at all"
-            gaps = [b - a for a, b in zip(times, times[1:])]
-            assert all(g >= 0.9 for g in gaps), gaps
+            assert all(g >= 0.9 for g in gaps(times)), gaps(times)
             assert len(times) <= 5
 
     asyncio.run(scenario())
@@ -138,28 +145,18 @@ def test_a_refresh_just_after_a_push_waits_its_turn():
         async with ws_connect(ENV["DEMO_API_KEY"]) as ws:
             await asyncio.wait_for(ws.recv(), 10)
             times = []
-
-            async def pushes_until(t_end):
-                while time.monotonic() < t_end:
-                    try:
-                        await asyncio.wait_for(ws.recv(), max(0.01, t_end - time.monotonic()))
-                        times.append(time.monotonic())
-                    except asyncio.TimeoutError:
-                        return
-
             # Two events in a second: one push at once, one owed and sent by
             # the alarm, which then arms the refresh 10 s on.
             pageview(new_visitor(), "/r1")
             pageview(new_visitor(), "/r2")
-            await pushes_until(time.monotonic() + 3)
+            await pushes_until(ws, time.monotonic() + 3, times)
             assert len(times) >= 2, times
             owed = times[-1]
             # An event 0.6 s before the refresh is pushed at once ...
-            await pushes_until(owed + 9.4)
+            await pushes_until(ws, owed + 9.4, times)
             pageview(new_visitor(), "/r3")
-            await pushes_until(owed + 13)
-            gaps = [b - a for a, b in zip(times, times[1:])]
-            assert all(g >= 0.9 for g in gaps), gaps
+            await pushes_until(ws, owed + 13, times)
+            assert all(g >= 0.9 for g in gaps(times)), gaps(times)
             # ... and the refresh still goes out, a second after that push.
             assert sum(1 for t in times if t > owed + 9) >= 2, [t - owed for t in times]
 
