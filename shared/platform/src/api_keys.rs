@@ -6,7 +6,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use worker::Env;
 
-use crate::{PlatformError, DB};
+use crate::{d1, PlatformError};
 
 /// SHA-256 hex of a presented key: what D1 stores.
 pub fn key_hash(key: &str) -> String {
@@ -31,25 +31,15 @@ pub async fn find(env: &Env, key: &str) -> Result<Option<ApiKey>, PlatformError>
     if key.is_empty() || key.len() > 200 {
         return Ok(None);
     }
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    db.prepare("SELECT id, team_id, scope, hourly_limit FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL")
-        .bind(&[key_hash(key).into()])
-        .map_err(|e| PlatformError::binding("d1 bind", e))?
-        .first(None)
-        .await
-        .map_err(|e| PlatformError::binding("d1 api key lookup", e))
+    let sql = "SELECT id, team_id, scope, hourly_limit FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL";
+    d1::first(env, "d1 api key lookup", sql, &[key_hash(key).into()]).await
 }
 
 /// Whether `key` may read `site` (the site belongs to the key's team).
 pub async fn sees(env: &Env, key: &ApiKey, site: &SiteId) -> Result<bool, PlatformError> {
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let row: Option<serde_json::Value> = db
-        .prepare("SELECT 1 AS ok FROM sites WHERE id = ?1 AND team_id = ?2")
-        .bind(&[site.as_str().into(), key.team_id.as_str().into()])
-        .map_err(|e| PlatformError::binding("d1 bind", e))?
-        .first(None)
-        .await
-        .map_err(|e| PlatformError::binding("d1 team lookup", e))?;
+    let sql = "SELECT 1 AS ok FROM sites WHERE id = ?1 AND team_id = ?2";
+    let row: Option<serde_json::Value> =
+        d1::first(env, "d1 team lookup", sql, &[site.as_str().into(), key.team_id.as_str().into()]).await?;
     Ok(row.is_some())
 }
 

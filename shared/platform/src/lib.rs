@@ -1,7 +1,8 @@
 //! The one crate that touches Cloudflare bindings for the others: the
 //! Analytics Engine writer (and its local mirror), the D1 site directory
 //! with its KV and in-memory caches, the daily salts, and size-capped
-//! request bodies.
+//! request bodies. Every D1 statement goes through `d1`, which retries
+//! transient failures.
 //!
 //! Binding and variable names live here, in one place.
 
@@ -9,6 +10,7 @@ pub mod ae_sql;
 pub mod analytics;
 pub mod api_keys;
 pub mod body;
+mod d1;
 pub mod goals;
 pub mod rate_limit;
 pub mod salts;

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use beacon_types::Salt;
 use worker::Env;
 
-use crate::{PlatformError, DB};
+use crate::{d1, PlatformError};
 
 const SALT_LEN: usize = std::mem::size_of::<Salt>();
 const DAY_MS: u64 = 86_400_000;
@@ -44,30 +44,23 @@ pub async fn salt_for_day(env: &Env, day: u64) -> Result<Salt, PlatformError> {
     if let Some(Some(salt)) = cached(day) {
         return Ok(salt);
     }
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
     let mut fresh = [0u8; SALT_LEN];
     getrandom::fill(&mut fresh).map_err(|e| PlatformError::binding("getrandom", e))?;
-    db.prepare("INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)")
-        .bind(&[(day as f64).into(), crate::hex(&fresh).into()])
-        .map_err(|e| PlatformError::binding("d1 bind", e))?
-        .run()
-        .await
-        .map_err(|e| PlatformError::binding("d1 salt insert", e))?;
-    let salt = stored_salt(&db, day).await?.ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
+    let args = [(day as f64).into(), crate::hex(&fresh).into()];
+    d1::run(env, "d1 salt insert", "INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)", &args).await?;
+    let salt = stored_salt(env, day).await?.ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
     cache(day, Some(salt));
     Ok(salt)
 }
 
 /// The salt D1 holds for `day`, if any (a malformed one counts as none).
-async fn stored_salt(db: &worker::D1Database, day: u64) -> Result<Option<Salt>, PlatformError> {
-    let stored: Option<String> = db
-        .prepare("SELECT salt FROM salts WHERE day = ?1")
-        .bind(&[(day as f64).into()])
-        .map_err(|e| PlatformError::binding("d1 bind", e))?
-        .first(Some("salt"))
-        .await
-        .map_err(|e| PlatformError::binding("d1 salt read", e))?;
-    Ok(stored.as_deref().and_then(from_hex))
+async fn stored_salt(env: &Env, day: u64) -> Result<Option<Salt>, PlatformError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        salt: String,
+    }
+    let stored: Option<Row> = d1::first(env, "d1 salt read", "SELECT salt FROM salts WHERE day = ?1", &[(day as f64).into()]).await?;
+    Ok(stored.and_then(|r| from_hex(&r.salt)))
 }
 
 /// The salt of `day` if one was ever created (never creates it): the
@@ -76,8 +69,7 @@ pub async fn existing_salt(env: &Env, day: u64) -> Result<Option<Salt>, Platform
     if let Some(known) = cached(day) {
         return Ok(known);
     }
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let salt = stored_salt(&db, day).await?;
+    let salt = stored_salt(env, day).await?;
     cache(day, salt);
     Ok(salt)
 }

@@ -11,7 +11,7 @@ use beacon_types::{Site, SiteId, SiteStatus};
 use serde::{Deserialize, Serialize};
 use worker::Env;
 
-use crate::{PlatformError, CACHE, DB};
+use crate::{d1, PlatformError, CACHE};
 
 /// How long a lookup is trusted in memory, ms.
 const MEMORY_TTL_MS: u64 = 30_000;
@@ -84,27 +84,16 @@ pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<
 /// `www.`, any case), active or not, straight from D1: for callers whose
 /// principal is a team's API key.
 pub async fn site_in_team(env: &Env, team: &str, named: &str) -> Result<Option<Site>, PlatformError> {
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let row: Option<Row> = db
-        .prepare("SELECT id, domain, timezone, status FROM sites WHERE team_id = ?1 AND (id = ?2 OR domain = ?3) LIMIT 1")
-        .bind(&[team.into(), named.into(), beacon_types::site::normalize_domain(named).into()])
-        .map_err(|e| PlatformError::binding("d1 bind", e))?
-        .first(None)
-        .await
-        .map_err(|e| PlatformError::binding("d1 site lookup", e))?;
+    let sql = "SELECT id, domain, timezone, status FROM sites WHERE team_id = ?1 AND (id = ?2 OR domain = ?3) LIMIT 1";
+    let args = [team.into(), named.into(), beacon_types::site::normalize_domain(named).into()];
+    let row: Option<Row> = d1::first(env, "d1 site lookup", sql, &args).await?;
     Ok(row.and_then(site_of_row))
 }
 
 /// A site by id (active or not), straight from D1.
 pub async fn site_by_id(env: &Env, id: &SiteId) -> Result<Option<Site>, PlatformError> {
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let row: Option<Row> = db
-        .prepare("SELECT id, domain, timezone, status FROM sites WHERE id = ?1")
-        .bind(&[id.as_str().into()])
-        .map_err(|e| PlatformError::binding("d1 bind", e))?
-        .first(None)
-        .await
-        .map_err(|e| PlatformError::binding("d1 site lookup", e))?;
+    let sql = "SELECT id, domain, timezone, status FROM sites WHERE id = ?1";
+    let row: Option<Row> = d1::first(env, "d1 site lookup", sql, &[id.as_str().into()]).await?;
     Ok(row.and_then(site_of_row))
 }
 
@@ -113,17 +102,9 @@ fn site_of_row(r: Row) -> Option<Site> {
 }
 
 async fn site_from_d1(env: &Env, host: &str) -> Result<Option<Site>, PlatformError> {
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let row: Option<Row> = db
-        .prepare(
-            "SELECT s.id, s.domain, s.timezone, s.status FROM hostnames h JOIN sites s ON s.id = h.site_id \
-             WHERE h.hostname = ?1 AND h.status = 'active'",
-        )
-        .bind(&[host.into()])
-        .map_err(|e| PlatformError::binding("d1 bind", e))?
-        .first(None)
-        .await
-        .map_err(|e| PlatformError::binding("d1 hostname lookup", e))?;
+    let sql = "SELECT s.id, s.domain, s.timezone, s.status FROM hostnames h JOIN sites s ON s.id = h.site_id \
+               WHERE h.hostname = ?1 AND h.status = 'active'";
+    let row: Option<Row> = d1::first(env, "d1 hostname lookup", sql, &[host.into()]).await?;
     Ok(row.and_then(site_of_row).filter(|site| site.status == SiteStatus::Active))
 }
 
