@@ -10,6 +10,7 @@ pub mod bot;
 pub mod channel;
 pub mod error;
 pub mod geo;
+pub mod location;
 pub mod payload;
 pub mod pipeline;
 pub mod source;

@@ -117,7 +117,7 @@ pub fn validate(p: Payload, ctx: &Context) -> Result<Draft, IngestError> {
     if p.url.len() > MAX_URL_BYTES {
         return Err(IngestError::field("url", format!("must be at most {MAX_URL_BYTES} bytes")));
     }
-    let page = url::Url::parse(p.url.trim()).map_err(|_| IngestError::field("url", "is not a valid URL"))?;
+    let page = crate::location::parse(p.url.trim()).map_err(|_| IngestError::field("url", "is not a valid URL"))?;
     if matches!(page.scheme(), "data" | "javascript" | "blob") {
         return Err(IngestError::field("url", "scheme is not allowed"));
     }
@@ -378,6 +378,13 @@ mod tests {
         // Invalid UTF-8 in percent escapes decodes lossily instead of failing.
         let d = validate(parse(br#"{"n":"pageview","u":"https://demo.example/%FF%FE"}"#).unwrap(), &ctx()).unwrap();
         assert_eq!(d.event.pathname, "/\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn a_unicode_host_is_kept_punycoded_as_browsers_send_it() {
+        let d = validate(parse("{\"n\":\"pageview\",\"u\":\"https://www.B\u{fc}cher.de/\u{e4}\"}".as_bytes()).unwrap(), &ctx()).unwrap();
+        assert_eq!(d.event.hostname, "xn--bcher-kva.de");
+        assert_eq!(d.event.pathname, "/\u{e4}");
     }
 
     #[test]

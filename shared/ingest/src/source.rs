@@ -122,7 +122,7 @@ fn clean_host(host: &str) -> String {
 
 /// A referrer worth keeping: http(s) or android-app with a host.
 fn parse_referrer(raw: &str) -> Option<url::Url> {
-    let u = url::Url::parse(raw.trim()).ok()?;
+    let u = crate::location::parse(raw.trim()).ok()?;
     let ok = matches!(u.scheme(), "http" | "https" | "android-app") && u.host_str().is_some_and(|h| !h.is_empty());
     ok.then_some(u)
 }

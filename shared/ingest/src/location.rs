@@ -1,0 +1,93 @@
+//! URLs of pages and referrers, as a browser would send them.
+//!
+//! Browsers serialise a non-ASCII host as punycode (`xn--…`), so `url`
+//! runs without IDNA's Unicode tables (see Cargo.toml). A client that
+//! sends `bücher.de` itself gets the host punycoded here, label by label,
+//! after lower-casing: the browser's answer for every host that is already
+//! in Unicode normal form.
+
+use url::{ParseError, Url};
+
+/// Parses `raw`, lower-casing and punycoding its host first when it is
+/// not lower-case ASCII (the ASCII-only IDNA stub must not see either).
+pub fn parse(raw: &str) -> Result<Url, ParseError> {
+    match with_ascii_host(raw) {
+        Some(ascii) => Url::parse(&ascii),
+        None => Url::parse(raw),
+    }
+}
+
+/// `raw` with its host lower-cased and its non-ASCII labels punycoded;
+/// `None` when the host needs neither (or there is no host to rewrite, or
+/// a label cannot be encoded: `url` then judges `raw` as it is).
+fn with_ascii_host(raw: &str) -> Option<String> {
+    let (scheme, rest) = raw.split_once("://")?;
+    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host_at = authority.rfind('@').map_or(0, |at| at + 1);
+    let (userinfo, host_port) = authority.split_at(host_at);
+    let (host, port) = match host_port.rfind(':') {
+        Some(colon) if host_port[colon + 1..].bytes().all(|b| b.is_ascii_digit()) => host_port.split_at(colon),
+        _ => (host_port, ""),
+    };
+    if !host.chars().any(|c| !c.is_ascii() || c.is_ascii_uppercase()) {
+        return None;
+    }
+    let labels = host
+        .split('.')
+        .map(|label| {
+            let label = label.to_lowercase();
+            if label.is_ascii() {
+                Some(label)
+            } else {
+                idna::punycode::encode_str(&label).map(|p| format!("xn--{p}"))
+            }
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(format!("{scheme}://{userinfo}{}{port}{tail}", labels.join(".")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unicode_host_is_punycoded_as_a_browser_would() {
+        for (raw, host) in [
+            ("https://bücher.de/", "xn--bcher-kva.de"),
+            ("https://BÜCHER.de/ä?x=1#top", "xn--bcher-kva.de"),
+            ("https://user:pw@www.bücher.de:8443/a", "www.xn--bcher-kva.de"),
+            ("http://пример.рф", "xn--e1afmkfd.xn--p1ai"),
+            ("https://例え.テスト/path", "xn--r8jz45g.xn--zckzah"),
+        ] {
+            let url = parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(url.host_str(), Some(host), "{raw}");
+        }
+        let url = parse("https://user:pw@www.bücher.de:8443/a?q=ü#f").unwrap();
+        assert_eq!(
+            (url.username(), url.port(), url.path(), url.query(), url.fragment()),
+            ("user", Some(8443), "/a", Some("q=%C3%BC"), Some("f"))
+        );
+    }
+
+    #[test]
+    fn ascii_and_punycode_hosts_parse_as_before() {
+        for (raw, host) in [
+            ("https://Example.COM/a", "example.com"),
+            ("https://xn--bcher-kva.de/", "xn--bcher-kva.de"),
+            ("http://127.0.0.1:8080/", "127.0.0.1"),
+            ("http://[::1]/", "[::1]"),
+            ("https://XN--BCHER-KVA.DE/", "xn--bcher-kva.de"),
+            ("android-app://com.google.android.gm/", "com.google.android.gm"),
+        ] {
+            assert_eq!(parse(raw).unwrap().host_str(), Some(host), "{raw}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_url_stays_an_error() {
+        for raw in ["", "not a url", "https://", "https://exa mple.com/", "https://bü cher.de/", "bücher.de/no-scheme"] {
+            assert!(parse(raw).is_err(), "{raw}");
+        }
+    }
+}
