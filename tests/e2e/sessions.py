@@ -7,6 +7,7 @@ import time
 from beacon import FIREFOX, send, sql, wait_rows
 
 MIN = 60_000
+DAY = 86_400_000
 
 
 def new_visitor():
@@ -15,8 +16,16 @@ def new_visitor():
 
 
 def base_time():
-    """A time an hour ago, so scripted visits stay in today-ish and the past."""
-    return int(time.time() * 1000) - 60 * MIN
+    """A time an hour ago, so scripted visits stay in the past; moved back
+    so that the hour after it holds no UTC midnight. Scripts send a visit's
+    events back to back, and ingest handles each after answering: across a
+    midnight, the next event could be hashed before the day-old salt that
+    links it to the visit exists (runs between 00:55 and 01:00 UTC split
+    their visits). Real visits are seconds apart, and that salt was made the
+    day before."""
+    t = int(time.time() * 1000) - 60 * MIN
+    next_midnight = (t // DAY + 1) * DAY
+    return min(t, next_midnight - 60 * MIN)
 
 
 def visit(ip, at, name, url, host=None, interactive=True, extra=None):
