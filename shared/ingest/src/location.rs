@@ -27,7 +27,7 @@ fn with_ascii_host(raw: &str) -> Option<String> {
     let host_at = authority.rfind('@').map_or(0, |at| at + 1);
     let (userinfo, host_port) = authority.split_at(host_at);
     let (host, port) = match host_port.rfind(':') {
-        Some(colon) if host_port[colon + 1..].bytes().all(|b| b.is_ascii_digit()) => host_port.split_at(colon),
+        Some(colon) if host_port.get(colon + 1..).is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) => host_port.split_at(colon),
         _ => (host_port, ""),
     };
     if !host.chars().any(|c| !c.is_ascii() || c.is_ascii_uppercase()) {
