@@ -136,6 +136,11 @@ struct Ctx<'a, R> {
 }
 
 impl<'a, R: Runner> Ctx<'a, R> {
+    /// The site's zone as SQL names it (time buckets are cut there).
+    fn tz_name(&self) -> &str {
+        self.tz.iana_name().unwrap_or("UTC")
+    }
+
     /// Runs one statement, refusing up front one AE would refuse for its
     /// size: that is the caller's 400, not an engine failure.
     async fn rows(&self, sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
@@ -757,7 +762,7 @@ async fn goals_at_once<R: Runner>(
         select.filter(cond.clone());
     }
     select.filter(Cond::Or(goal_conds.clone()));
-    let dim_cols = group_by_dims(&mut select, others, ctx.tz.iana_name().unwrap_or("UTC"));
+    let dim_cols = group_by_dims(&mut select, others, ctx.tz_name());
     let revenue_events = ctx.revenue.as_ref().and_then(|r| r.cond.as_ref());
     // Per goal, each raw and the place of its answer among `sums`.
     let mut sums: Vec<(Expr, bool)> = Vec::new();
@@ -903,7 +908,7 @@ async fn query_kind<R: Runner>(
             .collect();
     }
     let single = chunks.len() == 1;
-    let tz = ctx.tz.iana_name().unwrap_or("UTC");
+    let tz = ctx.tz_name();
     let by_hour = match dims.iter().position(|d| *d == Dim::Time(Unit::Hour)) {
         Some(at) if kind == RowKind::Session => Some(Hours::of(p, at, &ctx.tz)),
         _ => None,
