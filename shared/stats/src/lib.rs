@@ -1,6 +1,6 @@
 //! The Stats API (Plausible's v2, with v1 on top of it), as pure logic:
 //! the request model and its validation (`query`), periods in the site's
-//! time zone (`period`), goals (`goal`), revenue goals' currencies and
+//! time zone (`period`) and its bundled zones (`zone`), goals (`goal`), revenue goals' currencies and
 //! money (`revenue`), country and region names (`country`, `region`), the
 //! typed AE SQL builder (`sql`) and the engine that plans, runs (through a [`report::Runner`]) and
 //! shapes a report (`report`).
@@ -22,6 +22,7 @@ pub mod report;
 pub mod revenue;
 pub mod sql;
 pub mod v1;
+pub mod zone;
 
 /// Errors of the Stats API's query side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

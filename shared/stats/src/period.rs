@@ -31,7 +31,7 @@ pub struct Period {
 /// A site's time zone; unknown names fall back to UTC (sites are validated
 /// when saved, so this is only a guard).
 pub fn zone(name: &str) -> TimeZone {
-    jiff::tz::db().get(name).unwrap_or(TimeZone::UTC)
+    crate::zone::get(name).unwrap_or(TimeZone::UTC)
 }
 
 fn bad(msg: impl std::fmt::Display) -> StatsError {
