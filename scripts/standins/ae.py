@@ -17,10 +17,12 @@ ingest worker mirrors each data point here when AE_LOCAL_URL is set.
                 data point for every `interval` written. Ingest cannot make
                 AE sample locally, so tests use this to check that every
                 weighted metric honours the column.
-  POST /throttle {count, retry_after}: the next `count` SQL requests get
-                the 429 and `Retry-After` the Cloudflare API answers a token
-                over its rate limit with, so tests can check what callers
-                are told then.
+  POST /throttle {count, retry_after, status?}: the next `count` SQL
+                requests get the 429 and `Retry-After` the Cloudflare API
+                answers a token over its rate limit with (or `status` 503,
+                or 507 for a statement over a resource limit, with
+                `Retry-After` only when retry_after > 0), so tests can check
+                what callers are told then.
 
 Rows live in chDB (the ClickHouse engine) with AE's columns: timestamp,
 index1, blob1..blob20, double1..double20, _sample_interval, dataset. The SQL
@@ -238,16 +240,16 @@ class Store:
 
 
 def make_handler(store, token):
-    throttle = {"count": 0, "retry_after": 0}
+    throttle = {"count": 0, "retry_after": 0, "status": 429}
     throttle_lock = threading.Lock()
 
     def throttled():
-        """The Retry-After seconds if this SQL request is to be turned away."""
+        """(status, Retry-After seconds) if this SQL request is to be turned away."""
         with throttle_lock:
             if throttle["count"] <= 0:
                 return None
             throttle["count"] -= 1
-            return throttle["retry_after"]
+            return throttle["status"], throttle["retry_after"]
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -302,21 +304,27 @@ def make_handler(store, token):
             if self.path == "/throttle":
                 try:
                     ask = json.loads(raw)
-                    count, wait = ask["count"], ask["retry_after"]
+                    count, wait, status = ask["count"], ask["retry_after"], ask.get("status", 429)
                     if not (isinstance(count, int) and isinstance(wait, int) and 0 <= count <= 1000 and 0 <= wait <= 3600):
                         raise ValueError("count and retry_after must be small non-negative integers")
+                    if status not in (429, 503, 507):
+                        raise ValueError("status must be 429, 503 or 507")
                 except (ValueError, TypeError, KeyError) as e:
                     return self.reply(400, json.dumps({"error": f"bad throttle request: {e!r}"}))
                 with throttle_lock:
-                    throttle.update(count=count, retry_after=wait)
+                    throttle.update(count=count, retry_after=wait, status=status)
                 return self.reply(200, '{"ok":true}')
             if self.path == "/sql" or self.path.endswith("/analytics_engine/sql"):
                 if self.headers.get("authorization") != f"Bearer {token}":
                     return self.reply(401, "Authentication error", "text/plain")
-                wait = throttled()
-                if wait is not None:
-                    body = {"success": False, "errors": [{"code": 971, "message": "Please wait and consider throttling your request speed"}]}
-                    return self.reply(429, json.dumps(body), headers=[("retry-after", str(wait))])
+                turned = throttled()
+                if turned is not None:
+                    status, wait = turned
+                    error = ({"message": "resource limit exceeded; reduce the time range or rows"} if status == 507
+                             else {"code": 971, "message": "Please wait and consider throttling your request speed"})
+                    body = {"success": False, "errors": [error]}
+                    headers = [("retry-after", str(wait))] if status != 507 or wait > 0 else []
+                    return self.reply(status, json.dumps(body), headers=headers)
                 sql = raw.decode("utf-8", "replace")
                 problem = check_sql(sql)
                 if problem:

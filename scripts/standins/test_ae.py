@@ -146,6 +146,12 @@ def test_throttle_turns_away_the_next_sql_requests_as_cloudflare_does(tmp_path):
         assert post("/sql", "SELECT 1") == (429, "7")
         assert post("/sql", "SELECT 1") == (429, "7")
         assert post("/sql", "SELECT 1") == (200, None)
+        assert post("/throttle", '{"count": 1, "retry_after": 0, "status": 507}') == (200, None)
+        assert post("/sql", "SELECT 1") == (507, None)
+        assert post("/throttle", '{"count": 1, "retry_after": 9, "status": 507}') == (200, None)
+        assert post("/sql", "SELECT 1") == (507, "9")
+        assert post("/sql", "SELECT 1") == (200, None)
+        assert post("/throttle", '{"count": 1, "retry_after": 7, "status": 500}')[0] == 400
         assert post("/throttle", '{"count": -1, "retry_after": 7}')[0] == 400
         assert post("/throttle", "nope")[0] == 400
     finally:

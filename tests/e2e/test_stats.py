@@ -562,6 +562,28 @@ def test_when_analytics_engine_throttles_the_caller_is_told_when_to_retry(data):
     assert query(body).status == 200
 
 
+def test_a_query_over_analytics_engines_resource_limit_asks_for_a_shorter_range(data):
+    # Cloudflare's SQL API answers 507 past a resource limit: asking again
+    # the same will not pass, so the caller is told what would, with AE's
+    # Retry-After when it names one.
+    def throttle(count, wait):
+        return request("POST", ENV["AE_LOCAL_URL"] + "/throttle",
+                       json.dumps({"count": count, "retry_after": wait, "status": 507}), {"content-type": "application/json"})
+    body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": data["range"]}
+    try:
+        assert throttle(1, 0).status == 200
+        r = query(body)
+        assert r.status == 503 and "retry-after" not in r.headers, (r.status, r.body)
+        assert "shorter date range" in r.json()["error"], r.body
+        assert throttle(1, 11).status == 200
+        r = v1("aggregate", {"site_id": ENV["DEMO_DOMAIN"], "period": "day"})
+        assert r.status == 503 and r.headers["retry-after"] == "11", (r.status, r.body)
+        assert "shorter date range" in r.json()["error"], r.body
+    finally:
+        throttle(0, 0)
+    assert query(body).status == 200
+
+
 # --- dashboard sessions ------------------------------------------------------
 
 def session_cookie(sites, lifetime_s=None):

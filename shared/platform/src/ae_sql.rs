@@ -26,6 +26,10 @@ pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, Platf
     if let Some(retry_after_s) = busy_for(status, retry_after.as_deref()) {
         return Err(PlatformError::Busy { what: "ae sql", retry_after_s });
     }
+    if status == 507 {
+        let retry_after_s = retry_after.as_deref().and_then(seconds);
+        return Err(PlatformError::TooHeavy { what: "ae sql", retry_after_s });
+    }
     let text = resp.text().await.map_err(|e| PlatformError::binding("ae sql read", e))?;
     if status != 200 {
         return Err(PlatformError::binding("ae sql", format!("status {status}: {}", text.chars().take(300).collect::<String>())));
@@ -45,13 +49,20 @@ const DEFAULT_RETRY_AFTER_S: u64 = 30;
 
 /// How long to wait when AE turned a statement away (429 or 503), from its
 /// `Retry-After` (seconds; an HTTP date or junk reads as the default);
-/// `None` for any other status.
+/// `None` for any other status. Cloudflare's SQL API answers 429, 503 or
+/// 507 past a rate or resource limit; 507 (the statement itself is too
+/// heavy) is `TooHeavy`, not a wait.
 fn busy_for(status: u16, retry_after: Option<&str>) -> Option<u64> {
     if status != 429 && status != 503 {
         return None;
     }
-    let secs = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_RETRY_AFTER_S);
-    Some(secs.clamp(1, MAX_RETRY_AFTER_S))
+    Some(retry_after.and_then(seconds).unwrap_or(DEFAULT_RETRY_AFTER_S))
+}
+
+/// A `Retry-After` in seconds, kept within 1..=MAX_RETRY_AFTER_S; `None`
+/// for an HTTP date, junk or a negative number.
+fn seconds(retry_after: &str) -> Option<u64> {
+    retry_after.trim().parse::<u64>().ok().map(|s| s.clamp(1, MAX_RETRY_AFTER_S))
 }
 
 #[cfg(test)]
@@ -68,7 +79,9 @@ mod tests {
         assert_eq!(busy_for(429, Some("0")), Some(1));
         assert_eq!(busy_for(429, Some("99999999999999999999999")), Some(DEFAULT_RETRY_AFTER_S));
         assert_eq!(busy_for(429, Some("86400")), Some(MAX_RETRY_AFTER_S));
-        for status in [200, 400, 401, 422, 500, 502] {
+        assert_eq!(seconds("5"), Some(5));
+        assert_eq!(seconds("soon"), None);
+        for status in [200, 400, 401, 422, 500, 502, 507] {
             assert_eq!(busy_for(status, Some("7")), None, "{status}");
         }
     }

@@ -51,6 +51,15 @@ pub enum PlatformError {
         /// Seconds to wait before trying again.
         retry_after_s: u64,
     },
+    /// A service refused a call as over a resource limit (HTTP 507): the
+    /// same call is likely to fail again unless it asks for less.
+    #[error("{what}: over a resource limit")]
+    TooHeavy {
+        /// Which operation.
+        what: &'static str,
+        /// Seconds to wait, when the service named them.
+        retry_after_s: Option<u64>,
+    },
 }
 
 impl PlatformError {

@@ -40,6 +40,10 @@ pub enum StatsError {
     /// (503 with `Retry-After`: Beacon's capacity, not the caller's limit).
     #[error("analytics engine is busy; retry in {0} s")]
     Busy(u64),
+    /// Analytics Engine refused a statement as over a resource limit (503,
+    /// with `Retry-After` when AE named one): a shorter period may pass.
+    #[error("Analytics Engine could not answer a query this large; ask for a shorter date range or fewer rows")]
+    TooHeavy(Option<u64>),
 }
 
 impl StatsError {
@@ -47,7 +51,16 @@ impl StatsError {
     pub fn status(&self) -> u16 {
         match self {
             StatsError::Invalid(_) | StatsError::BadRegex(_) => 400,
-            StatsError::Upstream(_) | StatsError::Busy(_) => 503,
+            StatsError::Upstream(_) | StatsError::Busy(_) | StatsError::TooHeavy(_) => 503,
+        }
+    }
+
+    /// What the caller is told: the error itself when it is theirs to act
+    /// on, a plain "retry later" when it is Beacon's (logged instead).
+    pub fn public(&self) -> String {
+        match self {
+            StatsError::Upstream(_) | StatsError::Busy(_) => "temporarily unavailable, retry later".to_owned(),
+            e => e.to_string(),
         }
     }
 
@@ -55,6 +68,7 @@ impl StatsError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             StatsError::Busy(s) => Some(*s),
+            StatsError::TooHeavy(s) => *s,
             _ => None,
         }
     }

@@ -85,7 +85,7 @@ impl ApiError {
                 if e.status() >= 500 {
                     worker::console_error!("query: {e}");
                 }
-                (e.status(), if e.status() >= 500 { "temporarily unavailable, retry later".to_owned() } else { e.to_string() })
+                (e.status(), e.public())
             }
             ApiError::Platform(e) => {
                 worker::console_error!("query: {e}");
@@ -122,6 +122,7 @@ impl Runner for Ae<'_> {
     async fn rows(&self, sql: String) -> std::result::Result<Vec<Map<String, Value>>, StatsError> {
         ae_sql::rows(self.0, &sql).await.map_err(|e| match e {
             PlatformError::Busy { retry_after_s, .. } => StatsError::Busy(retry_after_s),
+            PlatformError::TooHeavy { retry_after_s, .. } => StatsError::TooHeavy(retry_after_s),
             e => StatsError::Upstream(e.to_string()),
         })
     }

@@ -32,6 +32,9 @@ impl Runner for Fake {
         if sql.contains("BUSY") {
             return Err(StatsError::Busy(7));
         }
+        if sql.contains("HEAVY") {
+            return Err(StatsError::TooHeavy(None));
+        }
         let rows = self.answers.iter().find(|(frag, _)| sql.contains(frag)).map(|(_, v)| v.clone()).unwrap_or(json!([]));
         Ok(rows.as_array().into_iter().flatten().filter_map(|r| r.as_object().cloned()).collect())
     }
@@ -591,6 +594,18 @@ fn upstream_failures_are_not_the_callers_fault() {
         &[],
     );
     assert_eq!(err.map_err(|e| (e.status(), e.retry_after())), Err((503, Some(7))));
+    // Beacon's trouble is not spelt out to the caller; a statement too
+    // heavy for AE is, as only a smaller question can pass.
+    assert_eq!(StatsError::Busy(7).public(), StatsError::Upstream("boom".into()).public());
+    let err = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "7d", "filters": [["is", "event:page", ["HEAVY"]]]}),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!((err.status(), err.retry_after()), (503, None));
+    assert!(err.public().contains("shorter date range"), "{}", err.public());
+    assert_eq!(StatsError::TooHeavy(Some(9)).retry_after(), Some(9));
 }
 
 #[test]
