@@ -1,9 +1,10 @@
 //! The Stats API (Plausible's v2, with v1 on top of it), as pure logic:
 //! the request model and its validation (`query`), periods in the site's
-//! time zone (`period`) and its bundled zones (`zone`), goals (`goal`), revenue goals' currencies and
-//! money (`revenue`), country and region names (`country`, `region`), the
-//! typed AE SQL builder (`sql`) and the engine that plans, runs (through a [`report::Runner`]) and
-//! shapes a report (`report`).
+//! time zone (`period`) and the bundled zones (`zone`), goals (`goal`),
+//! revenue goals' currencies and money (`revenue`), country and region
+//! names (`country`, `region`), the typed AE SQL builder (`sql`) and the
+//! engine that plans, runs (through a [`report::Runner`]) and shapes a
+//! report (`report`).
 //!
 //! Every Analytics Engine query is built by [`sql::Select`], which takes the
 //! site id as a required argument and always emits `index1 = '<site>'`.

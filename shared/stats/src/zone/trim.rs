@@ -53,9 +53,9 @@ fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], &'static str> {
 
 /// `data` without the transitions before the last one at or before `cutoff`
 /// (Unix seconds). Local time from that transition on is unchanged; before
-/// it, the zone reads the local time type in force at `cutoff` (it becomes
-/// type 0, which RFC 8536 applies before the first transition). Data with
-/// no transition at or before `cutoff` comes back as it is.
+/// it, the zone reads the local time type that transition starts (it
+/// becomes type 0, which RFC 8536 applies before the first transition).
+/// Data with no transition at or before `cutoff` comes back as it is.
 pub fn trim(data: &[u8], cutoff: i64) -> Result<Vec<u8>, &'static str> {
     let v1 = Counts::read(data)?;
     if data[4] < b'2' {
@@ -85,7 +85,7 @@ pub fn trim(data: &[u8], cutoff: i64) -> Result<Vec<u8>, &'static str> {
         return Ok(data.to_vec());
     };
     let kept = &index[first..];
-    // Types in order of first use; the one in force at the cutoff is type 0.
+    // Types in order of first use, so the first kept transition's is type 0.
     let mut order: Vec<u8> = Vec::new();
     for &i in kept {
         if !order.contains(&i) {
