@@ -1,10 +1,20 @@
 //! The Analytics Engine SQL API client: SQL text in, JSON rows out. Its
 //! URL and token come from the environment (the local stand-in in dev).
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::PlatformError;
+
+thread_local! {
+    /// Until when (Unix ms) AE asked this isolate to wait. Statements asked
+    /// before then fail at once: Cloudflare blocks a token over its global
+    /// limit for five minutes, so calls in between would fail anyway, and
+    /// may well count against the limit too.
+    static WAIT_UNTIL_MS: Cell<u64> = const { Cell::new(0) };
+}
 
 /// Variable: the AE SQL endpoint URL.
 pub const AE_SQL_URL: &str = "AE_SQL_URL";
@@ -13,6 +23,9 @@ pub const AE_SQL_TOKEN: &str = "AE_SQL_TOKEN";
 
 /// Runs one SELECT; returns its rows (`data` of AE's JSON format).
 pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, PlatformError> {
+    if let Some(retry_after_s) = WAIT_UNTIL_MS.with(|until| waiting(until.get(), crate::now_ms())) {
+        return Err(PlatformError::Busy { what: "ae sql (still waiting)", retry_after_s });
+    }
     let url = env.var(AE_SQL_URL).map(|v| v.to_string()).map_err(|e| PlatformError::binding("ae sql url", e))?;
     let token = crate::secret_or_var(env, AE_SQL_TOKEN).ok_or_else(|| PlatformError::binding("ae sql token", "not set"))?;
     let headers = Headers::new();
@@ -24,6 +37,12 @@ pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, Platf
     let status = resp.status_code();
     let retry_after = resp.headers().get("retry-after").ok().flatten();
     if let Some(retry_after_s) = busy_for(status, retry_after.as_deref()) {
+        // A 503 that names no wait may be one statement's bad luck; a 429
+        // or a named wait is about everything this token asks.
+        if status == 429 || retry_after.as_deref().and_then(seconds).is_some() {
+            let until = crate::now_ms().saturating_add(retry_after_s.saturating_mul(1000));
+            WAIT_UNTIL_MS.with(|w| w.set(w.get().max(until)));
+        }
         return Err(PlatformError::Busy { what: "ae sql", retry_after_s });
     }
     if status == 507 {
@@ -59,6 +78,11 @@ fn busy_for(status: u16, retry_after: Option<&str>) -> Option<u64> {
     Some(retry_after.and_then(seconds).unwrap_or(DEFAULT_RETRY_AFTER_S))
 }
 
+/// Whole seconds left of a wait until `until_ms`, if `now_ms` is inside it.
+fn waiting(until_ms: u64, now_ms: u64) -> Option<u64> {
+    (now_ms < until_ms).then(|| (until_ms - now_ms).div_ceil(1000))
+}
+
 /// A `Retry-After` in seconds, kept within 1..=MAX_RETRY_AFTER_S; `None`
 /// for an HTTP date, junk or a negative number.
 fn seconds(retry_after: &str) -> Option<u64> {
@@ -68,6 +92,15 @@ fn seconds(retry_after: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_counts_down_in_whole_seconds_and_then_is_over() {
+        assert_eq!(waiting(10_000, 3_000), Some(7));
+        assert_eq!(waiting(10_000, 9_999), Some(1));
+        assert_eq!(waiting(10_000, 9_001), Some(1));
+        assert_eq!(waiting(10_000, 10_000), None);
+        assert_eq!(waiting(0, 5), None);
+    }
 
     #[test]
     fn throttled_answers_say_how_long_to_wait() {
