@@ -542,18 +542,25 @@ def test_queries_beside_a_stream_of_events_never_meet_a_locked_database():
     assert set(sent) == {404}, sorted(sent)
 
 
+def throttle(count, wait, status=429):
+    """Has the AE stand-in turn the next `count` SQL requests away with
+    `status`, as Cloudflare's API does (`Retry-After: wait`, for a 507 only
+    when wait > 0)."""
+    return request("POST", ENV["AE_LOCAL_URL"] + "/throttle", json.dumps({"count": count, "retry_after": wait, "status": status}),
+                   {"content-type": "application/json"})
+
+
 def test_when_analytics_engine_throttles_the_caller_is_told_when_to_retry(data):
     # The stand-in answers the next SQL request as the Cloudflare API answers
     # a token over its rate limit (429, Retry-After). That is Beacon's
     # capacity, not the caller's limit: a 503 with AE's wait. Until the wait
-    # is over Beacon asks AE nothing (calls past the limit keep a token
-    # blocked), so the stand-in, which would answer by then, is not asked.
+    # is over Beacon asks AE nothing (a token Cloudflare has blocked fails
+    # every call anyway), so the stand-in, which would answer by then, is
+    # not asked.
     wait = 3
-    throttle = lambda count: request("POST", ENV["AE_LOCAL_URL"] + "/throttle", json.dumps({"count": count, "retry_after": wait}),
-                                     {"content-type": "application/json"})
     body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors", "bounce_rate"], "date_range": data["range"],
             "dimensions": ["visit:source"], "include": {"comparisons": {"mode": "previous_period"}}}
-    assert throttle(1).status == 200
+    assert throttle(1, wait).status == 200
     turned_away = time.monotonic()
     try:
         r = query(body)
@@ -565,7 +572,7 @@ def test_when_analytics_engine_throttles_the_caller_is_told_when_to_retry(data):
         assert r.status == 503 and 1 <= int(r.headers["retry-after"]) <= wait, (r.status, r.body)
     finally:
         # Even when this test fails, the tests after it must not meet the wait.
-        throttle(0)
+        throttle(0, 0)
         time.sleep(max(0.0, turned_away + wait + 0.2 - time.monotonic()))
     assert query(body).status == 200
 
@@ -574,16 +581,13 @@ def test_a_query_over_analytics_engines_resource_limit_asks_for_a_shorter_range(
     # Cloudflare's SQL API answers 507 past a resource limit: asking again
     # the same will not pass, so the caller is told what would, with AE's
     # Retry-After when it names one.
-    def throttle(count, wait):
-        return request("POST", ENV["AE_LOCAL_URL"] + "/throttle",
-                       json.dumps({"count": count, "retry_after": wait, "status": 507}), {"content-type": "application/json"})
     body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": data["range"]}
     try:
-        assert throttle(1, 0).status == 200
+        assert throttle(1, 0, 507).status == 200
         r = query(body)
         assert r.status == 503 and "retry-after" not in r.headers, (r.status, r.body)
         assert "shorter date range" in r.json()["error"], r.body
-        assert throttle(1, 11).status == 200
+        assert throttle(1, 11, 507).status == 200
         r = v1("aggregate", {"site_id": ENV["DEMO_DOMAIN"], "period": "day"})
         assert r.status == 503 and r.headers["retry-after"] == "11", (r.status, r.body)
         assert "shorter date range" in r.json()["error"], r.body

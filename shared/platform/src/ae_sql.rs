@@ -35,19 +35,18 @@ pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, Platf
     let req = Request::new_with_init(&url, &init).map_err(|e| PlatformError::binding("ae sql", e))?;
     let mut resp = Fetch::Request(req).send().await.map_err(|e| PlatformError::binding("ae sql", e))?;
     let status = resp.status_code();
-    let retry_after = resp.headers().get("retry-after").ok().flatten();
-    if let Some(retry_after_s) = busy_for(status, retry_after.as_deref()) {
+    let named = resp.headers().get("retry-after").ok().flatten().as_deref().and_then(seconds);
+    if let Some(retry_after_s) = busy_for(status, named) {
         // A 503 that names no wait may be one statement's bad luck; a 429
         // or a named wait is about everything this token asks.
-        if status == 429 || retry_after.as_deref().and_then(seconds).is_some() {
+        if status == 429 || named.is_some() {
             let until = crate::now_ms().saturating_add(retry_after_s.saturating_mul(1000));
             WAIT_UNTIL_MS.with(|w| w.set(w.get().max(until)));
         }
         return Err(PlatformError::Busy { what: "ae sql", retry_after_s });
     }
     if status == 507 {
-        let retry_after_s = retry_after.as_deref().and_then(seconds);
-        return Err(PlatformError::TooHeavy { what: "ae sql", retry_after_s });
+        return Err(PlatformError::TooHeavy { what: "ae sql", retry_after_s: named });
     }
     let text = resp.text().await.map_err(|e| PlatformError::binding("ae sql read", e))?;
     if status != 200 {
@@ -66,16 +65,13 @@ const MAX_RETRY_AFTER_S: u64 = 300;
 /// The wait when a throttled answer names none.
 const DEFAULT_RETRY_AFTER_S: u64 = 30;
 
-/// How long to wait when AE turned a statement away (429 or 503), from its
-/// `Retry-After` (seconds; an HTTP date or junk reads as the default);
-/// `None` for any other status. Cloudflare's SQL API answers 429, 503 or
-/// 507 past a rate or resource limit; 507 (the statement itself is too
-/// heavy) is `TooHeavy`, not a wait.
-fn busy_for(status: u16, retry_after: Option<&str>) -> Option<u64> {
-    if status != 429 && status != 503 {
-        return None;
-    }
-    Some(retry_after.and_then(seconds).unwrap_or(DEFAULT_RETRY_AFTER_S))
+/// How long to wait when AE turned a statement away (429 or 503): the wait
+/// its `Retry-After` named ([`seconds`]), else the default; `None` for any
+/// other status. Cloudflare's SQL API answers 429, 503 or 507 past a rate
+/// or resource limit; 507 (the statement itself is too heavy) is
+/// `TooHeavy`, not a wait.
+fn busy_for(status: u16, named: Option<u64>) -> Option<u64> {
+    (status == 429 || status == 503).then(|| named.unwrap_or(DEFAULT_RETRY_AFTER_S))
 }
 
 /// Whole seconds left of a wait until `until_ms`, if `now_ms` is inside it.
@@ -104,18 +100,18 @@ mod tests {
 
     #[test]
     fn throttled_answers_say_how_long_to_wait() {
-        assert_eq!(busy_for(429, Some("7")), Some(7));
-        assert_eq!(busy_for(503, Some(" 12 ")), Some(12));
+        assert_eq!(busy_for(429, seconds("7")), Some(7));
+        assert_eq!(busy_for(503, seconds(" 12 ")), Some(12));
         assert_eq!(busy_for(429, None), Some(DEFAULT_RETRY_AFTER_S));
-        assert_eq!(busy_for(429, Some("Wed, 21 Oct 2026 07:28:00 GMT")), Some(DEFAULT_RETRY_AFTER_S));
-        assert_eq!(busy_for(429, Some("-3")), Some(DEFAULT_RETRY_AFTER_S));
-        assert_eq!(busy_for(429, Some("0")), Some(1));
-        assert_eq!(busy_for(429, Some("99999999999999999999999")), Some(DEFAULT_RETRY_AFTER_S));
-        assert_eq!(busy_for(429, Some("86400")), Some(MAX_RETRY_AFTER_S));
+        assert_eq!(busy_for(429, seconds("Wed, 21 Oct 2026 07:28:00 GMT")), Some(DEFAULT_RETRY_AFTER_S));
+        assert_eq!(busy_for(429, seconds("-3")), Some(DEFAULT_RETRY_AFTER_S));
+        assert_eq!(busy_for(429, seconds("0")), Some(1));
+        assert_eq!(busy_for(429, seconds("99999999999999999999999")), Some(DEFAULT_RETRY_AFTER_S));
+        assert_eq!(busy_for(429, seconds("86400")), Some(MAX_RETRY_AFTER_S));
         assert_eq!(seconds("5"), Some(5));
         assert_eq!(seconds("soon"), None);
         for status in [200, 400, 401, 422, 500, 502, 507] {
-            assert_eq!(busy_for(status, Some("7")), None, "{status}");
+            assert_eq!(busy_for(status, seconds("7")), None, "{status}");
         }
     }
 }

@@ -15,11 +15,14 @@ static DATA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/zones.bin"));
 
 /// The zone named `name` (any ASCII case, as IANA names are matched).
 pub fn get(name: &str) -> Option<TimeZone> {
-    let lower = |s: &str| s.bytes().map(|c| c.to_ascii_lowercase()).collect::<Vec<u8>>();
-    let key = lower(name);
-    let at = NAMES.binary_search_by(|(n, _, _)| lower(n).cmp(&key)).ok()?;
+    let at = NAMES.binary_search_by(|(n, _, _)| folded(n).cmp(folded(name))).ok()?;
     let (canonical, from, to) = NAMES.get(at)?;
     TimeZone::tzif(canonical, DATA.get(*from..*to)?).ok()
+}
+
+/// `s` in ASCII lower case, byte by byte: the order build.rs sorts NAMES in.
+fn folded(s: &str) -> impl Iterator<Item = u8> + '_ {
+    s.bytes().map(|c| c.to_ascii_lowercase())
 }
 
 #[cfg(test)]
