@@ -134,6 +134,27 @@ mod tests {
 
     #[test]
     #[wasm_bindgen_test]
+    fn correctly_signed_tokens_longer_than_8_kib_are_refused_unread() {
+        // A user id of n bytes adds about 4n/3 to the token (base64): start
+        // a little short of the length asked and grow it a byte at a time.
+        let token = |n: usize| {
+            let s = Session { sub: "u".repeat(n), sites: vec![] };
+            let token = mint(SECRET, &s, NOW, 60).unwrap();
+            (s, token)
+        };
+        let bare = token(0).1.len();
+        let sized = |len: usize| {
+            let start = (len - bare) * 3 / 4 - 4;
+            (start..start + 16).map(token).find(|(_, t)| t.len() == len)
+        };
+        let (s, at_cap) = sized(8192).expect("a token of exactly 8,192 bytes");
+        assert_eq!(verify(SECRET, &at_cap, NOW), Ok(s));
+        let (_, over) = sized(8193).expect("a token of 8,193 bytes");
+        assert_eq!(verify(SECRET, &over, NOW), Err(AuthError::Invalid));
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
     fn cookies() {
         assert_eq!(from_cookies("a=1; beacon_session=tok; b=2"), Some("tok"));
         assert_eq!(from_cookies("a=1"), None);

@@ -770,6 +770,43 @@ fn has_done_keeps_every_row_of_the_visits_that_did_it_and_has_not_done_the_other
     assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("has_done") && m.contains("narrow the date range")));
 }
 
+#[test]
+#[wasm_bindgen_test]
+fn has_done_and_patterns_nested_in_and_or_not_are_resolved_and_a_column_is_read_once() {
+    let did = "SELECT double5 AS c0, max(double4) AS c1 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1";
+    let pages = "SELECT blob2 AS c0 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1";
+    let names = "SELECT blob1 AS c0 FROM EVENTS WHERE index1 = 'demo' AND double1 = 1";
+    let fake = Fake::new(vec![
+        (pages, json!([{"c0": "/blog/x"}, {"c0": "/a"}])),
+        (names, json!([{"c0": "Signup"}, {"c0": "pageview"}])),
+        (did, json!([{"c0": 7}])),
+    ]);
+    run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": "day", "filters": [["or", [
+            ["and", [["has_done", ["is", "event:name", ["Signup"]]], ["is", "event:page", ["/"]]]],
+            ["not", ["matches", "event:name", ["^Sign(up|in)$"]]],
+            ["matches", "event:page", ["^/bl[o]g"]],
+            ["matches", "event:page", ["^/(a|b)$"]]]]]}),
+        &[],
+    )
+    .unwrap();
+    let seen = fake.seen.borrow();
+    // Two patterns on one column: its values are read once.
+    for pre in [pages, names, did] {
+        assert_eq!(seen.iter().filter(|sql| sql.starts_with(pre)).count(), 1, "{pre}: {seen:#?}");
+    }
+    assert_eq!(seen.len(), 4, "{seen:#?}");
+    let main = seen.last().unwrap();
+    // The has_done under `and` is the visits that did it, the pattern
+    // under `not` its hits, negated; no leaf is left unresolved (which
+    // would render as `1 = 0`).
+    assert!(main.contains("(double5 IN (7) AND blob2 IN ('/'))"), "{main}");
+    assert!(main.contains(" OR NOT (blob1 IN ('Signup')) OR "), "{main}");
+    assert!(main.contains(" OR NOT (blob2 IN ('/a')) OR blob2 IN ('/a')"), "{main}");
+    assert!(!main.contains("1 = 0"), "{main}");
+}
+
 /// Answers nothing, after yielding once; counts the reads in flight.
 #[derive(Default)]
 struct Slow {
