@@ -249,15 +249,11 @@ pub fn label(bucket: &str, unit: Unit, period: &Period) -> String {
     }
 }
 
-/// The label of the bucket starting at `start_s` (Unix seconds).
+/// The label of the day, week or month bucket starting at `start_s`
+/// (Unix seconds); [`labels`] lists hours itself.
 fn label_at(start_s: i64, unit: Unit, period: &Period, tz: &TimeZone) -> String {
     let Ok(ts) = Timestamp::from_second(start_s) else { return String::new() };
-    let local = ts.to_zoned_datetime(tz.clone());
-    let text = match unit {
-        Unit::Hour => local.strftime("%Y-%m-%d %H:00:00").to_string(),
-        _ => local.date().to_string(),
-    };
-    label(&text, unit, period)
+    label(&ts.to_zoned_datetime(tz.clone()).date().to_string(), unit, period)
 }
 
 /// Every bucket label of `period`, in order (for `include.time_labels`).
@@ -351,6 +347,47 @@ mod tests {
         assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-01-01".into(), "2024-12-31".into()));
         let p = resolve(&DateRange::Named("24h".into()), &zone("UTC"), now).unwrap();
         assert_eq!(p.to_s - p.from_s, 86_400);
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn every_named_range_covers_plausibles_dates() {
+        let today: Date = "2024-03-10".parse().unwrap();
+        for (name, first, last) in [
+            ("day", "2024-03-10", "2024-03-10"),
+            ("7d", "2024-03-04", "2024-03-10"),
+            ("28d", "2024-02-12", "2024-03-10"),
+            // Plausible's 30d and 91d reach back 30 and 90 days: 31 and 91 dates.
+            ("30d", "2024-02-09", "2024-03-10"),
+            ("91d", "2023-12-11", "2024-03-10"),
+            ("month", "2024-03-01", "2024-03-31"),
+            ("6mo", "2023-10-01", "2024-03-31"),
+            ("12mo", "2023-04-01", "2024-03-31"),
+            ("year", "2024-01-01", "2024-12-31"),
+        ] {
+            let (f, l) = named_dates(name, today).unwrap();
+            assert_eq!((f.to_string(), l.to_string()), (first.to_owned(), last.to_owned()), "{name}");
+        }
+        assert!(named_dates("14d", today).is_err());
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn periods_of_instants_are_compared_as_instants() {
+        let tz = zone("Europe/Berlin");
+        let now = ms("2024-03-10T12:30:00Z");
+        for range in
+            [DateRange::Named("24h".into()), DateRange::DateTimes("2024-03-09T10:15:00+01:00".into(), "2024-03-10T08:45:00Z".into())]
+        {
+            let p = resolve(&range, &tz, now).unwrap();
+            let length = p.to_s - p.from_s;
+            let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, now).unwrap();
+            assert_eq!((prev.from_s, prev.to_s, prev.whole_days), (p.from_s - length, p.from_s, false), "{range:?}");
+            let yoy = compare(&p, &Comparison::YearOverYear { match_day_of_week: true }, &tz, now).unwrap();
+            assert_eq!((yoy.from_s, yoy.to_s, yoy.whole_days), (p.from_s - 365 * 86_400, p.to_s - 365 * 86_400, false), "{range:?}");
+            assert_eq!(add_days(yoy.first, 365).unwrap(), p.first, "{range:?}");
+        }
+        assert_eq!(iso_utc(ms("2024-02-01T00:00:00.999Z")), "2024-02-01T00:00:00Z");
     }
 
     #[test]

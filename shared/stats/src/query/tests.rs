@@ -53,6 +53,10 @@ fn errors_point_at_the_bad_part() {
     assert_eq!(err(&format!(r#"{{{base},"metrics":[]}}"#)), "#/metrics: Required non-empty array");
     assert_eq!(err(&format!(r#"{{{base},"metrics":["visits","visits"]}}"#)), "#/metrics/1: Metric \"visits\" is given twice");
     assert_eq!(err(&format!(r#"{{{base},"metrics":["visits"],"extra":1}}"#)), "#: Unknown key \"extra\"");
+    // Empty, not a string, or missing.
+    for site in [r#""site_id":"","#, r#""site_id":1,"#, r#""site_id":null,"#, ""] {
+        assert_eq!(err(&format!(r#"{{{site}"metrics":["visits"],"date_range":"7d"}}"#)), "#/site_id: Required string", "{site}");
+    }
     assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":"8d"}"#), "#/date_range: Invalid date range \"8d\"");
     assert_eq!(
         err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2024-02-01","2024-01-01"]}"#),
