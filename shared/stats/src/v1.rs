@@ -287,14 +287,19 @@ mod tests {
     #[test]
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn filters_translate() {
-        let f = filters("event:page==/blog/**;visit:country!=DE|FR;visit:source~oo;event:name==a\\|b").unwrap();
+        let f = filters("event:page==/blog/**;visit:country!=DE|FR;visit:source~oo;event:name==a\\|b;event:page!=/a/*|/b;event:name==c\\d")
+            .unwrap();
         assert_eq!(
             f,
             json!([
                 ["matches", "event:page", ["^/blog/.*$"]],
                 ["is_not", "visit:country", ["DE", "FR"]],
                 ["contains", "visit:source", ["oo"]],
-                ["is", "event:name", ["a|b"]]
+                ["is", "event:name", ["a|b"]],
+                // A wildcard in any value of a negated list: all are patterns.
+                ["matches_not", "event:page", ["^/a/[^/]*$", "^/b$"]],
+                // A backslash before anything but a bar is itself.
+                ["is", "event:name", ["c\\d"]]
             ])
         );
         assert!(filters("nonsense").is_err());
@@ -358,6 +363,12 @@ mod tests {
         };
         assert_eq!(all(Endpoint::Timeseries, ("interval", "week"))["date_range"], json!("all"));
         assert_eq!(all(Endpoint::Aggregate, ("compare", "previous_period")).get("include"), None);
+        let agg = |pairs: &[(&str, &str)]| to_v2(Endpoint::Aggregate, &p(pairs)).unwrap().get("include").cloned();
+        assert_eq!(
+            agg(&[("site_id", "s"), ("period", "7d"), ("compare", "previous_period")]),
+            Some(json!({"comparisons": {"mode": "previous_period"}}))
+        );
+        assert_eq!(agg(&[("site_id", "s"), ("period", "7d")]), None);
         let v = |pairs: &[(&str, &str)]| to_v2(Endpoint::Breakdown, &p(pairs)).unwrap();
         let c = v(&[
             ("site_id", "s"),
@@ -372,6 +383,8 @@ mod tests {
         assert_eq!((&g["metrics"], g.get("filters")), (&json!(["visitors", "conversion_rate"]), None));
         let bv = v(&[("site_id", "s"), ("property", "visit:browser_version")]);
         assert_eq!((&bv["dimensions"], bv.get("filters")), (&json!(["visit:browser", "visit:browser_version"]), None));
+        let ov = v(&[("site_id", "s"), ("property", "visit:os_version")]);
+        assert_eq!(ov["dimensions"], json!(["visit:os", "visit:os_version"]));
         assert!(
             to_v2(Endpoint::Breakdown, &p(&[("site_id", "s"), ("property", "visit:os"), ("metrics", "group_conversion_rate")])).is_err()
         );
@@ -379,7 +392,14 @@ mod tests {
             .unwrap();
         assert_eq!(ts["metrics"], json!(["group_conversion_rate"]));
         assert!(to_v2(Endpoint::Aggregate, &p(&[("period", "7d")])).is_err());
-        assert!(to_v2(Endpoint::Breakdown, &p(&[("site_id", "s"), ("property", "visit:source"), ("limit", "x")])).is_err());
+        for (limit, page) in [("x", "1"), ("0", "1"), ("1001", "1"), ("5", "0"), ("5", "-1")] {
+            let b = to_v2(Endpoint::Breakdown, &p(&[("site_id", "s"), ("property", "visit:source"), ("limit", limit), ("page", page)]));
+            assert!(matches!(b, Err(StatsError::Invalid(_))), "{limit} {page}");
+        }
+        assert_eq!(
+            v(&[("site_id", "s"), ("property", "visit:source"), ("limit", "1000")])["pagination"],
+            json!({"limit": 1000, "offset": 0})
+        );
     }
 
     #[test]

@@ -937,6 +937,12 @@ fn entry_and_exit_page_hostnames_read_session_rows() {
         let want = format!("{slot} IN ('blog.demo.example')");
         assert!(seen.iter().all(|sql| sql.contains("double1 = 2") && sql.contains(&want) && !sql.contains("hit")), "{dim}: {seen:?}");
     }
+    // Only the hostname filter moves to the entry page's hostname; the
+    // others stay as they are.
+    let both = json!([["is", "event:hostname", ["blog.demo.example"]], ["is", "visit:country", ["DE"]]]);
+    let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "dimensions": ["visit:source"], "filters": both});
+    let seen = sql_of(body).unwrap();
+    assert!(seen.iter().all(|sql| sql.contains(" AND (blob3 IN ('blog.demo.example')) AND blob13 IN ('DE') ")), "{seen:?}");
     // Event metrics under such a breakdown: the events of visits that entered
     // there, by the key event rows keep of their visit's entry hostname.
     let hosts = json!([{"c0": "demo.example"}, {"c0": "blog.demo.example"}, {"c0": "shop.demo.example"}]);
