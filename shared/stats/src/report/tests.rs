@@ -189,6 +189,30 @@ fn a_dot_matches_a_line_break_as_in_clickhouse() {
 
 #[test]
 #[wasm_bindgen_test]
+fn patterns_fold_case_only_when_asked_and_are_at_most_max_regex_bytes() {
+    assert!(regex("^ab", false).unwrap().is_match("ABc"));
+    assert!(!regex("^ab", true).unwrap().is_match("ABc"));
+    assert!(regex(&"a".repeat(MAX_REGEX), true).is_ok());
+    for bad in [String::new(), "a".repeat(MAX_REGEX + 1)] {
+        assert!(matches!(regex(&bad, true), Err(StatsError::BadRegex(_))), "{}", bad.len());
+    }
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn props_are_read_back_unescaped_and_other_columns_as_stored() {
+    use super::filter::decoded;
+    use crate::sql::NONE;
+    let escaped = r"say \u0022hi\u0022 \\ bye";
+    assert_eq!(decoded(&Column::Prop("k".into()), escaped), r#"say "hi" \ bye"#);
+    assert_eq!(decoded(&Column::Blob(Blob::Pathname), escaped), escaped);
+    // The blank marker, and text that is not valid JSON escaping, stay as stored.
+    assert_eq!(decoded(&Column::Prop("k".into()), NONE), NONE);
+    assert_eq!(decoded(&Column::Prop("k".into()), r"bad \x"), r"bad \x");
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn a_bad_pattern_is_a_400_on_every_dimension_even_those_matched_here() {
     let goals = vec![Goal::event("Signup")];
     for dim in ["visit:device", "event:goal", "visit:country_name", "event:page"] {
@@ -501,6 +525,9 @@ fn plausibles_other_names_screen_city_name_country_name_and_region_name() {
     };
     let sql = names(json!(["is", "visit:country_name", ["Estonia", "(not set)"]])).unwrap();
     assert!(sql.contains("blob13 IN ('EE', '')"), "{sql}");
+    // Blanks only when "(not set)" is asked for.
+    let sql = names(json!(["is", "visit:country_name", ["Estonia"]])).unwrap();
+    assert!(sql.contains("blob13 IN ('EE') "), "{sql}");
     assert!(names(json!(["matches", "visit:country_name", ["("]])).is_err());
     let screen = names(json!(["is", "visit:screen", ["Mobile"]])).unwrap();
     assert_eq!(screen.replace("visit:screen", ""), names(json!(["is", "visit:device", ["Mobile"]])).unwrap());
@@ -768,6 +795,11 @@ fn has_done_keeps_every_row_of_the_visits_that_did_it_and_has_not_done_the_other
         &[],
     );
     assert!(matches!(err, Err(StatsError::Invalid(m)) if m.contains("has_done") && m.contains("narrow the date range")));
+    // Exactly as many as may be listed still answer.
+    let most: Vec<Value> = (0..MAX_IDS).map(|i| json!({"c0": i, "c1": i})).collect();
+    let fake = Fake::new(vec![(did, Value::Array(most))]);
+    let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "filters": [["has_done", ["is", "event:name", ["pageview"]]]]});
+    assert!(run_q(&fake, body, &[]).is_ok());
 }
 
 #[test]
