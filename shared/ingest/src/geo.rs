@@ -63,6 +63,10 @@ mod tests {
         assert_eq!(from_cf(Some("T1"), None, None), Geo::default());
         assert_eq!(from_cf(None, None, None), Geo::default());
         assert_eq!(from_cf(Some("us"), Some("CA;x"), None).region, "");
+        // Region codes are 1 to 3 letters or digits.
+        assert_eq!(from_cf(Some("FR"), Some("IDF"), None).region, "FR-IDF");
+        assert_eq!(from_cf(Some("FR"), Some("IDFX"), None).region, "");
+        assert_eq!(from_cf(Some("FR"), Some(" "), None).region, "");
         assert_eq!(from_cf(Some("🎉"), None, None), Geo::default());
     }
 

@@ -388,6 +388,34 @@ mod tests {
     }
 
     #[test]
+    fn every_limit_admits_its_own_size() {
+        let ok = |body: String| validate(parse(body.as_bytes()).unwrap(), &ctx()).map(|_| ()).unwrap();
+        let url = format!("https://demo.example/{}", "a".repeat(MAX_URL_BYTES - "https://demo.example/".len()));
+        ok(format!(r#"{{"n":"a","u":"{url}","r":"{url}"}}"#));
+        ok(format!(r#"{{"n":"{}","u":"https://demo.example/"}}"#, "x".repeat(MAX_NAME_CHARS)));
+        let (key, value) = ("k".repeat(MAX_PROP_KEY), "v".repeat(MAX_PROP_VALUE));
+        ok(format!(r#"{{"n":"a","u":"https://demo.example/","p":{{"{key}":"{value}"}}}}"#));
+        let mut body = br#"{"n":"a","u":"https://demo.example/"}"#.to_vec();
+        body.resize(MAX_BODY, b' ');
+        assert!(parse(&body).is_ok());
+        // Revenue amounts stay below 10^15, either sign.
+        for (amount, fine) in [("999999999999999", true), ("-999999999999999", true), ("1e15", false), ("-1e15", false)] {
+            let body = format!(r#"{{"n":"a","u":"https://demo.example/","$":{{"amount":{amount},"currency":"EUR"}}}}"#);
+            assert_eq!(parse(body.as_bytes()).is_ok(), fine, "{amount}");
+        }
+    }
+
+    #[test]
+    fn validation_carries_props_revenue_interactivity_and_engagement_to_the_event() {
+        let body = br#"{"n":"engagement","u":"https://demo.example/","p":{"plan":"pro"},"$":{"amount":2,"currency":"USD"},"i":false,"e":900,"sd":40}"#;
+        let e = validate(parse(body).unwrap(), &ctx()).unwrap().event;
+        assert_eq!(e.props.get("plan").map(String::as_str), Some("pro"));
+        assert_eq!(e.revenue, Some(Revenue { amount: 2.0, currency: "USD".into() }));
+        assert!(!e.interactive);
+        assert_eq!(e.engagement, Some(Engagement { time_ms: 900, scroll_depth: 40 }));
+    }
+
+    #[test]
     fn engagement_fields() {
         let p = parse(br#"{"n":"engagement","u":"https://demo.example/","e":1500,"sd":250}"#).unwrap();
         assert_eq!(p.engagement, Some(Engagement { time_ms: 1500, scroll_depth: 100 }));

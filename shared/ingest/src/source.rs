@@ -305,6 +305,10 @@ mod tests {
         assert!(host_matches("google.co.uk", "google.*"));
         assert!(host_matches("images.google.de", "google.*"));
         assert!(!host_matches("google.example.org.uk", "google.*"));
+        // One or two short labels after the name, none empty.
+        assert!(!host_matches("google.a.b.c", "google.*"));
+        assert!(!host_matches("google.example", "google.*"));
+        assert!(!host_matches("google..de", "google.*"));
         assert!(!host_matches("notgoogle.com", "google.*"));
         assert!(host_matches("old.reddit.com", "reddit.com"));
         assert!(!host_matches("notreddit.com", "reddit.com"));

@@ -84,6 +84,13 @@ mod tests {
     }
 
     #[test]
+    fn the_window_is_five_minutes_and_minutes_are_sixty_seconds() {
+        let s = snapshot(&[p(1, "/a", T - 300_000), p(2, "/b", T - 300_001)], &BTreeMap::new(), T);
+        assert_eq!((s.visitors, s.pages.len()), (1, 1));
+        assert_eq!((minute_of(119_999), minute_of(120_000)), (1, 2));
+    }
+
+    #[test]
     fn thirty_minutes_of_pageviews_oldest_first() {
         let now = minute_of(T);
         let minutes: BTreeMap<u64, u32> = [(now, 3), (now - 29, 1), (now - 30, 9), (now + 1, 7)].into_iter().collect();

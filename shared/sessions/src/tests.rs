@@ -156,6 +156,22 @@ fn out_of_order_and_duplicate_events() {
 
 #[test]
 #[wasm_bindgen_test]
+fn a_retry_of_any_recent_event_changes_nothing_and_a_tie_keeps_the_first_entry() {
+    let mut s = Sim::default();
+    s.send(1, T0, "pageview", "/a")
+        .send(1, T0, "pageview", "/b") // the same millisecond, another page
+        .send(1, T0 + MIN, "pageview", "/c")
+        .send(1, T0 + MIN, "pageview", "/c") // retried beacons, latest first
+        .send(1, T0, "pageview", "/b");
+    assert_eq!(s.visits(), 1.0);
+    assert_eq!(s.by_page(Blob::EntryPage), pages(&[("/a", 1.0)]));
+    assert_eq!(s.by_page(Blob::Pathname), pages(&[("/c", 1.0)]));
+    assert_eq!(s.weighted(Double::Pageviews), 3.0);
+    assert_eq!(s.weighted(Double::Duration), 60.0);
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn entry_and_exit_pages_keep_their_hostnames() {
     let mut s = Sim::default();
     s.send_on(1, T0 + MIN, "pageview", "www.demo.example", "/", true)
