@@ -284,6 +284,13 @@ mod tests {
         assert_eq!(resolve("https://demo.example/?utm_source=foo&utm_medium=audio", None).1, "Audio");
         assert_eq!(resolve("https://demo.example/?utm_source=sms", None).1, "SMS");
         assert_eq!(resolve("https://demo.example/?utm_medium=push", None).1, "Mobile Push Notifications");
+        for medium_or_source in ["utm_medium=mobile", "utm_medium=app-notification", "utm_source=firebase"] {
+            assert_eq!(resolve(&format!("https://demo.example/?{medium_or_source}"), None).1, "Mobile Push Notifications");
+        }
+        // A click id is paid only from its own engine; a paid medium alone makes a video site paid.
+        assert_eq!(resolve("https://demo.example/", Some("https://www.bing.com/")).1, "Organic Search");
+        assert_eq!(resolve("https://demo.example/?msclkid=abc", Some("https://www.google.com/")).1, "Organic Search");
+        assert_eq!(resolve("https://demo.example/?utm_source=youtube&utm_medium=cpc", None).1, "Paid Video");
         assert_eq!(resolve("https://demo.example/?utm_medium=referral", None).1, "Referral");
         assert_eq!(resolve("https://demo.example/?utm_medium=somethingelse", None).1, "Direct");
     }

@@ -186,6 +186,11 @@ mod tests {
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36", "Chrome", "120.0", "Windows", "10", Device::Desktop);
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91", "Microsoft Edge", "120.0", "Windows", "10", Device::Desktop);
         check("Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko", "Internet Explorer", "11.0", "Windows", "7", Device::Desktop);
+        check("Mozilla/5.0 (Windows NT 6.3; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/109.0.0.0 Safari/537.36", "Chrome", "109.0", "Windows", "8.1", Device::Desktop);
+        check("Mozilla/5.0 (Windows NT 6.2; Win64; x64; rv:109.0) Gecko/20100101 Firefox/115.0", "Firefox", "115.0", "Windows", "8", Device::Desktop);
+        check("Mozilla/5.0 (Windows NT 6.0; rv:52.0) Gecko/20100101 Firefox/52.0", "Firefox", "52.0", "Windows", "Vista", Device::Desktop);
+        check("Mozilla/5.0 (Windows NT 5.1; rv:52.0) Gecko/20100101 Firefox/52.0", "Firefox", "52.0", "Windows", "XP", Device::Desktop);
+        check("Mozilla/5.0 (Windows NT 5.2; rv:52.0) Gecko/20100101 Firefox/52.0", "Firefox", "52.0", "Windows", "XP", Device::Desktop);
         check("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15", "Safari", "17.1", "Mac", "10.15", Device::Desktop);
         check("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox", "121.0", "GNU/Linux", "", Device::Desktop);
         check("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Chrome", "120.0", "Chrome OS", "", Device::Desktop);
@@ -208,6 +213,18 @@ mod tests {
         check("Mac OS X ", "", "", "Mac", "", Device::Unknown);
         let _ = parse("Chrome/99999999999999999999999999.1");
         let _ = parse("🎉 Android 🎉 iPad Version/🎉");
+    }
+
+    #[test]
+    fn each_phone_token_alone_makes_a_phone() {
+        for ua in [
+            "Mozilla/5.0 (Mobile; rv:48.0) Gecko/48.0 Firefox/48.0",
+            "App/1.0 (iPhone; iOS 17.1)",
+            "App/1.0 (iPod touch; iOS 12.5)",
+            "App/1.0 (Windows Phone 8.1; Lumia 920)",
+        ] {
+            assert_eq!(parse(ua).device, Device::Mobile, "{ua}");
+        }
     }
 
     #[test]

@@ -1395,3 +1395,72 @@ fn goal_figures_one_statement_cannot_split_are_asked_per_goal() {
     assert!(seen.iter().any(|s| s.contains("AND blob1 IN ('Signup')")), "{seen:?}");
     assert!(seen.iter().any(|s| s.contains("AND (blob1 IN ('pageview') AND blob2 IN ('/thanks'))")), "{seen:?}");
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn every_visit_dimension_reads_its_own_slot_and_names_its_blanks() {
+    // The slot table of beacon_types::slots, written out.
+    for (dim, blob, blank) in [
+        ("visit:source", "blob6", "Direct / None"),
+        ("visit:referrer", "blob5", "(not set)"),
+        ("visit:channel", "blob7", "(not set)"),
+        ("visit:utm_medium", "blob8", "(not set)"),
+        ("visit:utm_source", "blob9", "(not set)"),
+        ("visit:utm_campaign", "blob10", "(not set)"),
+        ("visit:utm_content", "blob11", "(not set)"),
+        ("visit:utm_term", "blob12", "(not set)"),
+        ("visit:country", "blob13", "(not set)"),
+        ("visit:region", "blob14", "(not set)"),
+        ("visit:city", "blob15", "(not set)"),
+        ("visit:browser", "blob16", "(not set)"),
+        ("visit:browser_version", "blob17", "(not set)"),
+        ("visit:os", "blob18", "(not set)"),
+        ("visit:os_version", "blob19", "(not set)"),
+        ("visit:entry_page", "blob4", ""),
+    ] {
+        let fake = Fake::new(vec![("GROUP BY", json!([{"c0": "", "c1": 2}]))]);
+        let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "dimensions": [dim]});
+        let out = run_q(&fake, body, &[]).unwrap();
+        let seen = fake.seen.borrow();
+        assert!(seen.iter().all(|sql| sql.starts_with(&format!("SELECT {blob} AS c0,"))), "{dim}: {seen:?}");
+        assert_eq!(out["results"][0]["dimensions"].as_array().and_then(|d| d.last()), Some(&json!(blank)), "{dim}: {out}");
+    }
+    // In an is/is_not filter, "(not set)" names a blank anywhere, and
+    // "Direct / None" on the source, referrer and UTM fields only.
+    let filtered = |dim: &str, value: &str| {
+        let fake = Fake::new(vec![]);
+        let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "filters": [["is", dim, [value]]]});
+        run_q(&fake, body, &[]).unwrap();
+        let sql = fake.seen.borrow().last().cloned().unwrap_or_default();
+        sql
+    };
+    for (dim, blob) in [("visit:source", "blob6"), ("visit:referrer", "blob5"), ("visit:utm_campaign", "blob10")] {
+        let sql = filtered(dim, "Direct / None");
+        assert!(sql.contains(&format!("{blob} IN ('Direct / None', '') ")), "{dim}: {sql}");
+    }
+    assert!(filtered("visit:browser", "Direct / None").contains("blob16 IN ('Direct / None') "));
+    assert!(filtered("visit:browser", "(not set)").contains("blob16 IN ('(not set)', '') "));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn beside_another_dimension_a_bucket_pairs_with_the_same_value_at_the_same_place() {
+    // Jan 30-31 against Jan 28-29 (Berlin), by day and source.
+    let fake = Fake::new(vec![
+        ("timestamp >= toDateTime(1706569200)", json!([{"c0": "2024-01-31", "c1": "Google", "c2": 3}])),
+        (
+            "timestamp >= toDateTime(1706396400)",
+            json!([{"c0": "2024-01-29", "c1": "Google", "c2": 2}, {"c0": "2024-01-29", "c1": "Bing", "c2": 4},
+                   {"c0": "2024-01-28", "c1": "Google", "c2": 7}]),
+        ),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": ["2024-01-30", "2024-01-31"],
+                      "dimensions": ["time:day", "visit:source"], "include": {"comparisons": {"mode": "previous_period"}}});
+    let out = run_q(&fake, body, &[]).unwrap();
+    // Only main rows are listed; Jan 31 is the second bucket, as Jan 29.
+    assert_eq!(
+        out["results"],
+        json!([{"metrics": [3], "dimensions": ["2024-01-31", "Google"],
+                "comparison": {"dimensions": ["2024-01-29", "Google"], "metrics": [2], "change": [50]}}])
+    );
+}
