@@ -1,3 +1,5 @@
+use serde_json::json;
+
 use super::*;
 
 fn err(body: &str) -> String {
@@ -219,4 +221,36 @@ proptest::proptest! {
             let _ = parse(body.to_string().as_bytes());
         }
     }
+}
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn filter_limits_admit_their_own_size_and_refuse_one_more() {
+    let with = |filters: Value| {
+        parse(json!({"site_id": "s", "metrics": ["visits"], "date_range": "7d", "filters": filters}).to_string().as_bytes())
+    };
+    let leaf = json!(["is", "visit:os", ["x"]]);
+    // Depth: a top-level filter is 1 deep, each `not` one more.
+    let nested = |n: usize| (0..n).fold(leaf.clone(), |f, _| json!(["not", f]));
+    assert!(with(json!([nested(MAX_FILTER_DEPTH - 1)])).is_ok());
+    assert!(with(json!([nested(MAX_FILTER_DEPTH)])).is_err());
+    // Leaves across the whole tree.
+    let leaves = |n: usize| json!([["or", vec![leaf.clone(); n]]]);
+    assert!(with(leaves(MAX_FILTERS)).is_ok());
+    assert!(with(leaves(MAX_FILTERS + 1)).is_err());
+    // Behavioral filters.
+    let done = |n: usize| json!(vec![json!(["has_done", ["is", "event:name", ["a"]]]); n]);
+    assert!(with(done(MAX_BEHAVIORAL)).is_ok());
+    assert!(with(done(MAX_BEHAVIORAL + 1)).is_err());
+    // Values per leaf, and bytes per value.
+    let values = |n: usize, len: usize| json!([["is", "visit:os", vec!["v".repeat(len); n]]]);
+    assert!(with(values(1000, 1)).is_ok() && with(values(1, 2000)).is_ok());
+    assert!(with(values(1001, 1)).is_err() && with(values(1, 2001)).is_err() && with(values(0, 1)).is_err());
+    // Logical operators take exactly one operand (a list for and/or).
+    for bad in [json!(["and", [leaf], [leaf]]), json!(["or", [leaf], 1]), json!(["not", leaf, leaf]), json!(["has_done", leaf, leaf])] {
+        assert!(with(json!([bad])).is_err(), "{bad}");
+    }
+    // Any integer on visit:city is a GeoNames id, negative ones too.
+    let city = with(json!([["is", "visit:city", [-5]]]));
+    assert!(matches!(city, Err(StatsError::Invalid(ref m)) if m.contains("GeoNames")), "{city:?}");
 }
