@@ -51,6 +51,23 @@ fn run_q(fake: &Fake, body: Value, goals: &[Goal]) -> Result<Value, StatsError> 
     pollster::block_on(run(fake, &q, &site(), goals, NOW))
 }
 
+/// The SQL a query sends, in order, to an Analytics Engine with no rows.
+fn statements(body: Value, goals: &[Goal]) -> Result<Vec<String>, StatsError> {
+    let fake = Fake::new(vec![]);
+    run_q(&fake, body, goals)?;
+    Ok(fake.seen.into_inner())
+}
+
+/// The last SQL a query sends to an Analytics Engine with no rows.
+fn last_statement(body: Value, goals: &[Goal]) -> Result<String, StatsError> {
+    statements(body, goals).map(|seen| seen.last().cloned().unwrap_or_default())
+}
+
+/// A day's visitors of the demo site under these filters.
+fn visitors_where(filters: Value) -> Value {
+    json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": filters})
+}
+
 #[test]
 #[wasm_bindgen_test]
 fn event_and_session_rows_merge_by_dimension() {
@@ -97,13 +114,7 @@ fn a_blank_placeholder_names_blanks_for_is_only() {
 #[test]
 #[wasm_bindgen_test]
 fn property_substrings_and_patterns_need_the_property() {
-    let sql_of = |leaf: Value| {
-        let fake = Fake::new(vec![]);
-        let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [leaf]});
-        run_q(&fake, body, &[]).unwrap();
-        let last = fake.seen.borrow().last().cloned().unwrap_or_default();
-        last
-    };
+    let sql_of = |leaf: Value| last_statement(visitors_where(json!([leaf])), &[]).unwrap();
     // "(none)" reads absent; contains_not must not keep events without the key.
     let sql = sql_of(json!(["contains_not", "event:props:plan", ["pro"]]));
     assert!(sql.contains("(NOT (if(") && sql.contains("IN ('(none)')) AND NOT ((position('pro' IN if("), "{sql}");
@@ -148,13 +159,7 @@ fn a_regex_becomes_the_matching_values_seen() {
 #[test]
 #[wasm_bindgen_test]
 fn a_pattern_like_can_say_is_sent_as_like_with_no_read_of_the_values() {
-    let sent = |leaf: Value, goals: &[Goal]| {
-        let fake = Fake::new(vec![]);
-        let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [leaf]});
-        run_q(&fake, body, goals).unwrap();
-        let seen = fake.seen.borrow().clone();
-        seen
-    };
+    let sent = |leaf: Value, goals: &[Goal]| statements(visitors_where(json!([leaf])), goals).unwrap();
     let seen = sent(json!(["matches", "event:page", ["^/blog/.*-1$", "/shop"]]), &[]);
     assert_eq!(seen.len(), 1, "{seen:#?}");
     assert!(seen[0].contains(" AND (blob2 LIKE '/blog/%-1' OR blob2 LIKE '%/shop%')"), "{}", seen[0]);
@@ -175,10 +180,9 @@ fn a_pattern_like_can_say_is_sent_as_like_with_no_read_of_the_values() {
         assert!(seen.len() == 2 && seen[0].contains("GROUP BY c0 LIMIT 10001") && !seen[1].contains("LIKE"), "{leaf}: {seen:#?}");
     }
     // Too long a pattern is still the 400 it was.
-    let fake = Fake::new(vec![]);
     let long = format!("^/{}", "a".repeat(MAX_REGEX));
-    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", [long]]]});
-    assert!(matches!(run_q(&fake, body, &[]), Err(StatsError::BadRegex(_))));
+    let err = statements(visitors_where(json!([["matches", "event:page", [long]]])), &[]);
+    assert!(matches!(err, Err(StatsError::BadRegex(_))), "{err:?}");
 }
 
 #[test]
@@ -216,18 +220,12 @@ fn props_are_read_back_unescaped_and_other_columns_as_stored() {
 fn a_bad_pattern_is_a_400_on_every_dimension_even_those_matched_here() {
     let goals = vec![Goal::event("Signup")];
     for dim in ["visit:device", "event:goal", "visit:country_name", "event:page"] {
-        let fake = Fake::new(vec![]);
-        let err = run_q(
-            &fake,
-            json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", dim, ["(unclosed"]]]}),
-            &goals,
-        );
+        let err = statements(visitors_where(json!([["matches", dim, ["(unclosed"]]])), &goals);
         assert!(matches!(err, Err(StatsError::BadRegex(_))), "{dim}: {err:?}");
     }
     // A good one picks devices and goals by name.
-    let fake = Fake::new(vec![]);
-    run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "visit:device", ["^(Mob|Tab)"]], ["matches_not", "event:goal", ["^Sign"]]]}), &goals).unwrap();
-    let seen = fake.seen.borrow();
+    let filters = json!([["matches", "visit:device", ["^(Mob|Tab)"]], ["matches_not", "event:goal", ["^Sign"]]]);
+    let seen = statements(visitors_where(filters), &goals).unwrap();
     assert!(seen[0].contains("AND double3 IN (2, 3) AND NOT ((blob1 IN ('Signup')))"), "{}", seen[0]);
 }
 
@@ -321,11 +319,9 @@ fn a_page_breakdown_reads_its_page_filter_as_an_entry_page_filter_on_sign_rows_a
     assert!(!sessions.contains("sumIf"), "{sessions}");
     // Beside a breakdown by where visits came from, a hostname filter still
     // becomes the entry page's hostname there.
-    let fake = Fake::new(vec![]);
     let body = json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["event:page", "visit:source"],
                       "filters": [["is", "event:page", ["/blog"]], ["is", "event:hostname", ["a.example"]]]});
-    run_q(&fake, body, &[]).unwrap();
-    let seen = fake.seen.borrow();
+    let seen = statements(body, &[]).unwrap();
     let sessions = seen.iter().find(|sql| sql.contains("double1 = 2")).cloned().unwrap_or_default();
     assert!(sessions.contains("blob4 IN ('/blog')") && sessions.contains("blob3 IN ('a.example')"), "{sessions}");
     assert!(!sessions.contains("double5 AS s"), "{sessions}");
@@ -518,11 +514,7 @@ fn plausibles_other_names_screen_city_name_country_name_and_region_name() {
     );
     let sql = fake.seen.borrow().last().cloned().unwrap_or_default();
     assert!(sql.contains("blob13 AS c0") && sql.contains("'GB'") && sql.contains("'US'") && !sql.contains("'DE'"), "{sql}");
-    let names = |filter: Value| {
-        let fake = Fake::new(vec![]);
-        let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [filter]});
-        run_q(&fake, body, &[]).map(|_| fake.seen.borrow().last().cloned().unwrap_or_default())
-    };
+    let names = |filter: Value| last_statement(visitors_where(json!([filter])), &[]);
     let sql = names(json!(["is", "visit:country_name", ["Estonia", "(not set)"]])).unwrap();
     assert!(sql.contains("blob13 IN ('EE', '')"), "{sql}");
     // Blanks only when "(not set)" is asked for.
@@ -662,9 +654,8 @@ fn a_top_n_by_visitors_is_cut_in_sql_and_nothing_else_is() {
         }
         b
     };
-    let fake = Fake::new(vec![]);
-    run_q(&fake, body(json!({})), &[]).unwrap();
-    assert!(fake.seen.borrow()[0].ends_with("ORDER BY c1 DESC, c0 ASC LIMIT 10"), "{}", fake.seen.borrow()[0]);
+    let seen = statements(body(json!({})), &[]).unwrap();
+    assert!(seen.first().is_some_and(|sql| sql.ends_with("ORDER BY c1 DESC, c0 ASC LIMIT 10")), "{seen:?}");
     // Anything that needs every group reads every group.
     for extra in [
         json!({"include": {"total_rows": true}}),
@@ -672,9 +663,8 @@ fn a_top_n_by_visitors_is_cut_in_sql_and_nothing_else_is() {
         json!({"include": {"comparisons": {"mode": "previous_period"}}}),
         json!({"metrics": ["pageviews", "visitors"]}),
     ] {
-        let fake = Fake::new(vec![]);
-        run_q(&fake, body(extra.clone()), &[]).unwrap();
-        assert!(fake.seen.borrow().iter().all(|sql| sql.ends_with("LIMIT 100000")), "{extra}");
+        let seen = statements(body(extra.clone()), &[]).unwrap();
+        assert!(seen.iter().all(|sql| sql.ends_with("LIMIT 100000")), "{extra}: {seen:?}");
     }
 }
 
@@ -936,11 +926,7 @@ fn entry_and_exit_page_hostnames_read_session_rows() {
         let seen = fake.seen.borrow();
         assert!(seen.iter().all(|sql| sql.contains(&format!("{blob} AS c0")) && sql.contains("double1 = 2")), "{seen:?}");
         // Nor can metrics that need event rows beside them (as by exit page).
-        let err = run_q(
-            &Fake::new(vec![]),
-            json!({"site_id": "demo", "metrics": ["total_revenue"], "date_range": "day", "dimensions": [dim]}),
-            &[],
-        );
+        let err = statements(json!({"site_id": "demo", "metrics": ["total_revenue"], "date_range": "day", "dimensions": [dim]}), &[]);
         assert!(matches!(err, Err(StatsError::Invalid(ref e)) if e.contains(dim)), "{err:?}");
     }
     // event:hostname, by contrast, counts a visit under each hostname it has events on.
@@ -953,10 +939,7 @@ fn entry_and_exit_page_hostnames_read_session_rows() {
     // As a filter of session metrics, event:hostname keeps the visits with
     // an event there; under a breakdown by where visits came from, or by
     // exit page, the visits that entered, or left, there (as Plausible).
-    let sql_of = |body: Value| {
-        let fake = Fake::new(vec![]);
-        run_q(&fake, body, &[]).map(|_| fake.seen.borrow().clone())
-    };
+    let sql_of = |body: Value| statements(body, &[]);
     let host = json!([["is", "event:hostname", ["blog.demo.example"]]]);
     let seen = sql_of(json!({"site_id": "demo", "metrics": ["visits", "bounce_rate"], "date_range": "day", "filters": host})).unwrap();
     assert!(
@@ -1388,10 +1371,9 @@ fn by_hour_a_visit_counts_in_every_hour_it_was_active() {
     assert!(sql.contains("GROUP BY c0, c1"), "{sql}");
     drop(seen);
     // By day, a visit stays in the day it ends in: no start column.
-    let fake = Fake::new(vec![]);
     let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "7d", "dimensions": ["time:day"]});
-    run_q(&fake, body, &[]).unwrap();
-    assert!(fake.seen.borrow().iter().all(|s| !s.contains("double11 > ")), "{:?}", fake.seen.borrow());
+    let seen = statements(body, &[]).unwrap();
+    assert!(seen.iter().all(|s| !s.contains("double11 > ")), "{seen:?}");
 }
 
 #[test]
@@ -1400,11 +1382,9 @@ fn goal_figures_one_statement_cannot_split_are_asked_per_goal() {
     // Engagement is per visit (a nested statement), so by goal it is still
     // one query per goal.
     let goals = vec![Goal::event("Signup"), Goal::page("/thanks")];
-    let fake = Fake::new(vec![]);
     let body = json!({"site_id": "demo", "metrics": ["visitors", "scroll_depth"], "date_range": "day", "dimensions": ["event:goal"],
                       "filters": [["is", "event:page", ["/thanks"]]]});
-    run_q(&fake, body, &goals).unwrap();
-    let seen = fake.seen.borrow();
+    let seen = statements(body, &goals).unwrap();
     assert!(seen.iter().all(|s| !s.contains("countIf(")), "{seen:?}");
     assert!(seen.iter().any(|s| s.contains("AND blob1 IN ('Signup')")), "{seen:?}");
     assert!(seen.iter().any(|s| s.contains("AND (blob1 IN ('pageview') AND blob2 IN ('/thanks'))")), "{seen:?}");
@@ -1442,11 +1422,8 @@ fn every_visit_dimension_reads_its_own_slot_and_names_its_blanks() {
     // In an is/is_not filter, "(not set)" names a blank anywhere, and
     // "Direct / None" on the source, referrer and UTM fields only.
     let filtered = |dim: &str, value: &str| {
-        let fake = Fake::new(vec![]);
         let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "day", "filters": [["is", dim, [value]]]});
-        run_q(&fake, body, &[]).unwrap();
-        let sql = fake.seen.borrow().last().cloned().unwrap_or_default();
-        sql
+        last_statement(body, &[]).unwrap()
     };
     for (dim, blob) in [("visit:source", "blob6"), ("visit:referrer", "blob5"), ("visit:utm_campaign", "blob10")] {
         let sql = filtered(dim, "Direct / None");
