@@ -42,8 +42,36 @@ fn every_named_range_and_datetimes() {
     assert!(matches!(q.date_range, DateRange::DateTimes(..)));
     let q = parse(br#"{"site_id":"s","metrics":["visits"],"date_range":{"start":"2024-01-01","end":"2024-01-02"}}"#).unwrap();
     assert_eq!(q.date_range, DateRange::Dates("2024-01-01".into(), "2024-01-02".into()));
-    for bad in [r#"{"start":"2024-01-01"}"#, r#"{"start":"2024-01-01","to":"2024-01-02"}"#, r#"{"start":1,"end":2}"#] {
-        assert!(parse(format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":{bad}}}"#).as_bytes()).is_err(), "{bad}");
+    // A pair is exactly two: a third item or key is refused, not dropped.
+    for bad in [
+        r#"{"start":"2024-01-01"}"#,
+        r#"{"start":"2024-01-01","to":"2024-01-02"}"#,
+        r#"{"start":1,"end":2}"#,
+        r#"{"start":"2024-01-01","end":"2024-01-02","tz":"UTC"}"#,
+        r#"["2024-01-01","2024-01-02","2024-01-03"]"#,
+        r#"["2024-01-01"]"#,
+        // A date beside a date-time is neither kind of pair.
+        r#"["2024-01-01","2024-01-01T12:00:00Z"]"#,
+        r#"["2024-01-01T12:00:00Z","2024-01-02"]"#,
+    ] {
+        let got = parse(format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":{bad}}}"#).as_bytes());
+        assert!(matches!(got, Err(StatsError::Invalid(ref m)) if m.starts_with("#/date_range: Invalid date range")), "{bad}: {got:?}");
+    }
+}
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn a_property_name_is_one_to_300_bytes() {
+    let with = |dim: &str| {
+        let body =
+            format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":"7d","dimensions":["{dim}"],"filters":[["is","{dim}",["x"]]]}}"#);
+        parse(body.as_bytes())
+    };
+    let at_most = format!("event:props:{}", "k".repeat(300));
+    assert!(with(&at_most).is_ok());
+    for bad in ["event:props:".to_string(), format!("{at_most}k")] {
+        let got = with(&bad);
+        assert!(matches!(got, Err(StatsError::Invalid(ref m)) if m.contains("Invalid dimension")), "{got:?}");
     }
 }
 
