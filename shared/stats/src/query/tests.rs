@@ -282,3 +282,50 @@ fn filter_limits_admit_their_own_size_and_refuse_one_more() {
     let city = with(json!([["is", "visit:city", [-5]]]));
     assert!(matches!(city, Err(StatsError::Invalid(ref m)) if m.contains("GeoNames")), "{city:?}");
 }
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn metrics_filters_and_dimensions_go_together_as_in_plausible() {
+    let body = |metrics: &str, dims: &str, filters: &str| {
+        format!(r#"{{"site_id":"s","metrics":[{metrics}],"date_range":"7d","dimensions":[{dims}],"filters":[{filters}]}}"#)
+    };
+    let ok = |b: String| assert!(parse(b.as_bytes()).is_ok(), "{b}");
+    // Goals and hostnames are filtered at the top level only; other
+    // dimensions nest.
+    let or = |leaf: &str| format!(r#"["or",[{leaf},["is","visit:country",["DE"]]]]"#);
+    for d in ["event:goal", "event:hostname"] {
+        let leaf = format!(r#"["is","{d}",["x"]]"#);
+        ok(body(r#""visitors""#, "", &leaf));
+        assert_eq!(
+            err(&body(r#""visitors""#, "", &or(&leaf))),
+            format!("#/filters: Invalid filters. Dimension `{d}` can only be filtered at the top level.")
+        );
+    }
+    ok(body(r#""visitors""#, "", &or(r#"["is","event:page",["/a"]]"#)));
+    // Scroll depth needs the page as a dimension or a top-level filter.
+    let scroll = "#/metrics/1: Metric `scroll_depth` can only be queried with event:page filters or dimensions.";
+    assert_eq!(err(&body(r#""visitors","scroll_depth""#, "", "")), scroll);
+    assert_eq!(err(&body(r#""visitors","scroll_depth""#, "", &or(r#"["is","event:page",["/a"]]"#))), scroll);
+    ok(body(r#""visitors","scroll_depth""#, r#""event:page""#, ""));
+    ok(body(r#""visitors","scroll_depth""#, "", r#"["is","event:page",["/a"]]"#));
+    // Views per visit: neither a page filter nor any dimension.
+    assert_eq!(
+        err(&body(r#""views_per_visit""#, "", r#"["is","event:page",["/a"]]"#)),
+        "#/metrics/0: Metric `views_per_visit` cannot be queried with a filter on `event:page`."
+    );
+    assert_eq!(
+        err(&body(r#""views_per_visit""#, r#""visit:source""#, "")),
+        "#/metrics/0: Metric `views_per_visit` cannot be queried with `dimensions`."
+    );
+    ok(body(r#""views_per_visit""#, "", r#"["is","visit:source",["Google"]]"#));
+    // Session metrics go with visit dimensions and the page, no other event one.
+    assert_eq!(
+        err(&body(r#""bounce_rate","visit_duration","visitors""#, r#""event:name""#, "")),
+        "#/metrics: Session metric(s) `bounce_rate, visit_duration` cannot be queried along with event dimensions."
+    );
+    ok(body(r#""bounce_rate""#, r#""event:page""#, ""));
+    ok(body(r#""bounce_rate""#, r#""visit:source""#, ""));
+    // A page of the largest size is allowed.
+    let page = format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":"7d","pagination":{{"limit":{MAX_LIMIT}}}}}"#);
+    assert_eq!(parse(page.as_bytes()).map(|q| q.limit).ok(), Some(MAX_LIMIT));
+}
