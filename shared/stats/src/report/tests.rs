@@ -1335,6 +1335,14 @@ fn all_runs_from_the_day_of_the_sites_first_data() {
         let out = pollster::block_on(run(&fake, &v1, &site(), &[], NOW)).unwrap();
         assert_eq!(out["query"]["dimensions"], json!(["time:hour"]));
     }
+    // Since Dec 20 (six weeks): v1 goes by month once the range spans one,
+    // where v2's `time` picks weeks.
+    let fake = Fake::new(vec![("min(toUnixTimestamp(timestamp))", json!([{"c0": 1_703_073_600}]))]);
+    let out = pollster::block_on(run(&fake, &v1, &site(), &[], NOW)).unwrap();
+    assert_eq!(out["query"]["dimensions"], json!(["time:month"]));
+    v1.v1_time = false;
+    let out = pollster::block_on(run(&fake, &v1, &site(), &[], NOW)).unwrap();
+    assert_eq!(out["query"]["dimensions"], json!(["time:week"]));
 }
 
 #[test]
@@ -1374,6 +1382,11 @@ fn by_hour_a_visit_counts_in_every_hour_it_was_active() {
     let body = json!({"site_id": "demo", "metrics": ["visits"], "date_range": "7d", "dimensions": ["time:day"]});
     let seen = statements(body, &[]).unwrap();
     assert!(seen.iter().all(|s| !s.contains("double11 > ")), "{seen:?}");
+    // An event is in the hour it happened: event rows group by that hour
+    // alone (a start column would be the same hour, read for nothing).
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["time:hour"]});
+    let seen = statements(body, &[]).unwrap();
+    assert!(!seen.is_empty() && seen.iter().all(|s| s.contains("double1 = 1") && s.contains(" GROUP BY c0 ORDER BY ")), "{seen:?}");
 }
 
 #[test]
@@ -1454,4 +1467,43 @@ fn beside_another_dimension_a_bucket_pairs_with_the_same_value_at_the_same_place
         json!([{"metrics": [3], "dimensions": ["2024-01-31", "Google"],
                 "comparison": {"dimensions": ["2024-01-29", "Google"], "metrics": [2], "change": [50]}}])
     );
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn a_statement_of_the_largest_size_ae_takes_is_sent() {
+    assert!(fits(&"x".repeat(MAX_SQL)).is_ok());
+    assert!(matches!(fits(&"x".repeat(MAX_SQL + 1)), Err(StatsError::Invalid(_))));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn pageviews_come_from_the_side_that_answers_them() {
+    // By exit page everything is read from sign rows: their pageviews are
+    // the metric.
+    let fake = Fake::new(vec![
+        ("surviving", json!([{"c0": "/bye", "surviving": 3}])),
+        ("double14) AS c2", json!([{"c0": "/bye", "c1": 4, "c2": 9, "c3": 12}])),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["visit:exit_page"]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [3, 9], "dimensions": ["/bye"]}]));
+    // Beside event rows, the sign rows' pageviews are only views per
+    // visit's numerator; the metric is the events'.
+    let fake = Fake::new(vec![("double1 = 1", json!([{"c0": 20}])), ("double14) AS c1", json!([{"c0": 4, "c1": 10}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["pageviews", "views_per_visit"], "date_range": "day"});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [20, 2.5], "dimensions": []}]));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn time_on_page_alone_reads_the_engaged_visits() {
+    let fake = Fake::new(vec![
+        ("visit_engaged_ms", json!([{"c0": "/read", "visit_scroll": 150, "visit_engaged_ms": 90000, "engaged_visits": 2}])),
+        ("double1 = 1", json!([{"c0": "/read", "c1": 2}])),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "time_on_page"], "date_range": "day", "dimensions": ["event:page"]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [2, 45], "dimensions": ["/read"]}]));
 }
