@@ -1106,13 +1106,9 @@ fn sort(rows: &mut [(Key, BTreeMap<Raw, f64>)], q: &Query, dims: &[Dim]) {
     rows.sort_by(|(ka, va), (kb, vb)| {
         for (by, desc) in &order {
             let o = match by {
-                Ok(i) => {
-                    let (a, b) = (ka.get(*i).map(String::as_str).unwrap_or(""), kb.get(*i).map(String::as_str).unwrap_or(""));
-                    match (a.parse::<f64>(), b.parse::<f64>()) {
-                        (Ok(x), Ok(y)) if matches!(dims.get(*i), Some(Dim::Device)) => x.total_cmp(&y),
-                        _ => a.cmp(b),
-                    }
-                }
+                // As text, as Plausible's SQL orders them (device codes are
+                // single digits: text order is their order).
+                Ok(i) => ka.get(*i).map(String::as_str).unwrap_or("").cmp(kb.get(*i).map(String::as_str).unwrap_or("")),
                 Err(m) => metric_of(va, *m).total_cmp(&metric_of(vb, *m)),
             };
             let o = if *desc { o.reverse() } else { o };

@@ -1358,6 +1358,8 @@ fn by_hour_a_visit_counts_in_every_hour_it_was_active() {
             {"c0": "2024-01-31 11:00:00", "c1": "2024-01-31 11:00:00", "c2": 2, "c3": 60},
             // A start outside the period's hours: the visit stays where it ends.
             {"c0": "2024-01-31 15:00:00", "c1": "2024-01-30 23:00:00", "c2": 1, "c3": 0},
+            // A start after the end (clocks disagreeing): likewise.
+            {"c0": "2024-01-31 17:00:00", "c1": "2024-01-31 18:00:00", "c2": 1, "c3": 5},
         ]),
     )]);
     let body = json!({"site_id": "demo", "metrics": ["visits", "visit_duration"], "date_range": ["2024-01-31", "2024-01-31"],
@@ -1370,6 +1372,7 @@ fn by_hour_a_visit_counts_in_every_hour_it_was_active() {
             {"dimensions": ["2024-01-31 11:00:00"], "metrics": [3, 2420]},
             {"dimensions": ["2024-01-31 12:00:00"], "metrics": [1, 7200]},
             {"dimensions": ["2024-01-31 15:00:00"], "metrics": [1, 0]},
+            {"dimensions": ["2024-01-31 17:00:00"], "metrics": [1, 5]},
         ])
     );
     let seen = fake.seen.borrow();
@@ -1506,4 +1509,43 @@ fn time_on_page_alone_reads_the_engaged_visits() {
     let body = json!({"site_id": "demo", "metrics": ["visitors", "time_on_page"], "date_range": "day", "dimensions": ["event:page"]});
     let out = run_q(&fake, body, &[]).unwrap();
     assert_eq!(out["results"], json!([{"metrics": [2, 45], "dimensions": ["/read"]}]));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn order_by_names_a_dimension_or_a_metric() {
+    let fake = Fake::new(vec![("GROUP BY", json!([{"c0": "Google", "c1": 5}, {"c0": "Bing", "c1": 3}, {"c0": "DuckDuckGo", "c1": 3}]))]);
+    let sources = |order: Value| {
+        let body =
+            json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:source"], "order_by": order});
+        let out = run_q(&fake, body, &[]).unwrap();
+        out["results"].as_array().into_iter().flatten().map(|r| r["dimensions"][0].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(sources(json!([["visit:source", "desc"]])), [json!("Google"), json!("DuckDuckGo"), json!("Bing")]);
+    assert_eq!(sources(json!([["visitors", "asc"]])), [json!("Bing"), json!("DuckDuckGo"), json!("Google")]);
+    // Ties break on the dimension as text, as Plausible's SQL orders it.
+    let fake = Fake::new(vec![("GROUP BY", json!([{"c0": "9.0", "c1": 2}, {"c0": "10.0", "c1": 2}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:browser_version"]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [2], "dimensions": ["10.0"]}, {"metrics": [2], "dimensions": ["9.0"]}]));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn a_device_code_reads_the_same_as_a_number_or_as_text() {
+    let fake = Fake::new(vec![("GROUP BY", json!([{"c0": 2, "c1": 5}, {"c0": "1", "c1": 3}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:device"]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [5], "dimensions": ["Mobile"]}, {"metrics": [3], "dimensions": ["Desktop"]}]));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn visit_averages_of_no_visits_are_zero() {
+    // No visits in the period: each average is zero, as Plausible's, not
+    // a division by zero.
+    let fake = Fake::new(vec![("double1 = 2", json!([{"c0": 0, "c1": 0, "c2": 0, "c3": 0}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visits", "bounce_rate", "visit_duration", "views_per_visit"], "date_range": "day"});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [0, 0, 0, 0.0], "dimensions": []}]));
 }
