@@ -367,7 +367,7 @@ fn bounded_pre_queries_refuse_rather_than_guess() {
 fn many_selected_sessions_are_summed_over_parts_that_keep_each_visitor_whole() {
     // 25,000 visits of visitors with three visits each, listed shuffled.
     let ids: Vec<Value> = (0..25_000).map(|i| json!({"c0": (i * 7_919) % 25_000, "c1": format!("{}", (i * 7_919) % 25_000 / 3)})).collect();
-    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids)), ("double1 = 1", json!([{"c0": 3, "c1": 4, "c2": 7}]))]);
+    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids.clone())), ("double1 = 1", json!([{"c0": 3, "c1": 4, "c2": 7}]))]);
     let out = run_q(
         &fake,
         json!({"site_id": "demo", "metrics": ["visitors", "pageviews", "events"], "date_range": "day",
@@ -399,6 +399,17 @@ fn many_selected_sessions_are_summed_over_parts_that_keep_each_visitor_whole() {
             assert!((id / 3 * 3..(id / 3 * 3 + 3).min(25_000)).all(|other| part.contains(&other)), "{id}");
         }
     }
+    drop(seen);
+    // By goal likewise: each goal is asked of each part, never of one list
+    // of them all.
+    let goals = vec![Goal::event("Signup"), Goal::page("/thanks")];
+    let fake = Fake::new(vec![("SELECT double5 AS c0", Value::Array(ids))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["event:goal"],
+                      "filters": [["is", "visit:exit_page", ["/x"]]]});
+    run_q(&fake, body, &goals).unwrap();
+    let mut sizes: Vec<usize> = fake.seen.borrow().iter().filter(|sql| sql.contains("double1 = 1")).map(|sql| listed(sql).len()).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [5_002, 5_002, 9_999, 9_999, 9_999, 9_999]);
 }
 
 #[test]
@@ -1548,4 +1559,42 @@ fn visit_averages_of_no_visits_are_zero() {
     let body = json!({"site_id": "demo", "metrics": ["visits", "bounce_rate", "visit_duration", "views_per_visit"], "date_range": "day"});
     let out = run_q(&fake, body, &[]).unwrap();
     assert_eq!(out["results"], json!([{"metrics": [0, 0, 0, 0.0], "dimensions": []}]));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn goals_beside_another_dimension_pair_each_group_with_each_goal() {
+    let goals = vec![Goal::event("Signup"), Goal::page("/thanks")];
+    // Per group: goal 0's visitors and events (v0, v1), goal 1's (v2, v3).
+    let fake = Fake::new(vec![(
+        "countIf(",
+        json!([{"c0": "Google", "v0": 2, "v1": 5, "v2": 1, "v3": 1}, {"c0": "Bing", "v0": 0, "v1": 0, "v2": 3, "v3": 4}]),
+    )]);
+    let body =
+        json!({"site_id": "demo", "metrics": ["visitors", "events"], "date_range": "day", "dimensions": ["visit:source", "event:goal"]});
+    let out = run_q(&fake, body, &goals).unwrap();
+    // A goal nobody completed in a group is no row of it.
+    assert_eq!(
+        out["results"],
+        json!([{"metrics": [3, 4], "dimensions": ["Bing", "Visit /thanks"]},
+               {"metrics": [2, 5], "dimensions": ["Google", "Signup"]},
+               {"metrics": [1, 1], "dimensions": ["Google", "Visit /thanks"]}])
+    );
+    let seen = fake.seen.borrow();
+    assert!(seen.len() == 1 && seen[0].starts_with("SELECT c0, countIf(c2 > 0) AS v0") && seen[0].contains("blob6 AS c0"), "{seen:?}");
+    // With no revenue goal, revenue is null and not read at all.
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "total_revenue"], "date_range": "day", "dimensions": ["event:goal"]});
+    let seen = statements(body, &goals).unwrap();
+    assert!(seen.len() == 1 && seen[0].contains("countIf(") && !seen[0].contains("double6"), "{seen:?}");
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn goals_too_many_for_one_statement_are_asked_one_by_one() {
+    // 600 goals of 300-byte names: over the statement size AE takes at once.
+    let goals: Vec<Goal> = (0..600).map(|i| Goal::event(&format!("{i:03}{}", "x".repeat(300)))).collect();
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "dimensions": ["event:goal"]});
+    let seen = statements(body, &goals).unwrap();
+    assert_eq!(seen.len(), goals.len());
+    assert!(seen.iter().all(|sql| sql.len() <= MAX_SQL && !sql.contains("countIf(")), "{}", seen.len());
 }
