@@ -176,6 +176,8 @@ mod tests {
         }
         assert_eq!(Revenue::currency_from_code(f64::NAN), "AAA");
         assert_eq!(Revenue::currency_from_code(-5.0), "AAA");
+        // Not a code at all: no letters out of a saturated cast.
+        assert_eq!(Revenue::currency_from_code(f64::INFINITY), "AAA");
     }
 
     #[test]
@@ -184,5 +186,7 @@ mod tests {
             assert_eq!(Device::from_code(d.code()), d);
         }
         assert_eq!(Device::from_code(99.0), Device::Unknown);
+        let names = [Device::Unknown, Device::Desktop, Device::Mobile, Device::Tablet].map(Device::name);
+        assert_eq!(names, ["", "Desktop", "Mobile", "Tablet"]);
     }
 }

@@ -116,6 +116,9 @@ mod tests {
             assert_eq!(SiteId::parse(bad), Err(TypesError::InvalidSiteId), "{bad:?}");
         }
         assert!(SiteId::parse(&"a".repeat(64)).is_ok());
+        // Written and converted as the slug itself.
+        let id = SiteId::parse("site_2-b").unwrap();
+        assert_eq!((id.to_string(), String::from(id)), ("site_2-b".to_owned(), "site_2-b".to_owned()));
     }
 
     #[test]

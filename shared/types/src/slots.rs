@@ -507,6 +507,16 @@ mod tests {
     }
 
     #[test]
+    fn props_fill_their_cap_exactly_and_no_further() {
+        let props = Props::from([("k".to_owned(), "v".to_owned()), ("a".to_owned(), "b".to_owned())]);
+        // Sorted: {"a":"b","k":"v"} is 17 bytes, {"a":"b"} 9.
+        assert_eq!(encode_props(&props, 17), r#"{"a":"b","k":"v"}"#);
+        assert_eq!(encode_props(&props, 16), r#"{"a":"b"}"#);
+        assert_eq!(encode_props(&props, 9), r#"{"a":"b"}"#);
+        assert_eq!(encode_props(&props, 8), "{}");
+    }
+
+    #[test]
     fn props_keep_raw_quotes_structural() {
         let mut props = Props::new();
         props.insert("a\"b".into(), "say \"hi\"\\\n".into());
