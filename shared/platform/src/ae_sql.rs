@@ -37,9 +37,7 @@ pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, Platf
     let status = resp.status_code();
     let named = resp.headers().get("retry-after").ok().flatten().as_deref().and_then(seconds);
     if let Some(retry_after_s) = busy_for(status, named) {
-        // A 503 that names no wait may be one statement's bad luck; a 429
-        // or a named wait is about everything this token asks.
-        if status == 429 || named.is_some() {
+        if holds_the_token(status, named) {
             let until = crate::now_ms().saturating_add(retry_after_s.saturating_mul(1000));
             WAIT_UNTIL_MS.with(|w| w.set(w.get().max(until)));
         }
@@ -49,10 +47,22 @@ pub async fn rows(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, Platf
         return Err(PlatformError::TooHeavy { what: "ae sql", retry_after_s: named });
     }
     let text = resp.text().await.map_err(|e| PlatformError::binding("ae sql read", e))?;
+    decode(status, &text)
+}
+
+/// A 503 that names no wait may be one statement's bad luck; a 429 or a
+/// named wait is about everything this token asks.
+fn holds_the_token(status: u16, named: Option<u64>) -> bool {
+    status == 429 || named.is_some()
+}
+
+/// The rows of an answer that was not turned away (`data` of AE's JSON
+/// format); any other status, or a body without a `data` array, is an error.
+fn decode(status: u16, text: &str) -> Result<Vec<Map<String, Value>>, PlatformError> {
     if status != 200 {
         return Err(PlatformError::binding("ae sql", format!("status {status}: {}", text.chars().take(300).collect::<String>())));
     }
-    let mut body: Map<String, Value> = serde_json::from_str(&text).map_err(|e| PlatformError::binding("ae sql decode", e))?;
+    let mut body: Map<String, Value> = serde_json::from_str(text).map_err(|e| PlatformError::binding("ae sql decode", e))?;
     match body.remove("data") {
         Some(Value::Array(rows)) => Ok(rows.into_iter().filter_map(|r| if let Value::Object(m) = r { Some(m) } else { None }).collect()),
         _ => Err(PlatformError::binding("ae sql decode", "no data array")),
@@ -96,6 +106,27 @@ mod tests {
         assert_eq!(waiting(10_000, 9_001), Some(1));
         assert_eq!(waiting(10_000, 10_000), None);
         assert_eq!(waiting(0, 5), None);
+    }
+
+    #[test]
+    fn only_a_429_or_a_named_wait_holds_every_statement_back() {
+        assert!(holds_the_token(429, None));
+        assert!(holds_the_token(503, Some(5)));
+        assert!(!holds_the_token(503, None));
+    }
+
+    #[test]
+    fn answers_decode_to_their_data_rows() {
+        let rows = decode(200, r#"{"meta":[],"data":[{"c0":"a","c1":2},3,{"c0":"b"}],"rows":3}"#).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.first().and_then(|r| r.get("c1")), Some(&Value::from(2)));
+        for (status, text) in [(200, r#"{"meta":[]}"#), (200, r#"{"data":{}}"#), (200, "not json"), (500, r#"{"data":[]}"#)] {
+            let err = decode(status, text).map(|_| ()).map_err(|e| e.to_string());
+            assert!(err.is_err(), "{status} {text}");
+        }
+        let long = format!("{}tail", "x".repeat(400));
+        let err = decode(502, &long).map(|_| ()).map_err(|e| e.to_string());
+        assert!(matches!(&err, Err(m) if m.contains("status 502") && !m.contains("tail")), "{err:?}");
     }
 
     #[test]

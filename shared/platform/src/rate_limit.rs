@@ -36,9 +36,30 @@ pub async fn hit(env: &Env, key_id: &str, limit: u64, now_s: u64) -> Result<Resu
             worker::console_error!("rate limit cleanup failed: {e}");
         }
     }
+    Ok(verdict(hits, limit, now_s))
+}
+
+/// Within the limit after `hits` requests of the window holding `now_s`,
+/// or the seconds until the next window starts.
+fn verdict(hits: f64, limit: u64, now_s: u64) -> Result<(), u64> {
     if hits > limit as f64 {
-        Ok(Err((window + 1) * WINDOW_S - now_s))
+        Err(WINDOW_S - now_s % WINDOW_S)
     } else {
-        Ok(Ok(()))
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_is_inclusive_and_the_wait_runs_to_the_next_window() {
+        let start = 1_700_000_000 / WINDOW_S * WINDOW_S;
+        assert_eq!(verdict(600.0, 600, start), Ok(()));
+        assert_eq!(verdict(601.0, 600, start), Err(WINDOW_S));
+        assert_eq!(verdict(601.0, 600, start + 1), Err(WINDOW_S - 1));
+        assert_eq!(verdict(601.0, 600, start + WINDOW_S - 1), Err(1));
+        assert_eq!(verdict(1.0, 0, start + 7), Err(WINDOW_S - 7));
     }
 }

@@ -108,6 +108,22 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_keeps_the_four_latest_days_and_knows_a_day_without_salt() {
+        assert_eq!(cached(1), None);
+        for day in 1..=4 {
+            cache(day, Some([day as u8; SALT_LEN]));
+        }
+        cache(9, None);
+        assert_eq!(cached(1), None);
+        assert_eq!(cached(2), Some(Some([2; SALT_LEN])));
+        assert_eq!(cached(9), Some(None));
+        // A day cached again replaces its entry, and is newest.
+        cache(2, Some([7; SALT_LEN]));
+        cache(10, None);
+        assert_eq!((cached(2), cached(3)), (Some(Some([7; SALT_LEN])), None));
+    }
+
+    #[test]
     fn days() {
         assert_eq!(day_of(0), 0);
         assert_eq!(day_of(DAY_MS - 1), 0);

@@ -120,5 +120,7 @@ mod tests {
         assert_eq!(normalize_host("a b").as_deref(), None);
         assert_eq!(normalize_host("x';--").as_deref(), None);
         assert_eq!(normalize_host(&"a".repeat(300)).as_deref(), None);
+        // Only a port of digits is dropped.
+        assert_eq!(normalize_host("a.example:80x").as_deref(), None);
     }
 }
