@@ -34,7 +34,26 @@ struct Row {
 }
 
 thread_local! {
-    static MEMORY: RefCell<HashMap<String, (Option<Site>, u64)>> = RefCell::new(HashMap::new());
+    static MEMORY: RefCell<Memo> = RefCell::new(Memo::default());
+}
+
+/// Lookups this isolate made, each trusted for [`MEMORY_TTL_MS`]; at most
+/// [`MEMORY_MAX`], all forgotten at once when full.
+#[derive(Default)]
+struct Memo(HashMap<String, (Option<Site>, u64)>);
+
+impl Memo {
+    /// What `host` was found to be, if looked up less than the TTL ago.
+    fn get(&self, host: &str, now_ms: u64) -> Option<Option<Site>> {
+        self.0.get(host).filter(|(_, expires)| *expires > now_ms).map(|(site, _)| site.clone())
+    }
+
+    fn put(&mut self, host: &str, site: Option<Site>, now_ms: u64) {
+        if self.0.len() >= MEMORY_MAX {
+            self.0.clear();
+        }
+        self.0.insert(host.to_owned(), (site, now_ms.saturating_add(MEMORY_TTL_MS)));
+    }
 }
 
 /// Lower-cases a Host header value and drops the port. `None` if it cannot
@@ -52,7 +71,7 @@ pub fn normalize_host(raw: &str) -> Option<String> {
 
 /// The active site behind `host` (already normalized), if any.
 pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<Site>, PlatformError> {
-    let hit = MEMORY.with(|m| m.borrow().get(host).filter(|(_, expires)| *expires > now_ms).map(|(site, _)| site.clone()));
+    let hit = MEMORY.with(|m| m.borrow().get(host, now_ms));
     if let Some(site) = hit {
         return Ok(site);
     }
@@ -70,13 +89,7 @@ pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<
             site
         }
     };
-    MEMORY.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= MEMORY_MAX {
-            m.clear();
-        }
-        m.insert(host.to_owned(), (site.clone(), now_ms.saturating_add(MEMORY_TTL_MS)));
-    });
+    MEMORY.with(|m| m.borrow_mut().put(host, site.clone(), now_ms));
     Ok(site)
 }
 
@@ -122,5 +135,25 @@ mod tests {
         assert_eq!(normalize_host(&"a".repeat(300)).as_deref(), None);
         // Only a port of digits is dropped.
         assert_eq!(normalize_host("a.example:80x").as_deref(), None);
+    }
+
+    #[test]
+    fn a_lookup_is_remembered_for_its_ttl_and_the_memory_is_bounded() {
+        let site =
+            Site { id: SiteId::parse("demo").unwrap(), domain: "demo.example".into(), timezone: "UTC".into(), status: SiteStatus::Active };
+        let mut memo = Memo::default();
+        memo.put("t.demo.example", Some(site.clone()), 1_000);
+        memo.put("junk.example", None, 1_000);
+        assert_eq!(memo.get("t.demo.example", 1_000 + MEMORY_TTL_MS - 1), Some(Some(site.clone())));
+        // An unknown host is remembered as unknown.
+        assert_eq!(memo.get("junk.example", 1_000), Some(None));
+        assert_eq!(memo.get("t.demo.example", 1_000 + MEMORY_TTL_MS), None);
+        assert_eq!(memo.get("other.example", 1_000), None);
+        for i in 2..MEMORY_MAX {
+            memo.put(&format!("h{i}.example"), None, 1_000);
+        }
+        assert_eq!(memo.0.len(), MEMORY_MAX);
+        memo.put("new.example", Some(site.clone()), 1_000);
+        assert_eq!((memo.0.len(), memo.get("new.example", 1_000)), (1, Some(Some(site))));
     }
 }
