@@ -86,3 +86,16 @@ pub async fn prune(env: &Env, site: &SiteId) -> Result<Response, PlatformError> 
         .map_err(|e| PlatformError::binding("site object prune", e))?;
     stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object prune", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_site_has_its_own_object_under_a_name_that_never_changes() {
+        let (a, b) = (SiteId::parse("a").unwrap(), SiteId::parse("b").unwrap());
+        // Renaming would orphan every object's live state.
+        assert_eq!(object_name(&a), "site:a");
+        assert_ne!(object_name(&a), object_name(&b));
+    }
+}
