@@ -205,6 +205,25 @@ fn split_values(s: &str) -> Vec<String> {
     out
 }
 
+/// How far back `realtime/visitors` counts (Plausible's five minutes).
+const REALTIME_MS: u64 = 5 * 60_000;
+/// Grace for events stamped by a clock a little ahead of this one.
+const REALTIME_AHEAD_MS: u64 = 5_000;
+
+/// The v2 body behind `/api/v1/stats/realtime/visitors` at `now_ms`: the
+/// visitors with an event in the last five minutes.
+pub fn realtime_to_v2(params: &[(String, String)], now_ms: u64) -> Value {
+    let window =
+        [crate::period::iso_utc(now_ms.saturating_sub(REALTIME_MS)), crate::period::iso_utc(now_ms.saturating_add(REALTIME_AHEAD_MS))];
+    json!({ "site_id": param(params, "site_id").unwrap_or_default(), "metrics": ["visitors"], "date_range": window })
+}
+
+/// The `realtime/visitors` answer, a bare number, for the v2 `answer` to
+/// [`realtime_to_v2`]'s body.
+pub fn realtime_shape(answer: &Value) -> Value {
+    answer["results"][0]["metrics"].get(0).cloned().unwrap_or(json!(0))
+}
+
 /// The v1 answer for a v2 `answer` to the body [`to_v2`] made.
 pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
     let metrics: Vec<&str> = body["metrics"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
@@ -267,6 +286,23 @@ mod tests {
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn realtime_counts_the_visitors_of_the_last_five_minutes_as_a_number() {
+        // 2024-02-01T00:00:00Z
+        let body = realtime_to_v2(&p(&[("site_id", "demo.example")]), 1_706_745_600_000);
+        assert_eq!(
+            body,
+            json!({"site_id": "demo.example", "metrics": ["visitors"],
+                   "date_range": ["2024-01-31T23:55:00Z", "2024-02-01T00:00:05Z"]})
+        );
+        // No site named: the same 400 as any query without one.
+        let body = realtime_to_v2(&[], 1_706_745_600_000);
+        assert!(matches!(crate::query::from_value(&body), Err(StatsError::Invalid(e)) if e == "#/site_id: Required string"));
+        assert_eq!(realtime_shape(&json!({"results": [{"metrics": [7], "dimensions": []}]})), json!(7));
+        assert_eq!(realtime_shape(&json!({"results": []})), json!(0));
     }
 
     #[test]
