@@ -26,6 +26,22 @@ pub struct ApiKey {
     pub hourly_limit: f64,
 }
 
+/// Requests per hour of a key whose own limit is unset or unusable.
+pub const DEFAULT_HOURLY_LIMIT: u64 = 600;
+
+impl ApiKey {
+    /// Requests per hour this key may make: its own limit when that is a
+    /// whole request or more, else [`DEFAULT_HOURLY_LIMIT`] (a fraction
+    /// below one would otherwise lock the key out).
+    pub fn hourly_budget(&self) -> u64 {
+        if self.hourly_limit.is_finite() && self.hourly_limit >= 1.0 {
+            self.hourly_limit as u64
+        } else {
+            DEFAULT_HOURLY_LIMIT
+        }
+    }
+}
+
 /// The unrevoked key presented as `key`, if any.
 pub async fn find(env: &Env, key: &str) -> Result<Option<ApiKey>, PlatformError> {
     if key.is_empty() || key.len() > 200 {
@@ -46,6 +62,17 @@ pub async fn sees(env: &Env, key: &ApiKey, site: &SiteId) -> Result<bool, Platfo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_without_a_usable_limit_gets_the_default() {
+        let key = |hourly_limit: f64| ApiKey { id: "k".into(), team_id: "t".into(), scope: "read".into(), hourly_limit };
+        assert_eq!(key(1200.0).hourly_budget(), 1200);
+        assert_eq!(key(1.0).hourly_budget(), 1);
+        assert_eq!(key(2.9).hourly_budget(), 2);
+        for bad in [0.0, 0.5, -3.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(key(bad).hourly_budget(), DEFAULT_HOURLY_LIMIT, "{bad}");
+        }
+    }
 
     #[test]
     fn hash_matches_sha256_hex() {

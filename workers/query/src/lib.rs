@@ -158,9 +158,7 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
     let now_ms = beacon_platform::now_ms();
     let principal = caller(&req, env, now_ms).await?;
     let (counter, limit) = match &principal {
-        Principal::Key(key) => {
-            (key.id.clone(), if key.hourly_limit.is_finite() && key.hourly_limit > 0.0 { key.hourly_limit as u64 } else { 600 })
-        }
+        Principal::Key(key) => (key.id.clone(), key.hourly_budget()),
         Principal::Session(s) => (format!("session:{}", s.sub), SESSION_HOURLY_LIMIT),
     };
     if let Err(after) = rate_limit::hit(env, &counter, limit, now_ms / 1000).await? {
@@ -172,11 +170,7 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
             serde_json::from_slice(&raw).map_err(|_| StatsError::Invalid("#: Request body must be a JSON object".into()))?
         }
         Route::V1(endpoint) => v1::to_v2(endpoint, &params(&req))?,
-        Route::Realtime => {
-            let site_id = params(&req).into_iter().find(|(k, _)| k == "site_id").map(|(_, v)| v).unwrap_or_default();
-            let window = [iso(now_ms.saturating_sub(5 * 60_000)), iso(now_ms.saturating_add(5_000))];
-            json!({ "site_id": site_id, "metrics": ["visitors"], "date_range": window })
-        }
+        Route::Realtime => v1::realtime_to_v2(&params(&req), now_ms),
     };
     // Validate first: a broken body is the caller's 400 whatever it names.
     let mut parsed = query::from_value(&body)?;
@@ -189,7 +183,7 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
     let out = match route {
         Route::V2 => answer,
         Route::V1(endpoint) => v1::shape(endpoint, &body, &answer),
-        Route::Realtime => answer["results"][0]["metrics"][0].clone(),
+        Route::Realtime => v1::realtime_shape(&answer),
     };
     Ok(json_response(200, &out)?)
 }
@@ -263,10 +257,6 @@ async fn dev_session(mut req: Request, env: &Env) -> std::result::Result<Respons
 
 fn params(req: &Request) -> Vec<(String, String)> {
     req.url().map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default()
-}
-
-fn iso(ms: u64) -> String {
-    beacon_stats::period::iso_utc(ms)
 }
 
 /// The body, at most [`MAX_BODY`] bytes.
