@@ -8,6 +8,12 @@ use worker::Env;
 
 use crate::{d1, PlatformError};
 
+/// The key in an `Authorization: Bearer …` header value, if any (the
+/// scheme as Plausible's API takes it: `Bearer`, then a space).
+pub fn from_authorization(header: &str) -> Option<&str> {
+    header.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty())
+}
+
 /// SHA-256 hex of a presented key: what D1 stores.
 pub fn key_hash(key: &str) -> String {
     crate::hex(&Sha256::digest(key.as_bytes()))
@@ -71,6 +77,14 @@ mod tests {
         assert_eq!(key(2.9).hourly_budget(), 2);
         for bad in [0.0, 0.5, -3.0, f64::NAN, f64::INFINITY] {
             assert_eq!(key(bad).hourly_budget(), DEFAULT_HOURLY_LIMIT, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_key_comes_from_a_bearer_header() {
+        assert_eq!(from_authorization("Bearer bk_1 "), Some("bk_1"));
+        for none in ["Bearer ", "Bearer    ", "Basic Zm9v", "bk_1", ""] {
+            assert_eq!(from_authorization(none), None, "{none:?}");
         }
     }
 

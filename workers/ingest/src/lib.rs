@@ -108,7 +108,7 @@ async fn dev_prune(req: Request, env: Env) -> std::result::Result<Response, ApiE
 /// The API key from `Authorization: Bearer …` or the `token` query parameter.
 fn bearer(req: &Request) -> Option<String> {
     if let Some(h) = header(req, "authorization") {
-        return h.strip_prefix("Bearer ").map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
+        return api_keys::from_authorization(&h).map(str::to_owned);
     }
     let url = req.url().ok()?;
     url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).filter(|k| !k.is_empty())

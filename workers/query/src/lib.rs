@@ -194,8 +194,9 @@ async fn caller(req: &Request, env: &Env, now_ms: u64) -> std::result::Result<Pr
     let header = |name: &str| req.headers().get(name).ok().flatten().unwrap_or_default();
     let authorization = header("authorization");
     if !authorization.is_empty() {
-        let token = authorization.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty());
-        let Some(token) = token else { return Err(ApiError::Unauthorized("Invalid API key or revoked")) };
+        let Some(token) = api_keys::from_authorization(&authorization) else {
+            return Err(ApiError::Unauthorized("Invalid API key or revoked"));
+        };
         return api_keys::find(env, token).await?.map(Principal::Key).ok_or(ApiError::Unauthorized("Invalid API key or revoked"));
     }
     let cookies = header("cookie");
