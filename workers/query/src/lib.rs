@@ -10,8 +10,7 @@ use beacon_platform::{ae_sql, api_keys, goals, rate_limit, sites, PlatformError}
 use beacon_stats::report::{self, Runner, SiteInfo};
 use beacon_stats::v1::{self, Endpoint};
 use beacon_stats::{query, StatsError};
-use beacon_types::site::normalize_domain;
-use beacon_types::{Site, SiteId};
+use beacon_types::Site;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -22,8 +21,6 @@ const MAX_BODY: usize = 64 * 1024;
 const SESSION_SECRET: &str = "SESSION_SECRET";
 /// Requests per hour a dashboard session may make (a dashboard page makes ~8).
 const SESSION_HOURLY_LIMIT: u64 = 6000;
-/// Most sites one session token may name.
-const MAX_SESSION_SITES: usize = 100;
 
 /// Who is asking.
 enum Principal {
@@ -227,12 +224,9 @@ async fn visible_site(env: &Env, principal: &Principal, named: &str) -> std::res
     match principal {
         Principal::Key(key) => sites::site_in_team(env, &key.team_id, named).await?.ok_or(ApiError::NotFound),
         Principal::Session(s) => {
-            let ids: Vec<&SiteId> = s.sites.iter().take(MAX_SESSION_SITES).collect();
-            // By id first: no D1 read for a site the caller cannot see.
-            let by_id = ids.iter().any(|id| id.as_str() == named);
-            for id in ids.into_iter().filter(|id| !by_id || id.as_str() == named) {
+            for id in s.sites_to_try(named) {
                 let Some(site) = sites::site_by_id(env, id).await? else { continue };
-                if named == site.id.as_str() || normalize_domain(named) == normalize_domain(&site.domain) {
+                if site.is_named(named) {
                     return Ok(site);
                 }
             }
