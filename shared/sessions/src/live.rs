@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// A visitor counts as live this long after their last event, ms.
-pub const LIVE_WINDOW_MS: u64 = 5 * 60 * 1000;
+pub use beacon_types::LIVE_WINDOW_MS;
 /// Minutes of pageview history in a snapshot.
 pub const MINUTES: u64 = 30;
 const MINUTE_MS: u64 = 60_000;

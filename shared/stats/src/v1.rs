@@ -205,16 +205,16 @@ fn split_values(s: &str) -> Vec<String> {
     out
 }
 
-/// How far back `realtime/visitors` counts (Plausible's five minutes).
-const REALTIME_MS: u64 = 5 * 60_000;
 /// Grace for events stamped by a clock a little ahead of this one.
 const REALTIME_AHEAD_MS: u64 = 5_000;
 
 /// The v2 body behind `/api/v1/stats/realtime/visitors` at `now_ms`: the
-/// visitors with an event in the last five minutes.
+/// visitors with an event in the live view's window (five minutes).
 pub fn realtime_to_v2(params: &[(String, String)], now_ms: u64) -> Value {
-    let window =
-        [crate::period::iso_utc(now_ms.saturating_sub(REALTIME_MS)), crate::period::iso_utc(now_ms.saturating_add(REALTIME_AHEAD_MS))];
+    let window = [
+        crate::period::iso_utc(now_ms.saturating_sub(beacon_types::LIVE_WINDOW_MS)),
+        crate::period::iso_utc(now_ms.saturating_add(REALTIME_AHEAD_MS)),
+    ];
     json!({ "site_id": param(params, "site_id").unwrap_or_default(), "metrics": ["visitors"], "date_range": window })
 }
 

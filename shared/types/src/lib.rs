@@ -10,6 +10,10 @@ pub use event::{Device, Engagement, Event, Geo, Props, Revenue, Utm};
 pub use site::{Site, SiteId, SiteStatus};
 pub use slots::{DataPoint, RowKind, SessionRow};
 
+/// A visitor is current (live view, realtime API) this long after their
+/// last event, ms: Plausible's five minutes.
+pub const LIVE_WINDOW_MS: u64 = 5 * 60 * 1000;
+
 /// A daily salt for visitor ids: 16 random bytes.
 pub type Salt = [u8; 16];
 
