@@ -622,6 +622,13 @@ def test_a_session_sees_exactly_the_sites_it_names(data):
         assert r.status == 404 and "results" not in r.body, (other, r.body)
     both = session_cookie([ENV["DEMO_SITE_ID"], ENV["OTHER_SITE_ID"]])
     assert as_user(both, ENV["OTHER_DOMAIN"]).status == 200
+    assert as_user(both, "WWW." + ENV["OTHER_DOMAIN"].upper()).status == 200
+    # Every listed site is readable, however many come before it, and ids
+    # that name no site are ignored.
+    many = session_cookie([f"gone{i}" for i in range(150)] + [ENV["OTHER_SITE_ID"]])
+    assert as_user(many, ENV["OTHER_DOMAIN"]).status == 200
+    assert as_user(many, ENV["DEMO_DOMAIN"]).status == 404
+    assert as_user(session_cookie([]), ENV["DEMO_SITE_ID"]).status == 404
     r = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/aggregate?site_id=" + ENV["OTHER_SITE_ID"], None, {"cookie": demo_only})
     assert r.status == 404
 

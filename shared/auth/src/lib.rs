@@ -17,8 +17,6 @@ pub const COOKIE: &str = "beacon_session";
 pub const LIFETIME_S: i64 = 8 * 3600;
 /// Shortest signing secret accepted, bytes.
 pub const MIN_SECRET: usize = 32;
-/// Most sites of a session that a request looks through.
-pub const MAX_SITES: usize = 100;
 
 /// Why a session was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,20 +39,6 @@ pub struct Session {
     pub sub: String,
     /// The sites the user may read.
     pub sites: Vec<SiteId>,
-}
-
-impl Session {
-    /// The session's sites that could be the one a request names (an id or
-    /// a domain): that site alone when `named` is one of their ids, else
-    /// each of the first [`MAX_SITES`], to be matched by domain. Never a
-    /// site the session does not list.
-    pub fn sites_to_try(&self, named: &str) -> Vec<&SiteId> {
-        let listed = self.sites.iter().take(MAX_SITES);
-        match listed.clone().find(|id| id.as_str() == named) {
-            Some(id) => vec![id],
-            None => listed.collect(),
-        }
-    }
 }
 
 fn key(secret: &[u8]) -> Result<Hs256Key, AuthError> {
@@ -167,22 +151,6 @@ mod tests {
         assert_eq!(verify(SECRET, &at_cap, NOW), Ok(s));
         let (_, over) = sized(8193).expect("a token of 8,193 bytes");
         assert_eq!(verify(SECRET, &over, NOW), Err(AuthError::Invalid));
-    }
-
-    #[test]
-    #[wasm_bindgen_test]
-    fn a_request_looks_only_through_the_sessions_own_sites() {
-        let ids = |names: &[&str]| names.iter().map(|n| SiteId::parse(n).unwrap()).collect::<Vec<_>>();
-        let s = Session { sub: "u".into(), sites: ids(&["a", "b"]) };
-        assert_eq!(s.sites_to_try("b"), [&ids(&["b"])[0]]);
-        // A domain (or another tenant's id) is matched against each own site.
-        assert_eq!(s.sites_to_try("b.example"), s.sites.iter().collect::<Vec<_>>());
-        assert_eq!(s.sites_to_try("c"), s.sites.iter().collect::<Vec<_>>());
-        let many = Session { sub: "u".into(), sites: (0..150).map(|i| SiteId::parse(&format!("s{i}")).unwrap()).collect() };
-        assert_eq!(many.sites_to_try("x.example").len(), MAX_SITES);
-        // An id past the bound is not looked at.
-        assert_eq!(many.sites_to_try("s120").len(), MAX_SITES);
-        assert!(!many.sites_to_try("s120").iter().any(|id| id.as_str() == "s120"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use beacon_types::{Site, SiteId, SiteStatus};
 use serde::{Deserialize, Serialize};
+use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
 use crate::{d1, PlatformError, CACHE};
@@ -93,21 +94,43 @@ pub async fn site_for_host(env: &Env, host: &str, now_ms: u64) -> Result<Option<
     Ok(site)
 }
 
-/// The site of `team` that `named` names, by id or by domain (without
-/// `www.`, any case), active or not, straight from D1: for callers whose
-/// principal is a team's API key.
-pub async fn site_in_team(env: &Env, team: &str, named: &str) -> Result<Option<Site>, PlatformError> {
-    let sql = "SELECT id, domain, timezone, status FROM sites WHERE team_id = ?1 AND (id = ?2 OR domain = ?3) LIMIT 1";
-    let args = [team.into(), named.into(), beacon_types::site::normalize_domain(named).into()];
+/// The sites a caller may read.
+#[derive(Clone, Copy, Debug)]
+pub enum Readable<'a> {
+    /// Every site of a team (an API key's).
+    Team(&'a str),
+    /// The sites a dashboard session lists.
+    Listed(&'a [SiteId]),
+}
+
+/// The site `named` names among those `readable` covers, active or not,
+/// straight from D1, in one read. `named` is an id, else a domain (without
+/// `www.`, any case); an id wins over another site's domain.
+pub async fn visible_site(env: &Env, readable: Readable<'_>, named: &str) -> Result<Option<Site>, PlatformError> {
+    let (sql, args) = visible_query(readable, named);
+    let args = args.map(JsValue::from);
     let row: Option<Row> = d1::first(env, "d1 site lookup", sql, &args).await?;
     Ok(row.and_then(site_of_row))
 }
 
-/// A site by id (active or not), straight from D1.
-pub async fn site_by_id(env: &Env, id: &SiteId) -> Result<Option<Site>, PlatformError> {
-    let sql = "SELECT id, domain, timezone, status FROM sites WHERE id = ?1";
-    let row: Option<Row> = d1::first(env, "d1 site lookup", sql, &[id.as_str().into()]).await?;
-    Ok(row.and_then(site_of_row))
+/// The statement and arguments of [`visible_site`]: the scope (a team id, or
+/// the listed ids as one JSON array, so any number of them is one argument),
+/// the name as an id, and the name as a domain.
+fn visible_query(readable: Readable<'_>, named: &str) -> (&'static str, [String; 3]) {
+    let (sql, scope) = match readable {
+        Readable::Team(team) => (
+            "SELECT id, domain, timezone, status FROM sites WHERE team_id = ?1 AND (id = ?2 OR domain = ?3) \
+             ORDER BY id = ?2 DESC LIMIT 1",
+            team.to_owned(),
+        ),
+        Readable::Listed(ids) => (
+            "SELECT id, domain, timezone, status FROM sites WHERE id IN (SELECT value FROM json_each(?1)) \
+             AND (id = ?2 OR domain = ?3) ORDER BY id = ?2 DESC LIMIT 1",
+            // A list of strings always serializes.
+            serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned()),
+        ),
+    };
+    (sql, [scope, named.to_owned(), beacon_types::site::normalize_domain(named)])
 }
 
 fn site_of_row(r: Row) -> Option<Site> {
@@ -135,6 +158,23 @@ mod tests {
         assert_eq!(normalize_host(&"a".repeat(300)).as_deref(), None);
         // Only a port of digits is dropped.
         assert_eq!(normalize_host("a.example:80x").as_deref(), None);
+    }
+
+    #[test]
+    fn a_named_site_is_looked_up_only_among_the_readable_ones() {
+        let (sql, args) = visible_query(Readable::Team("team_a"), " WWW.Demo.Example ");
+        assert!(sql.contains("WHERE team_id = ?1 AND (id = ?2 OR domain = ?3)"), "{sql}");
+        assert_eq!(args, ["team_a", " WWW.Demo.Example ", "demo.example"].map(String::from));
+        let ids = ["demo", "other"].map(|i| SiteId::parse(i).unwrap());
+        let (sql, args) = visible_query(Readable::Listed(&ids), "demo");
+        assert!(sql.contains("WHERE id IN (SELECT value FROM json_each(?1)) AND (id = ?2 OR domain = ?3)"), "{sql}");
+        assert_eq!(args, [r#"["demo","other"]"#, "demo", "demo"].map(String::from));
+        let (_, args) = visible_query(Readable::Listed(&[]), "demo");
+        assert_eq!(args[0], "[]");
+        // Both prefer a site whose id is the name over one whose domain is.
+        for readable in [Readable::Team("t"), Readable::Listed(&ids)] {
+            assert!(visible_query(readable, "x").0.ends_with("ORDER BY id = ?2 DESC LIMIT 1"));
+        }
     }
 
     #[test]

@@ -93,12 +93,6 @@ impl Site {
         let own = normalize_domain(&self.domain);
         field.split(',').any(|d| normalize_domain(d) == own)
     }
-
-    /// Whether a Stats API `site_id` names this site: its id, or its domain
-    /// (without case and without a leading `www.`).
-    pub fn is_named(&self, named: &str) -> bool {
-        named == self.id.as_str() || normalize_domain(named) == normalize_domain(&self.domain)
-    }
 }
 
 /// Lowercases and strips surrounding space and a leading `www.`.
@@ -142,19 +136,6 @@ mod tests {
         assert!(site.matches_domain_field("other.example,demo.example"));
         assert!(!site.matches_domain_field("other.example"));
         assert!(!site.matches_domain_field(""));
-    }
-
-    #[test]
-    fn a_site_is_named_by_its_id_or_its_domain() {
-        let site =
-            Site { id: SiteId::parse("demo").unwrap(), domain: "demo.example".into(), timezone: "UTC".into(), status: SiteStatus::Active };
-        for named in ["demo", "demo.example", " WWW.Demo.Example"] {
-            assert!(site.is_named(named), "{named:?}");
-        }
-        // Not a list, and not another id or domain.
-        for named in ["", "Demo", "other", "other.example", "demo.example,other.example", "demo.example.evil"] {
-            assert!(!site.is_named(named), "{named:?}");
-        }
     }
 
     #[test]

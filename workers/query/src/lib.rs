@@ -221,18 +221,11 @@ async fn visible_site(env: &Env, principal: &Principal, named: &str) -> std::res
     if named.is_empty() {
         return Err(ApiError::NotFound);
     }
-    match principal {
-        Principal::Key(key) => sites::site_in_team(env, &key.team_id, named).await?.ok_or(ApiError::NotFound),
-        Principal::Session(s) => {
-            for id in s.sites_to_try(named) {
-                let Some(site) = sites::site_by_id(env, id).await? else { continue };
-                if site.is_named(named) {
-                    return Ok(site);
-                }
-            }
-            Err(ApiError::NotFound)
-        }
-    }
+    let readable = match principal {
+        Principal::Key(key) => sites::Readable::Team(&key.team_id),
+        Principal::Session(s) => sites::Readable::Listed(&s.sites),
+    };
+    sites::visible_site(env, readable, named).await?.ok_or(ApiError::NotFound)
 }
 
 /// Dev only: mints a dashboard session through the same code as login will
