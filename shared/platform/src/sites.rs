@@ -3,6 +3,9 @@
 //! Three layers: an in-isolate map (no I/O at all), KV (fast at the edge,
 //! short TTL), D1 (the truth). Unknown hostnames are cached too, briefly,
 //! so a flood of junk Host headers does not reach D1.
+//!
+//! Also the Stats API's lookup: the site a caller names, among the sites
+//! its principal may read, in one D1 read.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
