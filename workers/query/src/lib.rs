@@ -74,7 +74,7 @@ impl ApiError {
     fn into_response(self) -> Result<Response> {
         let (status, message) = match &self {
             ApiError::Unauthorized(m) => (401, (*m).to_owned()),
-            ApiError::NotFound => (404, "Site not found, or not visible to this API key".to_owned()),
+            ApiError::NotFound => (404, "Site not found, or not visible to this API key or session".to_owned()),
             ApiError::MethodNotAllowed => (405, "method not allowed".to_owned()),
             ApiError::TooLarge => (413, format!("request body exceeds {MAX_BODY} bytes")),
             ApiError::RateLimited(_) => (429, "Too many API requests; this key's hourly limit is used up".to_owned()),
