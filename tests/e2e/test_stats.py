@@ -10,6 +10,7 @@ import json
 import time
 import urllib.parse
 import uuid
+import zoneinfo
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -129,6 +130,58 @@ def test_session_metrics_by_visit_dimension(data):
     for country in ["DE", "US", "FR"]:
         a = m.aggregate(keep_session=lambda s: s[0]["country"] == country)
         assert got[country] == [a["visits"], a["bounce_rate"], a["visit_duration"]], country
+
+
+def plausible_dates(name, today):
+    """The first and last date Plausible gives a named range on `today`,
+    worked out here from the calendar."""
+    def month_start(months_back):
+        y, m = divmod(today.year * 12 + today.month - 1 - months_back, 12)
+        return dt.date(y, m + 1, 1)
+    month_end = month_start(-1) - dt.timedelta(days=1)
+    back = {"day": 0, "7d": 6, "28d": 27, "30d": 30, "91d": 90}
+    if name in back:
+        return today - dt.timedelta(days=back[name]), today
+    return {"month": (month_start(0), month_end), "6mo": (month_start(5), month_end), "12mo": (month_start(11), month_end),
+            "year": (dt.date(today.year, 1, 1), dt.date(today.year, 12, 31))}[name]
+
+
+@pytest.mark.parametrize("site,zone", [("DEMO_DOMAIN", "UTC"), ("TEAM_DOMAIN", "America/New_York")])
+def test_every_named_range_reads_plausibles_dates(data, site, zone):
+    # Each name reads the dates Plausible gives it in the site's timezone,
+    # and answers exactly what those dates written out answer (in v1 too).
+    body = {"site_id": ENV[site], "metrics": ["visitors", "visits", "pageviews", "bounce_rate"], "dimensions": ["visit:source"]}
+    seen = 0
+    for name in ["day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year"]:
+        for _ in range(2):  # once more if the site's day turned between the calls
+            today = dt.datetime.now(zoneinfo.ZoneInfo(zone)).date()
+            first, last = plausible_dates(name, today)
+            named = ok(query(dict(body, date_range=name)))
+            spelt = ok(query(dict(body, date_range=[first.isoformat(), last.isoformat()])))
+            if dt.datetime.now(zoneinfo.ZoneInfo(zone)).date() == today:
+                break
+        echoed = named["query"]["date_range"]
+        assert [echoed[0][:10], echoed[1][:10]] == [first.isoformat(), last.isoformat()], (name, echoed)
+        assert echoed[0][10:19] == "T00:00:00" and echoed[1][10:19] == "T23:59:59", (name, echoed)
+        assert named["results"] == spelt["results"], name
+        seen += sum(row["metrics"][1] for row in named["results"])
+        if name in ("day", "7d", "30d", "month", "6mo", "12mo"):
+            params = {"site_id": ENV[site], "metrics": "visitors,visits,pageviews,bounce_rate", "property": "visit:source"}
+            by_name = ok(v1("breakdown", dict(params, period=name)))
+            by_dates = ok(v1("breakdown", dict(params, period="custom", date=f"{first},{last}")))
+            assert by_name["results"] == by_dates["results"], name
+    # Not an empty comparison: demo's golden data lies 10-80 days back.
+    if site == "DEMO_DOMAIN":
+        assert seen > 0
+
+
+def test_24h_is_the_last_24_hours_to_the_second(data):
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    got = ok(query({"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": "24h"}))
+    after = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    start, end = (dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in got["query"]["date_range"])
+    assert end - start == dt.timedelta(hours=24), got["query"]
+    assert before - dt.timedelta(seconds=1) <= end <= after + dt.timedelta(seconds=1), (before, end, after)
 
 
 def test_timeseries_by_day_and_hour(data):
@@ -763,11 +816,15 @@ def test_hostname_week_month_and_auto_time_buckets(data):
 def test_iso_datetime_ranges_cut_by_instant(data):
     m = data["model"]
     d0 = data["range"][0]
-    got = q(data, metrics=["pageviews", "visitors"], date_range=[f"{d0}T12:05:00+02:00", f"{d0}T10:10:00Z"])
+    got = q(data, metrics=["pageviews", "visitors", "events"], date_range=[f"{d0}T12:05:00+02:00", f"{d0}T10:10:00Z"])
     lo = int(dt.datetime.fromisoformat(f"{d0}T10:05:00+00:00").timestamp() * 1000)
     hi = lo + 5 * 60_000
-    a = m.aggregate(lambda e: lo <= e["t"] < hi)
-    assert got["results"][0]["metrics"] == [a["pageviews"], a["visitors"]]
+    # The end's second is in the range, as Plausible's `timestamp <= last`
+    # (and the data set has an event in it, so this tells the two apart).
+    a = m.aggregate(lambda e: lo <= e["t"] < hi + 1000)
+    assert a != m.aggregate(lambda e: lo <= e["t"] < hi), "no event in the range's last second"
+    assert got["results"][0]["metrics"] == [a["pageviews"], a["visitors"], a["events"]]
+    assert got["query"]["date_range"] == [f"{d0}T10:05:00Z", f"{d0}T10:10:00Z"]
 
 
 def test_a_page_filter_counts_bounces_of_the_visits_that_entered_there():

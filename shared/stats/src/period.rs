@@ -98,9 +98,11 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
     match range {
         DateRange::Named(name) => match name.as_str() {
             "day" => days(today, today, tz),
+            // Ranges of instants keep their end's second, as Plausible's
+            // `timestamp <= last` does: the period ends a second after it.
             "24h" => {
-                let to_s = secs(now);
-                let from_s = to_s.saturating_sub(86_400);
+                let to_s = secs(now).saturating_add(1);
+                let from_s = secs(now).saturating_sub(86_400);
                 let first = Timestamp::from_second(from_s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).unwrap_or(today);
                 Ok(Period { from_s, to_s, first, last: today, whole_days: false })
             }
@@ -125,7 +127,7 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
             }
             Ok(Period {
                 from_s: secs(from),
-                to_s: secs(to),
+                to_s: secs(to).saturating_add(1),
                 first: from.to_zoned_datetime(tz.clone()).date(),
                 last: to.to_zoned_datetime(tz.clone()).date(),
                 whole_days: false,
@@ -346,7 +348,8 @@ mod tests {
         let p = resolve(&DateRange::Named("year".into()), &zone("UTC"), now).unwrap();
         assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-01-01".into(), "2024-12-31".into()));
         let p = resolve(&DateRange::Named("24h".into()), &zone("UTC"), now).unwrap();
-        assert_eq!(p.to_s - p.from_s, 86_400);
+        // The last 24 hours up to now's second included.
+        assert_eq!((p.from_s, p.to_s), (now / 1000 - 86_400, now / 1000 + 1));
     }
 
     #[test]
@@ -424,7 +427,8 @@ mod tests {
         let yoy = compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &tz, 0).unwrap();
         assert_eq!((yoy.first.to_string(), yoy.last.to_string()), ("2023-03-02".into(), "2023-03-11".into()));
         let p = resolve(&DateRange::DateTimes("2024-01-01T10:00:00+02:00".into(), "2024-01-01T12:00:00Z".into()), &tz, 0).unwrap();
-        assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-01T08:00:00Z".into(), "2024-01-01T12:00:00Z".into()));
+        // Its end's second is in it, as in Plausible's `timestamp <= last`.
+        assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-01T08:00:00Z".into(), "2024-01-01T12:00:01Z".into()));
         assert!(resolve(&DateRange::DateTimes("2024-01-02T00:00:00Z".into(), "2024-01-01T00:00:00Z".into()), &tz, 0).is_err());
         assert!(resolve(&DateRange::Dates("2024-02-30".into(), "2024-03-01".into()), &tz, 0).is_err());
     }

@@ -1314,6 +1314,23 @@ fn the_echoed_range_writes_a_utc_sites_offset_as_z() {
 
 #[test]
 #[wasm_bindgen_test]
+fn a_range_of_instants_keeps_its_last_second() {
+    // Plausible reads `timestamp <= last`: the echo is the end as sent, and
+    // the statement reads up to the second after it.
+    let fake = Fake::new(vec![]);
+    let body = json!({"site_id": "demo", "metrics": ["pageviews"], "date_range": ["2024-01-31T10:00:00Z", "2024-01-31T12:00:00Z"]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["query"]["date_range"], json!(["2024-01-31T11:00:00+01:00", "2024-01-31T13:00:00+01:00"]));
+    let seen = fake.seen.borrow();
+    assert!(seen.iter().all(|sql| sql.contains("timestamp < toDateTime(1706702401)")), "{seen:#?}");
+    drop(seen);
+    let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "24h"});
+    let out = run_q(&Fake::new(vec![]), body, &[]).unwrap();
+    assert_eq!(out["query"]["date_range"], json!(["2024-01-31T01:00:00+01:00", "2024-02-01T01:00:00+01:00"]));
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn all_runs_from_the_day_of_the_sites_first_data() {
     let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "all", "dimensions": ["time:day"],
                       "include": {"time_labels": true}});
