@@ -122,8 +122,10 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
         DateRange::DateTimes(a, b) => {
             let from: Timestamp = a.parse().map_err(|_| bad(format_args!("Invalid date-time {a:?}")))?;
             let to: Timestamp = b.parse().map_err(|_| bad(format_args!("Invalid date-time {b:?}")))?;
-            if from >= to {
-                return Err(bad("Start must be before end"));
+            // Both ends are in the range, to the second (Plausible truncates
+            // them): one instant twice is that one second.
+            if from.as_second() > to.as_second() {
+                return Err(bad("Start must not be after end"));
             }
             Ok(Period {
                 from_s: secs(from),
@@ -430,6 +432,10 @@ mod tests {
         // Its end's second is in it, as in Plausible's `timestamp <= last`.
         assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-01T08:00:00Z".into(), "2024-01-01T12:00:01Z".into()));
         assert!(resolve(&DateRange::DateTimes("2024-01-02T00:00:00Z".into(), "2024-01-01T00:00:00Z".into()), &tz, 0).is_err());
+        let p = resolve(&DateRange::DateTimes("2024-01-01T12:00:00Z".into(), "2024-01-01T12:00:00Z".into()), &tz, 0).unwrap();
+        assert_eq!(p.to_s - p.from_s, 1);
+        let p = resolve(&DateRange::DateTimes("2024-01-01T12:00:00.7Z".into(), "2024-01-01T12:00:00.2Z".into()), &tz, 0).unwrap();
+        assert_eq!(p.to_s - p.from_s, 1);
         assert!(resolve(&DateRange::Dates("2024-02-30".into(), "2024-03-01".into()), &tz, 0).is_err());
     }
 
