@@ -97,6 +97,9 @@ enum Raw {
     /// Visits that entered on a page the top-level `event:page` filter
     /// keeps: bounce_rate's denominator under such a filter.
     EnteredVisits,
+    /// Visitors of the sign rows read, every state counted: right only
+    /// where a visit's states agree on every group and filter.
+    StateVisitors,
     /// Share of all visitors (percentage).
     Share,
     /// Converted visitors over all visitors without the goal and property
@@ -521,7 +524,9 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
     let needs_sessions = plan.sessions_only
         || wants(&[Metric::BounceRate, Metric::VisitDuration, Metric::ViewsPerVisit])
         || (wants(&[Metric::Visits]) && !plan.event_dims);
+    let visitors_of_visits = needs_sessions && visitors_of_visits(q);
     let needs_events = !plan.sessions_only
+        && !visitors_of_visits
         && (wants(&[
             Metric::Visitors,
             Metric::Pageviews,
@@ -591,6 +596,9 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         if plan.sessions_only {
             raws.extend([Raw::Visitors, Raw::Pageviews, Raw::Events]);
         }
+        if visitors_of_visits {
+            raws.push(Raw::StateVisitors);
+        }
         if wants(&[Metric::BounceRate]) {
             raws.push(Raw::Bounces);
             if se_conds.entered.is_some() {
@@ -618,6 +626,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         // session side keeps its own as denominators.
         let slot = |raw| match raw {
             Raw::Visits => Raw::SessionVisits,
+            Raw::StateVisitors => Raw::Visitors,
             Raw::Pageviews if !plan.sessions_only => Raw::SessionPageviews,
             other => other,
         };
@@ -831,6 +840,27 @@ fn add(group: &mut BTreeMap<Raw, f64>, vals: impl IntoIterator<Item = (Raw, f64)
     }
 }
 
+/// Whether `q`'s visitors can come from the sign rows its session metrics
+/// read, in the same statement, as Plausible takes them from its sessions
+/// table when no metric, dimension or filter needs events (`TableDecider`).
+/// Every state of a visit active in a period overlaps it too (a state's end
+/// only grows), so a distinct count over the states read counts the
+/// visitors of the active visits; that holds only where all of a visit's
+/// states fall in one group and pass the same filters: visit fields that
+/// never change, no time buckets (states end in different ones), no exit
+/// page.
+fn visitors_of_visits(q: &Query) -> bool {
+    let steady = |d: &str| d.starts_with("visit:") && !session_only(d);
+    let mut filtered = Vec::new();
+    q.filters.iter().for_each(|f| f.dimensions(0, &mut filtered));
+    q.metrics.contains(&Metric::Visitors)
+        && q.metrics
+            .iter()
+            .all(|m| matches!(m, Metric::Visitors | Metric::Visits | Metric::BounceRate | Metric::VisitDuration | Metric::ViewsPerVisit))
+        && q.dimensions.iter().all(|d| steady(&d.0))
+        && filtered.iter().all(|(d, _)| steady(d))
+}
+
 /// Raw aggregates event rows give for `m`.
 fn event_raws(m: Metric) -> Vec<Raw> {
     match m {
@@ -851,7 +881,7 @@ fn name_is(v: &str) -> Cond {
 
 fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
     match (kind, raw) {
-        (_, Raw::Visitors) => Expr::Distinct(Double::VisitorId),
+        (_, Raw::Visitors | Raw::StateVisitors) => Expr::Distinct(Double::VisitorId),
         (RowKind::Event, Raw::Visits) => Expr::Distinct(Double::SessionId),
         (RowKind::Event, Raw::Pageviews) => Expr::Sum(vec![], Some(name_is("pageview"))),
         (RowKind::Event, Raw::Events) => Expr::Sum(vec![], Some(Cond::Not(Box::new(name_is("engagement"))))),

@@ -72,16 +72,13 @@ fn visitors_where(filters: Value) -> Value {
 #[wasm_bindgen_test]
 fn event_and_session_rows_merge_by_dimension() {
     let fake = Fake::new(vec![
-        ("double1 = 1", json!([{"c0": "DE", "c1": "3"}, {"c0": "FR", "c1": 1}])),
+        ("double1 = 1", json!([{"c0": "DE", "c1": "3", "c2": 5}, {"c0": "FR", "c1": 1, "c2": 2}])),
         ("double1 = 2", json!([{"c0": "DE", "c1": 4, "c2": 1}, {"c0": "FR", "c1": 0, "c2": 0}])),
     ]);
-    let out = run_q(
-        &fake,
-        json!({"site_id": "demo", "metrics": ["visitors", "bounce_rate"], "date_range": "day", "dimensions": ["visit:country"]}),
-        &[],
-    )
-    .unwrap();
-    assert_eq!(out["results"], json!([{"metrics": [3, 25], "dimensions": ["DE"]}, {"metrics": [1, 0], "dimensions": ["FR"]}]));
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "pageviews", "bounce_rate"], "date_range": "day",
+                      "dimensions": ["visit:country"]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [3, 5, 25], "dimensions": ["DE"]}, {"metrics": [1, 2, 0], "dimensions": ["FR"]}]));
     let seen = fake.seen.borrow();
     assert_eq!(seen.len(), 2);
     for sql in seen.iter() {
@@ -89,6 +86,44 @@ fn event_and_session_rows_merge_by_dimension() {
         // "day" in Berlin at 2024-02-01T00:00Z is Feb 1, from 23:00 UTC.
         assert!(sql.contains("timestamp >= toDateTime(1706742000)"), "{sql}");
     }
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn visitors_beside_only_session_metrics_come_from_the_same_sign_rows() {
+    // Plausible's TableDecider: nothing needs events, so its sessions table
+    // answers visitors too. Here: one statement over sign rows.
+    let fake = Fake::new(vec![("double1 = 2", json!([{"c0": "DE", "c1": 4, "c2": 3, "c3": 1}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "bounce_rate"], "date_range": "day", "dimensions": ["visit:country"],
+                      "filters": [["is", "visit:source", ["Google"]], ["has_done", ["is", "event:name", ["Signup"]]]]});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"], json!([{"metrics": [3, 25], "dimensions": ["DE"]}]));
+    let seen = fake.seen.borrow();
+    let main = seen.last().map(String::as_str).unwrap_or_default();
+    assert!(main.contains("double1 = 2") && main.contains("count(DISTINCT double4)"), "{main}");
+    // The has_done list is read first; no event rows are counted.
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    drop(seen);
+    let one = |extra: Value| {
+        let mut body = json!({"site_id": "demo", "metrics": ["visitors", "visits", "visit_duration"], "date_range": "day"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let seen = statements(body, &[]).unwrap();
+        seen.len() == 1 && seen.iter().all(|sql| sql.contains("double1 = 2"))
+    };
+    assert!(one(json!({})));
+    assert!(one(json!({"dimensions": ["visit:entry_page", "visit:utm_source"]})));
+    assert!(one(json!({"filters": [["not", ["contains", "visit:referrer", ["x"]]]]})));
+    // Not where a visit's states can differ in a group or a filter, nor
+    // beside a metric of events.
+    assert!(!one(json!({"dimensions": ["time:day"]})));
+    assert!(!one(json!({"dimensions": ["visit:exit_page"]})));
+    assert!(!one(json!({"filters": [["is", "visit:exit_page", ["/a"]]]})));
+    assert!(!one(json!({"filters": [["is", "event:page", ["/a"]]]})));
+    assert!(!one(json!({"dimensions": ["event:page"]})));
+    assert!(!one(json!({"metrics": ["visitors", "visits", "pageviews"]})));
+    assert!(!one(json!({"metrics": ["visitors", "percentage", "visits"], "dimensions": ["visit:source"]})));
 }
 
 #[test]
