@@ -524,9 +524,9 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
     let needs_sessions = plan.sessions_only
         || wants(&[Metric::BounceRate, Metric::VisitDuration, Metric::ViewsPerVisit])
         || (wants(&[Metric::Visits]) && !plan.event_dims);
-    let visitors_of_visits = needs_sessions && visitors_of_visits(q);
+    let visitors_from_sessions = needs_sessions && visitors_of_visits(q);
     let needs_events = !plan.sessions_only
-        && !visitors_of_visits
+        && !visitors_from_sessions
         && (wants(&[
             Metric::Visitors,
             Metric::Pageviews,
@@ -596,7 +596,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         if plan.sessions_only {
             raws.extend([Raw::Visitors, Raw::Pageviews, Raw::Events]);
         }
-        if visitors_of_visits {
+        if visitors_from_sessions {
             raws.push(Raw::StateVisitors);
         }
         if wants(&[Metric::BounceRate]) {
