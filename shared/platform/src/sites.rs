@@ -120,15 +120,20 @@ pub async fn visible_site(env: &Env, readable: Readable<'_>, named: &str) -> Res
 /// the listed ids as one JSON array, so any number of them is one argument),
 /// the name as an id, and the name as a domain.
 fn visible_query(readable: Readable<'_>, named: &str) -> (&'static str, [String; 3]) {
+    // One match rule for every scope: the id, else the domain; an id first.
+    macro_rules! named_within {
+        ($scope:literal) => {
+            concat!(
+                "SELECT id, domain, timezone, status FROM sites WHERE ",
+                $scope,
+                " AND (id = ?2 OR domain = ?3) ORDER BY id = ?2 DESC LIMIT 1"
+            )
+        };
+    }
     let (sql, scope) = match readable {
-        Readable::Team(team) => (
-            "SELECT id, domain, timezone, status FROM sites WHERE team_id = ?1 AND (id = ?2 OR domain = ?3) \
-             ORDER BY id = ?2 DESC LIMIT 1",
-            team.to_owned(),
-        ),
+        Readable::Team(team) => (named_within!("team_id = ?1"), team.to_owned()),
         Readable::Listed(ids) => (
-            "SELECT id, domain, timezone, status FROM sites WHERE id IN (SELECT value FROM json_each(?1)) \
-             AND (id = ?2 OR domain = ?3) ORDER BY id = ?2 DESC LIMIT 1",
+            named_within!("id IN (SELECT value FROM json_each(?1))"),
             // A list of strings always serializes.
             serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned()),
         ),
