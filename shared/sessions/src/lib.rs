@@ -61,14 +61,6 @@ pub struct Update {
     pub rows: Vec<DataPoint>,
 }
 
-fn is_pageview(e: &Event) -> bool {
-    e.name == "pageview"
-}
-
-fn is_engagement(e: &Event) -> bool {
-    e.name == "engagement"
-}
-
 /// Session id: a hash of visitor and start, 52 bits like every id in AE.
 pub fn session_id(visitor_id: u64, start_ms: u64) -> u64 {
     let mut h = Sha256::new();
@@ -84,7 +76,7 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
     let live = current.filter(|s| s.is_live_at(at));
 
     let Some(mut session) = live else {
-        if is_engagement(&event) {
+        if event.is_engagement() {
             // Engagement alone does not open a visit (its page's visit ended).
             return Update { session: None, rows: vec![encode_event(&event, Entry::default())] };
         }
@@ -104,13 +96,13 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
     if at < row.start_ms {
         // Out of order: an earlier event arrived late and becomes the entry.
         row.start_ms = at;
-        if is_pageview(&event) {
+        if event.is_pageview() {
             row.entry_page = event.pathname.clone();
             row.entry_hostname = event.hostname.clone();
         }
     }
     session.last_ms = session.last_ms.max(at);
-    if is_pageview(&event) {
+    if event.is_pageview() {
         row.pageviews = row.pageviews.saturating_add(1);
         if at >= session.exit_ms {
             session.exit_ms = at;
@@ -118,7 +110,7 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
             row.exit_hostname = event.hostname.clone();
         }
     }
-    if !is_engagement(&event) {
+    if !event.is_engagement() {
         row.events = row.events.saturating_add(1);
         if event.interactive {
             row.is_bounce = false;
@@ -138,7 +130,7 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
 
 fn start(event: Event) -> Update {
     let at = event.timestamp_ms;
-    let pageview = is_pageview(&event);
+    let pageview = event.is_pageview();
     let row = SessionRow {
         id: session_id(event.visitor_id, at),
         start_ms: at,

@@ -883,8 +883,9 @@ fn raw_expr(raw: Raw, kind: RowKind) -> Expr {
     match (kind, raw) {
         (_, Raw::Visitors | Raw::StateVisitors) => Expr::Distinct(Double::VisitorId),
         (RowKind::Event, Raw::Visits) => Expr::Distinct(Double::SessionId),
-        (RowKind::Event, Raw::Pageviews) => Expr::Sum(vec![], Some(name_is("pageview"))),
-        (RowKind::Event, Raw::Events) => Expr::Sum(vec![], Some(Cond::Not(Box::new(name_is("engagement"))))),
+        // Event rows hold their own 1 or 0 there (no name to compare).
+        (RowKind::Event, Raw::Pageviews) => Expr::Sum(vec![Double::Pageviews], None),
+        (RowKind::Event, Raw::Events) => Expr::Sum(vec![Double::Events], None),
         // Counted only over the revenue goals' events (`query_kind`).
         (RowKind::Event, Raw::Revenue) => Expr::Sum(vec![Double::RevenueAmount], None),
         (RowKind::Event, Raw::RevenueEvents) => Expr::Sum(vec![], None),

@@ -164,6 +164,19 @@ pub struct Event {
     pub visitor_id: u64,
 }
 
+impl Event {
+    /// A pageview (Plausible's `pageviews` count these).
+    pub fn is_pageview(&self) -> bool {
+        self.name == "pageview"
+    }
+
+    /// The tracker's engagement event: not an event to `events`, not
+    /// interaction.
+    pub fn is_engagement(&self) -> bool {
+        self.name == "engagement"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1230,14 +1230,14 @@ fn revenue_is_money_in_the_currency_of_the_goals_in_play() {
     assert!(rows.contains(&(json!("Signup"), Value::Null)), "{rows:?}");
     assert_eq!(out["meta"].get("metric_warnings"), None);
     // In one statement: per goal, its events (engagement events are not
-    // events), and its revenue over the revenue goals' events in their
+    // events: their rows hold 0 in double15), and its revenue over the revenue goals' events in their
     // own currencies.
     let seen = fake.seen.borrow();
     assert_eq!(seen.len(), 1, "{seen:#?}");
     let in_currency =
         format!("((blob1 IN ('Purchase') AND double7 IN ({})) OR (blob1 IN ('Upgrade') AND double7 IN ({})))", code("EUR"), code("USD"));
     for part in [
-        "sumIf(_sample_interval, (blob1 IN ('Purchase') AND NOT (blob1 IN ('engagement'))))".to_owned(),
+        "sumIf(_sample_interval * double15, blob1 IN ('Purchase'))".to_owned(),
         format!("sumIf(_sample_interval * double6, (blob1 IN ('Purchase') AND {in_currency}))"),
         format!("sumIf(_sample_interval * double6, (blob1 IN ('Signup') AND {in_currency}))"),
     ] {
