@@ -253,6 +253,17 @@ pub fn label(bucket: &str, unit: Unit, period: &Period) -> String {
     }
 }
 
+/// The date of a day bucket as AE gives it (the Unix second its day
+/// starts, `sql::Expr::Bucket`) in `tz`; anything else stays as it is.
+pub fn day_label(start: &str, tz: &TimeZone) -> String {
+    // AE may send an integer as a string or as a float.
+    let second = start.parse::<i64>().ok().or_else(|| start.parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64));
+    match second.and_then(|s| Timestamp::from_second(s).ok()) {
+        Some(ts) => ts.to_zoned_datetime(tz.clone()).date().to_string(),
+        None => start.to_owned(),
+    }
+}
+
 /// The label of the day, week or month bucket starting at `start_s`
 /// (Unix seconds); [`labels`] lists hours itself.
 fn label_at(start_s: i64, unit: Unit, period: &Period, tz: &TimeZone) -> String {
@@ -461,6 +472,33 @@ mod tests {
         // would be the period itself, so the one before is taken.
         let matched = Comparison::PreviousPeriod { match_day_of_week: true };
         assert_eq!(dates(compare(&on("2024-01-08", "2024-01-10"), &matched, &tz, 0).unwrap()), ("2024-01-01".into(), "2024-01-03".into()));
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_day_bucket_reads_as_the_label_of_its_day() {
+        // Every day's start (AE's `toStartOfDay`) names that day, where
+        // clocks change too (Santiago's days in April and September start
+        // at 01:00 or skip 00:00).
+        for name in ["UTC", "America/New_York", "America/Santiago", "Asia/Kolkata", "Pacific/Chatham"] {
+            let tz = zone(name);
+            let p = span("2024-03-25", "2024-09-15", &tz);
+            for label in labels(&p, Unit::Day, &tz) {
+                let start = day_start(label.parse().unwrap(), &tz).unwrap();
+                assert_eq!(day_label(&start.to_string(), &tz), label, "{name}");
+                // Any second of the day names it too.
+                assert_eq!(day_label(&(start + 3600).to_string(), &tz), label, "{name}");
+            }
+        }
+        let tz = zone("America/New_York");
+        // 2024-01-01T05:00:00Z, as an integer, a string or a float.
+        assert_eq!(day_label("1704085200", &tz), "2024-01-01");
+        assert_eq!(day_label("1704085200.0", &tz), "2024-01-01");
+        assert_eq!(day_label("1704085199", &tz), "2023-12-31");
+        // Not a second AE would send: kept as it is, never a panic.
+        for odd in ["", "2024-01-01", "1.5", "1e300", "-1e300", "NaN", "99999999999999999999"] {
+            assert_eq!(day_label(odd, &tz), odd);
+        }
     }
 
     #[test]

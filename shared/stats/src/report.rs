@@ -798,7 +798,7 @@ async fn goals_at_once<R: Runner>(
     }
     let mut out = Vec::new();
     for row in ctx.rows(sql).await? {
-        let key = key_of(&row, &dim_cols);
+        let key = key_of(&row, &dim_cols, &ctx.tz);
         for (goal, mine) in ctx.goals.iter().zip(&places) {
             let vals: BTreeMap<Raw, f64> = mine.iter().map(|(raw, i)| (*raw, number(row.get(&format!("v{i}"))))).collect();
             if vals.values().any(|v| *v != 0.0) {
@@ -811,26 +811,45 @@ async fn goals_at_once<R: Runner>(
     Ok(Some(out))
 }
 
+/// The column of a group key; `day`: it holds a day as a Unix second.
+#[derive(Clone, Copy)]
+struct KeyCol {
+    at: usize,
+    day: bool,
+}
+
 /// Groups `select` by `dims` (the goal aside: it is counted per goal);
 /// returns their columns, in order.
-fn group_by_dims(select: &mut Select, dims: &[Dim], tz: &str) -> Vec<usize> {
+fn group_by_dims(select: &mut Select, dims: &[Dim], tz: &str) -> Vec<KeyCol> {
     let mut cols = Vec::new();
     for d in dims {
-        let col = select.column(match d {
+        let expr = match d {
             Dim::Time(unit) => Expr::Bucket(*unit, tz.to_owned()),
             Dim::Col(c) => Expr::Col(c.clone()),
             Dim::Device => Expr::Col(Column::Double(Double::Device)),
             Dim::Goal => continue,
-        });
-        select.group_by(col);
-        cols.push(col);
+        };
+        let day = expr == Expr::Bucket(Unit::Day, tz.to_owned());
+        let at = select.column(expr);
+        select.group_by(at);
+        cols.push(KeyCol { at, day });
     }
     cols
 }
 
-/// A row's group key: the values of its dimension columns `cols`.
-fn key_of(row: &Map<String, Value>, cols: &[usize]) -> Key {
-    cols.iter().map(|c| text(row.get(&format!("c{c}")))).collect()
+/// A row's group key: the values of its dimension columns `cols`, a day
+/// as its date in `tz`.
+fn key_of(row: &Map<String, Value>, cols: &[KeyCol], tz: &TimeZone) -> Key {
+    cols.iter()
+        .map(|c| {
+            let value = text(row.get(&format!("c{}", c.at)));
+            if c.day {
+                period::day_label(&value, tz)
+            } else {
+                value
+            }
+        })
+        .collect()
 }
 
 /// Adds `vals` to the figures of a group.
@@ -990,7 +1009,7 @@ async fn query_kind<R: Runner>(
             select.order_by(*first, true);
         }
         for c in &dim_cols {
-            select.order_by(*c, false);
+            select.order_by(c.at, false);
         }
         let limit = if single { top.unwrap_or(MAX_GROUPS) } else { MAX_GROUPS };
         select.limit(limit.min(MAX_GROUPS));
@@ -1022,7 +1041,7 @@ async fn query_kind<R: Runner>(
             let mut out: HashMap<Key, BTreeMap<Raw, f64>> = HashMap::new();
             for row in &rows {
                 let vals: Vec<(Raw, f64)> = raw_cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))).collect();
-                let key = key_of(row, &dim_cols);
+                let key = key_of(row, &dim_cols, &ctx.tz);
                 let keys = match (by_hour, start_col) {
                     (Some(hours), Some(c)) => hours.spread(key, &text(row.get(&format!("c{c}")))),
                     _ => vec![key],
@@ -1032,10 +1051,10 @@ async fn query_kind<R: Runner>(
                 }
             }
             for row in &visitor_rows {
-                out.entry(key_of(row, &dim_cols)).or_default().insert(Raw::Visitors, number(row.get(SURVIVING)));
+                out.entry(key_of(row, &dim_cols, &ctx.tz)).or_default().insert(Raw::Visitors, number(row.get(SURVIVING)));
             }
             for row in &engagement_rows {
-                let entry = out.entry(key_of(row, &dim_cols)).or_default();
+                let entry = out.entry(key_of(row, &dim_cols, &ctx.tz)).or_default();
                 entry.insert(Raw::ScrollSum, number(row.get(VISIT_SCROLL)));
                 entry.insert(Raw::EngagementMs, number(row.get(VISIT_ENGAGED_MS)));
                 entry.insert(Raw::EngagedVisits, number(row.get(ENGAGED_VISITS)));
