@@ -541,7 +541,9 @@ def test_a_pattern_matching_too_many_long_values_is_a_400_not_an_engine_error():
     d0, _ = pick_days()
     t = at(d0, 12)
     points = [{"index": ENV["DEMO_SITE_ID"], "timestamp_ms": t + i,
-               "blobs": ["pageview", f"/{'in' if i % 2 else 'out'}/{'x' * 60}/{i}"], "doubles": [1, 1, 1, 7, 7]}
+               "blobs": ["pageview", f"/{'in' if i % 2 else 'out'}/{'x' * 60}/{i}"],
+               # Event rows as ingest writes them: a pageview holds 1 in double14 and double15.
+               "doubles": [1, 1, 1, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]}
               for i in range(10_000)]
     r = request("POST", ENV["AE_LOCAL_URL"] + "/write", json.dumps(points), {"content-type": "application/json"})
     assert r.status == 200, r.body
