@@ -2,8 +2,8 @@
 //!
 //! Only functions Cloudflare documents for Analytics Engine SQL are emitted
 //! (`position(… IN …)`, `substring`, `lowerUTF8`, `sumIf`, `count(DISTINCT)`,
-//! `toStartOfInterval` and `formatDateTime` with a time zone, `toDateTime`,
-//! `if`). AE has no regular expressions: `matches` filters are resolved to
+//! `toStartOfInterval`, `toStartOfDay` and `formatDateTime` with a time
+//! zone, `toDateTime`, `toUnixTimestamp`, `if`). AE has no regular expressions: `matches` filters are resolved to
 //! `IN` lists before rendering (see `report`).
 
 use std::fmt::Write as _;
