@@ -3,8 +3,9 @@
 //! Only functions Cloudflare documents for Analytics Engine SQL are emitted
 //! (`position(… IN …)`, `substring`, `lowerUTF8`, `sumIf`, `count(DISTINCT)`,
 //! `toStartOfInterval`, `toStartOfDay` and `formatDateTime` with a time
-//! zone, `toDateTime`, `toUnixTimestamp`, `if`). AE has no regular expressions: `matches` filters are resolved to
-//! `IN` lists before rendering (see `report`).
+//! zone, `toDateTime`, `toUnixTimestamp`, `if`). AE has no regular
+//! expressions: `matches` filters are resolved to `IN` lists before
+//! rendering (see `report`).
 
 use std::fmt::Write as _;
 
