@@ -829,10 +829,9 @@ fn group_by_dims(select: &mut Select, dims: &[Dim], tz: &str) -> Vec<KeyCol> {
             Dim::Device => Expr::Col(Column::Double(Double::Device)),
             Dim::Goal => continue,
         };
-        let day = expr == Expr::Bucket(Unit::Day, tz.to_owned());
         let at = select.column(expr);
         select.group_by(at);
-        cols.push(KeyCol { at, day });
+        cols.push(KeyCol { at, day: *d == Dim::Time(Unit::Day) });
     }
     cols
 }

@@ -315,10 +315,10 @@ pub enum Expr {
     Distinct(Double),
     /// Start of the row's time bucket in the site's zone: local text
     /// (`2024-01-31` or `2024-01-31 10:00:00`), for a day its Unix second
-    /// (see `bucket`). Session rows are bucketed
-    /// by the state's last event, capped at the range's last second, as
-    /// Plausible buckets sessions by their `timestamp`: a state's -1 and +1
-    /// rows share a bucket, and a later state's is never earlier.
+    /// (see `bucket`). Session rows are bucketed by the state's last event,
+    /// capped at the range's last second, as Plausible buckets sessions by
+    /// their `timestamp`: a state's -1 and +1 rows share a bucket, and a
+    /// later state's is never earlier.
     Bucket(Unit, String),
     /// Start of the time bucket where a session state's time in the range
     /// begins: its start, or the range's start for a visit already going

@@ -1230,8 +1230,8 @@ fn revenue_is_money_in_the_currency_of_the_goals_in_play() {
     assert!(rows.contains(&(json!("Signup"), Value::Null)), "{rows:?}");
     assert_eq!(out["meta"].get("metric_warnings"), None);
     // In one statement: per goal, its events (engagement events are not
-    // events: their rows hold 0 in double15), and its revenue over the revenue goals' events in their
-    // own currencies.
+    // events: their rows hold 0 in double15), and its revenue over the
+    // revenue goals' events in their own currencies.
     let seen = fake.seen.borrow();
     assert_eq!(seen.len(), 1, "{seen:#?}");
     let in_currency =
