@@ -253,15 +253,19 @@ pub fn label(bucket: &str, unit: Unit, period: &Period) -> String {
     }
 }
 
-/// The date of a day bucket as AE gives it (the Unix second its day
-/// starts, `sql::Expr::Bucket`) in `tz`; anything else stays as it is.
+/// The date of a day bucket as AE gives it (`sql::Expr::Bucket`: the Unix
+/// second of the day's start in `tz`); anything else stays as it is.
+///
+/// An engine whose day rounding gives a date rather than a date-time turns
+/// it into UTC midnight of that date. A multiple of 86,400 therefore reads
+/// as its UTC date: a day that starts then in `tz` has that date too (its
+/// offset is 0, or it starts after midnight), so either reading is right.
 pub fn day_label(start: &str, tz: &TimeZone) -> String {
     // AE may send an integer as a string or as a float.
     let second = start.parse::<i64>().ok().or_else(|| start.parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64));
-    match second.and_then(|s| Timestamp::from_second(s).ok()) {
-        Some(ts) => ts.to_zoned_datetime(tz.clone()).date().to_string(),
-        None => start.to_owned(),
-    }
+    let Some((s, ts)) = second.and_then(|s| Some((s, Timestamp::from_second(s).ok()?))) else { return start.to_owned() };
+    let zone = if s.rem_euclid(86_400) == 0 { TimeZone::UTC } else { tz.clone() };
+    ts.to_zoned_datetime(zone).date().to_string()
 }
 
 /// The label of the day, week or month bucket starting at `start_s`
@@ -477,7 +481,7 @@ mod tests {
     #[test]
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_day_bucket_reads_as_the_label_of_its_day() {
-        // Every day's start (AE's `toStartOfDay`) names that day, where
+        // Every day's start (AE's day rounding) names that day, where
         // clocks change too (Santiago's days in April and September start
         // at 01:00 or skip 00:00).
         for name in ["UTC", "America/New_York", "America/Santiago", "Asia/Kolkata", "Pacific/Chatham"] {
@@ -486,13 +490,18 @@ mod tests {
             for label in labels(&p, Unit::Day, &tz) {
                 let start = day_start(label.parse().unwrap(), &tz).unwrap();
                 assert_eq!(day_label(&start.to_string(), &tz), label, "{name}");
-                // Any second of the day names it too.
-                assert_eq!(day_label(&(start + 3600).to_string(), &tz), label, "{name}");
+                // The date as UTC midnight names it too.
+                let date: Date = label.parse().unwrap();
+                let midnight = date.to_zoned_datetime(TimeZone::UTC).unwrap().timestamp().as_second();
+                assert_eq!(day_label(&midnight.to_string(), &tz), label, "{name}");
             }
         }
         let tz = zone("America/New_York");
         // 2024-01-01T05:00:00Z, as an integer, a string or a float.
         assert_eq!(day_label("1704085200", &tz), "2024-01-01");
+        // The date 2024-01-01 as UTC midnight (an engine rounding to a
+        // date), though New York's clock then reads 2023-12-31.
+        assert_eq!(day_label("1704067200", &tz), "2024-01-01");
         assert_eq!(day_label("1704085200.0", &tz), "2024-01-01");
         assert_eq!(day_label("1704085199", &tz), "2023-12-31");
         // Not a second AE would send: kept as it is, never a panic.

@@ -2,10 +2,9 @@
 //!
 //! Only functions Cloudflare documents for Analytics Engine SQL are emitted
 //! (`position(… IN …)`, `substring`, `lowerUTF8`, `sumIf`, `count(DISTINCT)`,
-//! `toStartOfInterval`, `toStartOfDay` and `formatDateTime` with a time
-//! zone, `toDateTime`, `toUnixTimestamp`, `if`). AE has no regular
-//! expressions: `matches` filters are resolved to `IN` lists before
-//! rendering (see `report`).
+//! `toStartOfInterval` and `formatDateTime` with a time zone, `toDateTime`,
+//! `toUnixTimestamp`, `if`). AE has no regular expressions: `matches`
+//! filters are resolved to `IN` lists before rendering (see `report`).
 
 use std::fmt::Write as _;
 
@@ -678,16 +677,16 @@ impl Select {
     }
 }
 
-/// The local start of `time`'s bucket. A day is the Unix second its local
-/// day starts at, which readers name (`period::day_label`): text made on
-/// every row took about a third of a daily timeseries' time in AE's engine.
-/// Hours, weeks and months are text made in SQL (`2024-01-31 10:00:00`,
-/// `2024-01-31`): the hour a clock repeats stays one bucket, as Plausible
-/// shows it, and week and month starts are dates, which as Unix time would
-/// read as UTC midnight.
+/// The local start of `time`'s bucket. A day is a Unix second, which
+/// readers name (`period::day_label`): text made on every row took about a
+/// third of a daily timeseries' time in AE's engine. (`toStartOfInterval`
+/// is the rounding AE documents with a time zone; `toStartOfDay` it
+/// documents without.) Hours, weeks and months are text made in SQL
+/// (`2024-01-31 10:00:00`, `2024-01-31`): the hour a clock repeats stays
+/// one bucket, as Plausible shows it, and week and month starts are dates.
 fn bucket(unit: Unit, tz: &str, time: &str) -> String {
     let format = match unit {
-        Unit::Day => return format!("toUnixTimestamp(toStartOfDay({time}, {}))", quote(tz)),
+        Unit::Day => return format!("toUnixTimestamp(toStartOfInterval({time}, INTERVAL '1' DAY, {}))", quote(tz)),
         Unit::Hour => "%Y-%m-%d %H:00:00",
         Unit::Week | Unit::Month => "%Y-%m-%d",
     };

@@ -139,7 +139,7 @@ fn a_breakdown_renders_in_aes_subset() {
         sql,
         "SELECT blob2 AS c0, count(DISTINCT double4) AS c1, sumIf(_sample_interval, blob1 IN ('pageview')) AS c2, \
          sum(_sample_interval * double2 * double12) AS c3, \
-         toUnixTimestamp(toStartOfDay(timestamp, 'Europe/Berlin')) AS c4 \
+         toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '1' DAY, 'Europe/Berlin')) AS c4 \
          FROM EVENTS WHERE index1 = 'demo' AND double1 = 1 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86400) \
          AND (position('goo' IN lowerUTF8(blob6)) > 0) AND NOT (1 = 0) \
          AND lowerUTF8(if(position('\"plan\":\"' IN blob20) > 0, substring(substring(blob20, position('\"plan\":\"' IN blob20) + 8), 1, \
@@ -231,7 +231,7 @@ fn touched_sessions_take_keys_and_sums_from_sign_rows_and_matches_from_event_row
     assert_eq!(
         s.render_touched(&events, 50),
         "SELECT k0 AS c0, k1 AS c1, sum(k2) AS c2 FROM (SELECT double5 AS s, \
-         max(if(double1 IN (2), toUnixTimestamp(toStartOfDay(toDateTime(if(double11 + double13 * 1000 < 86399000, double11 + double13 * 1000, 86399000) / 1000), 'UTC')), 0)) AS k0, \
+         max(if(double1 IN (2), toUnixTimestamp(toStartOfInterval(toDateTime(if(double11 + double13 * 1000 < 86399000, double11 + double13 * 1000, 86399000) / 1000), INTERVAL '1' DAY, 'UTC')), 0)) AS k0, \
          max(if(double1 IN (2), double3, 0)) AS k1, sumIf(_sample_interval * double2, double1 IN (2)) AS k2, \
          sumIf(_sample_interval, double1 IN (1)) AS hit FROM EVENTS WHERE index1 = 'demo' AND \
          ((double1 = 1 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(86400) AND blob1 IN ('Signup')) OR \
@@ -341,7 +341,7 @@ fn sessions_are_those_active_in_the_range_bucketed_by_their_last_event() {
     let mut e = Select::events(site("demo"), 86_400, 172_800);
     e.column(Expr::Bucket(Unit::Day, "UTC".into()));
     e.column(Expr::StartBucket(Unit::Day, "UTC".into()));
-    assert_eq!(e.render().matches("toUnixTimestamp(toStartOfDay(timestamp, 'UTC'))").count(), 2, "{}", e.render());
+    assert_eq!(e.render().matches("toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '1' DAY, 'UTC'))").count(), 2, "{}", e.render());
     // Weeks and months are dates, as text.
     let mut e = Select::events(site("demo"), 86_400, 172_800);
     e.column(Expr::Bucket(Unit::Week, "UTC".into()));
