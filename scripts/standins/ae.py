@@ -81,6 +81,23 @@ FUNCTIONS = {
     bin hex unbin unhex
     """.split()
 }
+# Functions whose every documented form takes at most this many arguments
+# (AE's date-time reference shows `toStartOfDay(<datetime>)`: no time zone,
+# unlike `toStartOfInterval` and `formatDateTime`). More is refused, as AE
+# may refuse it, so nothing undocumented passes locally.
+MAX_ARGS = {
+    **{
+        name.lower(): 1
+        for name in """
+        toYear toMonth toDayOfMonth toDayOfWeek toHour toMinute toSecond toUnixTimestamp toStartOfYear
+        toStartOfMonth toStartOfWeek toStartOfDay toStartOfHour toStartOfFifteenMinutes toStartOfTenMinutes
+        toStartOfFiveMinutes toStartOfMinute toYYYYMM
+        """.split()
+    },
+    "todatetime": 2,
+    "tostartofinterval": 3,
+    "formatdatetime": 3,
+}
 # Words that look like calls but are SQL syntax.
 SYNTAX = {"in", "and", "or", "not", "as", "from", "where", "interval", "select", "distinct", "by", "over", "like", "ilike", "between"}
 CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
@@ -125,6 +142,26 @@ def strip_literals(sql):
     return "".join(out)
 
 
+def arguments(code, open_at):
+    """How many top-level arguments the call whose `(` is at `open_at` has
+    (`code` with literals blanked, so no comma or bracket hides in one)."""
+    depth, commas, seen = 0, 0, False
+    for ch in code[open_at:]:
+        if ch == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                break
+        elif ch == "," and depth == 1:
+            commas += 1
+        if not ch.isspace():
+            seen = True
+    return commas + 1 if seen else 0
+
+
 def check_sql(sql):
     """Returns an error message for SQL that AE would refuse, else None."""
     code = strip_literals(sql).strip()
@@ -153,6 +190,9 @@ def check_sql(sql):
         name = m.group(1).lower()
         if name not in FUNCTIONS and name not in SYNTAX:
             return f"unknown function {m.group(1)}"
+        most = MAX_ARGS.get(name)
+        if most is not None and arguments(code, m.end() - 1) > most:
+            return f"{m.group(1)} takes at most {most} argument{'s' if most > 1 else ''}"
     # AE documents `count(DISTINCT column_name)`: a bare column, no expression.
     for m in DISTINCT_ARG.finditer(code):
         if not COLUMN_ONLY.match(m.group(1)):

@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from ae import check_sql, strip_literals  # noqa: E402
+from ae import arguments, check_sql, strip_literals  # noqa: E402
 
 ALLOWED = [
     "SELECT count() FROM EVENTS WHERE index1 = 'demo'",
@@ -21,6 +21,9 @@ ALLOWED = [
     "WHERE index1 = 'a' GROUP BY c0, c1) WHERE c2 > 0 GROUP BY c0 ORDER BY c1 DESC LIMIT 10",
     "SELECT double5 AS c0 FROM EVENTS WHERE index1 = 'a' GROUP BY c0 HAVING sum(_sample_interval * double2) > 0",
     "SELECT blob2 AS c0, count(DISTINCT double4) AS c1, COUNT( DISTINCT double5 ) FROM EVENTS WHERE index1 = 'a' GROUP BY c0",
+    "SELECT toUnixTimestamp(toStartOfInterval(toDateTime(if(double11 > 0, double11, 0) / 1000), INTERVAL '1' DAY, 'America/New_York')) "
+    "AS d, toStartOfDay(timestamp), toYYYYMM(timestamp), min(toUnixTimestamp(timestamp)) FROM EVENTS WHERE index1 = 'a' GROUP BY d",
+    "SELECT formatDateTime(timestamp, '%Y, %m', 'UTC'), toDateTime('2022-12-01 16:17:00', 'America/New_York') FROM EVENTS",
 ]
 
 REFUSED = [
@@ -46,6 +49,12 @@ REFUSED = [
     ("SELECT count(DISTINCT if(blob1 = 'a', double4, -1)) FROM EVENTS", "takes a column"),
     ("SELECT count(DISTINCT double4 + 1) FROM EVENTS", "takes a column"),
     ("-- only a comment", "empty"),
+    # AE documents these date-time functions with fewer arguments.
+    ("SELECT toStartOfDay(timestamp, 'America/New_York') FROM EVENTS", "toStartOfDay takes at most 1 argument"),
+    ("SELECT toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '1' DAY), 'UTC') FROM EVENTS", "toUnixTimestamp takes"),
+    ("SELECT toYYYYMM(timestamp, 'Europe/Berlin') FROM EVENTS", "toYYYYMM takes"),
+    ("SELECT toStartOfInterval(timestamp, INTERVAL '1' DAY, 'UTC', 'x') FROM EVENTS", "at most 3 arguments"),
+    ("SELECT toDateTime(double1, 'UTC', 1) FROM EVENTS", "at most 2 arguments"),
 ]
 
 
@@ -59,6 +68,11 @@ def test_refused():
         problem = check_sql(sql)
         assert problem is not None, sql
         assert word.lower() in problem.lower(), (sql, problem)
+
+
+def test_arguments_are_counted_at_the_top_level_only():
+    code = strip_literals("f(a, g(b, c), 'd, e') x() y( ) z(h(i))")
+    assert [arguments(code, code.index(n + "(") + 1) for n in "fxyz"] == [3, 0, 0, 1]
 
 
 def test_strip_literals_blanks_strings_and_comments():
