@@ -66,7 +66,8 @@ def main():
     started = time.time()
     n_visits = max(1, int(args.events / EVENTS_PER_VISIT))
     # Event i of a visit: pageviews at even i, engagements at odd i, the
-    # Signup last.
+    # Signup last. All but engagements are interactive and counted as
+    # events (`counted`).
     store.session.query(f"""
         INSERT INTO ae.EVENTS (timestamp, index1, blob1, blob2, blob3, blob4, blob6, blob7, blob13, blob16, blob18,
                                double1, double2, double3, double4, double5, double8, double9, double10, double11,
@@ -74,10 +75,10 @@ def main():
         SELECT toDateTime(start + i * {STEP_S}) AS ts, '{args.site}',
                multiIf(i >= 2 * n_pv, 'Signup', i % 2 = 0, 'pageview', 'engagement'),
                {page('intDiv(least(i, 2 * n_pv - 1), 2)')}, 'demo.example', {VISIT},
-               1, 1, cityHash64(visitor, 'd') % 3 + 1, visitor, v + 1, i % 2 = 0 OR i >= 2 * n_pv,
+               1, 1, cityHash64(visitor, 'd') % 3 + 1, visitor, v + 1, (i % 2 = 0 OR i >= 2 * n_pv) AS counted,
                if(i % 2 = 1 AND i < 2 * n_pv, 5000 + cityHash64(v, i) % 60000, 0),
                if(i % 2 = 1 AND i < 2 * n_pv, cityHash64(v, i, 's') % 101, 0), toUnixTimestamp(ts) * 1000,
-               i % 2 = 0 AND i < 2 * n_pv, i % 2 = 0 OR i >= 2 * n_pv
+               i % 2 = 0 AND i < 2 * n_pv, counted
         FROM ({visits_sql(n_visits, now)}) ARRAY JOIN range(n) AS i
     """)
     # The session after event s: its +1 row written at event s, and the -1

@@ -340,7 +340,7 @@ impl Expr {
         match self {
             Expr::Col(c) => matches!(c, Column::Double(_)),
             Expr::Bucket(unit, _) | Expr::StartBucket(unit, _) => *unit == Unit::Day,
-            _ => true,
+            Expr::Sum(..) | Expr::Distinct(_) | Expr::Max(_) | Expr::Weight | Expr::Earliest => true,
         }
     }
 }
