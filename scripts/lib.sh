@@ -74,6 +74,11 @@ stack_start() {
   query_port=${BEACON_QUERY_PORT:-$(free_port)}
   inspector_port=$(free_port)
   local cfg="$ROOT/wrangler/ingest.toml"
+  # The query worker reaches the site object in ingest's wrangler process
+  # through wrangler's dev registry, which names workers machine-wide: a
+  # registry of this stack's own keeps it from finding another stack's
+  # (scripts/test's beside scripts/dev's, say).
+  local -x WRANGLER_REGISTRY_PATH="$state/registry"
 
   log "applying D1 migrations and seeding ($state)"
   wrangler d1 migrations apply DB --local --env local -c "$cfg" --persist-to "$state/wrangler" >"$state/migrate.log" 2>&1 \

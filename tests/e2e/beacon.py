@@ -50,6 +50,18 @@ def request(method, url, body=None, headers=None):
         return Reply(e.code, dict(e.headers), e.read().decode())
 
 
+def session_cookie(sites, lifetime_s=None):
+    """A dashboard session cookie naming `sites`, minted by the query
+    worker's dev-only endpoint through the code login will use."""
+    body = {"sub": "user_e2e", "sites": sites}
+    if lifetime_s is not None:
+        body["lifetime_s"] = lifetime_s
+    r = request("POST", ENV["QUERY_URL"] + "/__dev/session", json.dumps(body), {"content-type": "application/json"})
+    assert r.status == 200, r.body
+    assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=Strict" in r.headers["set-cookie"]
+    return "beacon_session=" + r.json()["token"]
+
+
 def send(payload, host=None, ua=FIREFOX, ip="198.51.100.10", geo=None, content_type="text/plain", raw=None, headers=None):
     """POSTs one event to the ingest worker as a browser would."""
     extra_headers = headers

@@ -1,32 +1,36 @@
 """The live view: a WebSocket (hibernation API) on the site object, handed
-over by the ingest worker only to a key of that site."""
+over by the query worker only to a caller who may read the site (an API key
+of its team, or a dashboard session naming it), as the Stats API is."""
 
 import asyncio
 import json
 import time
 import uuid
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import websockets
 
-from beacon import ENV, FIREFOX, request, send
+from beacon import ENV, FIREFOX, request, send, session_cookie
 from sessions import MIN, new_visitor
 
 RUN = "/l" + uuid.uuid4().hex[:8]
-INGEST = urlparse(ENV["INGEST_URL"])
+QUERY = urlparse(ENV["QUERY_URL"])
 
 
-def ws_connect(token=None, host=None):
-    query = f"?token={token}" if token else ""
-    uri = f"ws://{host or ENV['DEMO_HOST']}:{INGEST.port}/api/live{query}"
-    # The hostname stays in the URL (it picks the site); the socket goes to loopback.
-    return websockets.connect(uri, host=INGEST.hostname, port=INGEST.port, open_timeout=20)
+def live_path(site=None, token=None):
+    params = {"site_id": ENV["DEMO_SITE_ID"] if site is None else site}
+    if token:
+        params["token"] = token
+    return "/api/live?" + urlencode(params)
 
 
-def get_live(headers):
-    h = {"host": ENV["DEMO_HOST"]}
-    h.update(headers)
-    return request("GET", ENV["INGEST_URL"] + "/api/live", None, h)
+def ws_connect(token=None, site=None, headers=None):
+    uri = f"ws://{QUERY.hostname}:{QUERY.port}{live_path(site, token)}"
+    return websockets.connect(uri, additional_headers=headers, open_timeout=20)
+
+
+def get_live(headers, site=None, method="GET"):
+    return request(method, ENV["QUERY_URL"] + live_path(site), None, headers)
 
 
 def upgrade_headers():
@@ -34,29 +38,51 @@ def upgrade_headers():
             "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
 
 
+def bearer(key):
+    return {**upgrade_headers(), "authorization": f"Bearer {key}"}
+
+
 def test_refused_without_rights():
     assert get_live(upgrade_headers()).status == 401
-    r = get_live({**upgrade_headers(), "authorization": f"Bearer {ENV['REVOKED_API_KEY']}"})
-    assert r.status == 401 and "error" in r.json()
-    r = get_live({**upgrade_headers(), "authorization": "Bearer bk_made_up"})
-    assert r.status == 401
-    # another tenant's valid key sees nothing of this site
-    r = get_live({**upgrade_headers(), "authorization": f"Bearer {ENV['OTHER_API_KEY']}"})
-    assert r.status == 404 and "error" in r.json()
+    for key in [ENV["REVOKED_API_KEY"], "bk_made_up"]:
+        r = get_live(bearer(key))
+        assert r.status == 401 and "error" in r.json(), (key, r.body)
+    # Another tenant's valid key sees nothing of this site, by id or domain;
+    # nor does this site's key see another tenant's.
+    for site in [ENV["DEMO_SITE_ID"], ENV["DEMO_DOMAIN"]]:
+        r = get_live(bearer(ENV["OTHER_API_KEY"]), site)
+        assert r.status == 404 and "error" in r.json(), (site, r.body)
+    for site in [ENV["OTHER_SITE_ID"], ENV["OTHER_DOMAIN"], "", "paused"]:
+        r = get_live(bearer(ENV["DEMO_API_KEY"]), site)
+        assert r.status == 404 and "error" in r.json(), (site, r.body)
     r = get_live({"authorization": f"Bearer {ENV['DEMO_API_KEY']}"})
-    assert r.status == 426
+    assert r.status == 426 and "error" in r.json()
+    r = get_live({"authorization": f"Bearer {ENV['DEMO_API_KEY']}"}, method="POST")
+    assert r.status == 405 and "error" in r.json()
 
 
 def test_refused_over_websocket_too():
-    async def attempt(token):
+    async def attempt(token=None, site=None, headers=None):
         try:
-            async with ws_connect(token):
+            async with ws_connect(token, site, headers):
                 return 101
         except websockets.exceptions.InvalidStatus as e:
             return e.response.status_code
 
-    assert asyncio.run(attempt(None)) == 401
+    assert asyncio.run(attempt()) == 401
     assert asyncio.run(attempt(ENV["OTHER_API_KEY"])) == 404
+    assert asyncio.run(attempt(ENV["DEMO_API_KEY"], ENV["OTHER_SITE_ID"])) == 404
+    # A dashboard session reads the live view of the sites it names only.
+    demo_only = {"cookie": session_cookie([ENV["DEMO_SITE_ID"]])}
+    assert asyncio.run(attempt(site=ENV["DEMO_DOMAIN"], headers=demo_only)) == 101
+    assert asyncio.run(attempt(site=ENV["OTHER_SITE_ID"], headers=demo_only)) == 404
+    expired = {"cookie": session_cookie([ENV["DEMO_SITE_ID"]], lifetime_s=-120)}
+    assert asyncio.run(attempt(headers=expired)) == 401
+
+
+def test_ingest_hostnames_do_not_serve_it():
+    r = request("GET", ENV["INGEST_URL"] + "/api/live", None, {**bearer(ENV["DEMO_API_KEY"]), "host": ENV["DEMO_HOST"]})
+    assert r.status == 404
 
 
 def pageview(ip, path, at=None):

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from beacon import ENV, FIREFOX, request, send, sql
+from beacon import ENV, FIREFOX, request, send, session_cookie, sql
 from stats_data import MIN, as_table, at, golden, ok, pick_days, query, rnd, send_all, wait_landed
 
 V1 = ["aggregate", "timeseries", "breakdown"]
@@ -652,16 +652,6 @@ def test_a_query_over_analytics_engines_resource_limit_asks_for_a_shorter_range(
 
 
 # --- dashboard sessions ------------------------------------------------------
-
-def session_cookie(sites, lifetime_s=None):
-    body = {"sub": "user_e2e", "sites": sites}
-    if lifetime_s is not None:
-        body["lifetime_s"] = lifetime_s
-    r = request("POST", ENV["QUERY_URL"] + "/__dev/session", json.dumps(body), {"content-type": "application/json"})
-    assert r.status == 200, r.body
-    assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=Strict" in r.headers["set-cookie"]
-    return "beacon_session=" + r.json()["token"]
-
 
 def as_user(cookie, site, path="/api/v2/query"):
     body = json.dumps({"site_id": site, "metrics": ["visitors"], "date_range": "all"})

@@ -1,7 +1,6 @@
 //! API keys: looked up by the SHA-256 of the presented key, never stored
 //! or compared in plain text.
 
-use beacon_types::SiteId;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use worker::Env;
@@ -55,14 +54,6 @@ pub async fn find(env: &Env, key: &str) -> Result<Option<ApiKey>, PlatformError>
     }
     let sql = "SELECT id, team_id, scope, hourly_limit FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL";
     d1::first(env, "d1 api key lookup", sql, &[key_hash(key).into()]).await
-}
-
-/// Whether `key` may read `site` (the site belongs to the key's team).
-pub async fn sees(env: &Env, key: &ApiKey, site: &SiteId) -> Result<bool, PlatformError> {
-    let sql = "SELECT 1 AS ok FROM sites WHERE id = ?1 AND team_id = ?2";
-    let row: Option<serde_json::Value> =
-        d1::first(env, "d1 team lookup", sql, &[site.as_str().into(), key.team_id.as_str().into()]).await?;
-    Ok(row.is_some())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The site Durable Object's contract, in one definition for the caller
-//! (ingest) and the object: binding name, paths, id naming, messages.
+//! The site Durable Object's contract, in one definition for its callers
+//! (ingest; query for the live view) and the object: binding name, paths,
+//! id naming, messages.
 
 use beacon_types::{DataPoint, Event, SiteId};
 use serde::{Deserialize, Serialize};

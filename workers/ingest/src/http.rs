@@ -10,10 +10,6 @@ use worker::{Headers, Request, Response};
 pub enum ApiError {
     /// 404: unknown hostname or path.
     NotFound(&'static str),
-    /// 401: missing, unknown or revoked credentials.
-    Unauthorized(&'static str),
-    /// 426: a WebSocket endpoint asked without an upgrade.
-    UpgradeRequired,
     /// 405, with the allowed methods.
     MethodNotAllowed(&'static str),
     /// 413: body over the limit.
@@ -37,8 +33,6 @@ impl ApiError {
     pub fn into_response(self) -> worker::Result<Response> {
         let (status, message) = match &self {
             ApiError::NotFound(m) => (404, (*m).to_owned()),
-            ApiError::Unauthorized(m) => (401, (*m).to_owned()),
-            ApiError::UpgradeRequired => (426, "expected a WebSocket upgrade".to_owned()),
             ApiError::MethodNotAllowed(_) => (405, "method not allowed".to_owned()),
             ApiError::TooLarge(n) | ApiError::Invalid(IngestError::TooLarge(n)) => (413, format!("request body exceeds {n} bytes")),
             ApiError::Invalid(e) => (400, e.to_string()),

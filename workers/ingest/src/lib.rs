@@ -8,7 +8,7 @@ mod http;
 mod tracker;
 
 use beacon_ingest::{geo, visitor, Context as PipelineContext, Rejection};
-use beacon_platform::{analytics, api_keys, salts, site_object, sites};
+use beacon_platform::{analytics, salts, site_object, sites};
 use beacon_types::{slots, Event, Geo, Site};
 use worker::{console_error, event, Context, Env, Method, Request, Response, Result};
 
@@ -21,10 +21,6 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Ok(r) => r,
         Err(e) => e.into_response()?,
     };
-    if response.status_code() == 101 {
-        // A WebSocket hand-off: its headers are the runtime's.
-        return Ok(response);
-    }
     http::with_cors(response)
 }
 
@@ -35,7 +31,6 @@ async fn route(req: Request, env: Env, ctx: &Context) -> std::result::Result<Res
         (Method::Get, "/healthz") => http::text(200, "ok"),
         (Method::Get | Method::Head, p) if tracker::is_script_path(p) => tracker::serve(&req, p),
         (Method::Post, "/api/event") => accept_event(req, env, ctx).await,
-        (Method::Get, "/api/live") => live(req, env).await,
         (Method::Post, "/__dev/prune") if beacon_platform::is_dev(&env) => dev_prune(req, env).await,
         (_, "/api/event") => Err(ApiError::MethodNotAllowed("POST, OPTIONS")),
         _ => Err(ApiError::NotFound("not found")),
@@ -65,25 +60,6 @@ async fn accept_event(mut req: Request, env: Env, ctx: &Context) -> std::result:
     http::text(202, "ok")
 }
 
-/// The live view's WebSocket, for callers with an API key of the team
-/// that owns this hostname's site (`Authorization: Bearer` or `?token=`,
-/// since browsers cannot set headers on WebSockets). The query worker is
-/// to take this over.
-async fn live(req: Request, env: Env) -> std::result::Result<Response, ApiError> {
-    let site = site_of(&req, &env).await?;
-    let key = bearer(&req).ok_or(ApiError::Unauthorized("an API key is required"))?;
-    let owner = api_keys::find(&env, &key).await.map_err(ApiError::Platform)?;
-    let Some(owner) = owner else { return Err(ApiError::Unauthorized("invalid or revoked API key")) };
-    // Not a site of this key's team: answer as if it did not exist.
-    if !api_keys::sees(&env, &owner, &site.id).await.map_err(ApiError::Platform)? {
-        return Err(ApiError::NotFound("site not found"));
-    }
-    if !header(&req, "upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
-        return Err(ApiError::UpgradeRequired);
-    }
-    site_object::live(&env, &site.id, &req).await.map_err(ApiError::Platform)
-}
-
 /// The active site behind the request's Host header, or 404.
 async fn site_of(req: &Request, env: &Env) -> std::result::Result<Site, ApiError> {
     let host = header(req, "host").and_then(|h| sites::normalize_host(&h)).ok_or(ApiError::NotFound("unknown hostname"))?;
@@ -103,15 +79,6 @@ async fn dev_prune(req: Request, env: Env) -> std::result::Result<Response, ApiE
     let out = Response::ok(body)?.with_status(resp.status_code());
     out.headers().set("content-type", "application/json")?;
     Ok(out)
-}
-
-/// The API key from `Authorization: Bearer …` or the `token` query parameter.
-fn bearer(req: &Request) -> Option<String> {
-    if let Some(h) = header(req, "authorization") {
-        return api_keys::from_authorization(&h).map(str::to_owned);
-    }
-    let url = req.url().ok()?;
-    url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).filter(|k| !k.is_empty())
 }
 
 /// Adds the visitor id, lets the site object apply the event to its

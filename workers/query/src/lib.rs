@@ -1,12 +1,13 @@
 //! The query worker: Plausible's Stats API (v2 `POST /api/v2/query`, v1
-//! `GET /api/v1/stats/*`) for API keys and dashboard sessions. A thin
-//! adapter: it authenticates the caller (Bearer key, else the session
-//! cookie), finds the site from the caller's rights (the `site_id` in a
-//! request is only checked against them), counts the request against the
-//! caller's hourly limit, and hands the query to `beacon_stats`.
+//! `GET /api/v1/stats/*`) and the live view's WebSocket (`GET /api/live`)
+//! for API keys and dashboard sessions. A thin adapter: it authenticates
+//! the caller (Bearer key, else the session cookie), finds the site from
+//! the caller's rights (the `site_id` in a request is only checked against
+//! them), counts the request against the caller's hourly limit, and hands
+//! the query to `beacon_stats`, or the WebSocket to the site's object.
 
 use beacon_auth::{AuthError, Session};
-use beacon_platform::{ae_sql, api_keys, goals, rate_limit, sites, PlatformError};
+use beacon_platform::{ae_sql, api_keys, goals, rate_limit, site_object, sites, PlatformError};
 use beacon_stats::report::{self, Runner, SiteInfo};
 use beacon_stats::v1::{self, Endpoint};
 use beacon_stats::{query, StatsError};
@@ -19,6 +20,8 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 const MAX_BODY: usize = 64 * 1024;
 /// Secret (a plain variable locally) that signs dashboard sessions.
 const SESSION_SECRET: &str = "SESSION_SECRET";
+/// What a malformed, unknown or revoked key is told.
+const BAD_KEY: &str = "Invalid API key or revoked";
 /// Requests per hour a dashboard session may make (a dashboard page makes ~8).
 const SESSION_HOURLY_LIMIT: u64 = 6000;
 
@@ -31,6 +34,15 @@ enum Principal {
 /// What a request asks for.
 #[derive(Clone, Copy)]
 enum Route {
+    /// A Stats API query.
+    Stats(Api),
+    /// `GET /api/live?site_id=…`: the live view's WebSocket.
+    Live,
+}
+
+/// The Stats API's endpoints.
+#[derive(Clone, Copy)]
+enum Api {
     /// `POST /api/v2/query`
     V2,
     /// `GET /api/v1/stats/{aggregate,timeseries,breakdown}`
@@ -44,6 +56,8 @@ enum ApiError {
     Unauthorized(&'static str),
     NotFound,
     MethodNotAllowed,
+    /// A WebSocket endpoint asked without an upgrade.
+    UpgradeRequired,
     TooLarge,
     RateLimited(u64),
     Stats(StatsError),
@@ -76,6 +90,7 @@ impl ApiError {
             ApiError::Unauthorized(m) => (401, (*m).to_owned()),
             ApiError::NotFound => (404, "Site not found, or not visible to this API key or session".to_owned()),
             ApiError::MethodNotAllowed => (405, "method not allowed".to_owned()),
+            ApiError::UpgradeRequired => (426, "expected a WebSocket upgrade".to_owned()),
             ApiError::TooLarge => (413, format!("request body exceeds {MAX_BODY} bytes")),
             ApiError::RateLimited(_) => (429, "Too many API requests; this key's hourly limit is used up".to_owned()),
             ApiError::Stats(e) => {
@@ -139,21 +154,23 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
     let get = req.method() == Method::Get;
     let route = match path.as_str() {
         "/healthz" => return Ok(Response::ok("ok")?),
-        "/api/v2/query" if req.method() == Method::Post => Route::V2,
-        "/api/v1/stats/aggregate" if get => Route::V1(Endpoint::Aggregate),
-        "/api/v1/stats/timeseries" if get => Route::V1(Endpoint::Timeseries),
-        "/api/v1/stats/breakdown" if get => Route::V1(Endpoint::Breakdown),
-        "/api/v1/stats/realtime/visitors" if get => Route::Realtime,
+        "/api/v2/query" if req.method() == Method::Post => Route::Stats(Api::V2),
+        "/api/v1/stats/aggregate" if get => Route::Stats(Api::V1(Endpoint::Aggregate)),
+        "/api/v1/stats/timeseries" if get => Route::Stats(Api::V1(Endpoint::Timeseries)),
+        "/api/v1/stats/breakdown" if get => Route::Stats(Api::V1(Endpoint::Breakdown)),
+        "/api/v1/stats/realtime/visitors" if get => Route::Stats(Api::Realtime),
+        "/api/live" if get => Route::Live,
         "/api/v2/query"
         | "/api/v1/stats/aggregate"
         | "/api/v1/stats/timeseries"
         | "/api/v1/stats/breakdown"
-        | "/api/v1/stats/realtime/visitors" => return Err(ApiError::MethodNotAllowed),
+        | "/api/v1/stats/realtime/visitors"
+        | "/api/live" => return Err(ApiError::MethodNotAllowed),
         "/__dev/session" if req.method() == Method::Post && beacon_platform::is_dev(env) => return dev_session(req, env).await,
         _ => return Err(ApiError::NotFound),
     };
     let now_ms = beacon_platform::now_ms();
-    let principal = caller(&req, env, now_ms).await?;
+    let principal = caller(&req, env, matches!(route, Route::Live), now_ms).await?;
     let (counter, limit) = match &principal {
         Principal::Key(key) => (key.id.clone(), key.hourly_budget()),
         Principal::Session(s) => (format!("session:{}", s.sub), SESSION_HOURLY_LIMIT),
@@ -161,40 +178,67 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
     if let Err(after) = rate_limit::hit(env, &counter, limit, now_ms / 1000).await? {
         return Err(ApiError::RateLimited(after));
     }
-    let body: Value = match route {
-        Route::V2 => {
-            let raw = read_body(&mut req).await?;
+    match route {
+        Route::Stats(api) => stats(&mut req, env, api, &principal, now_ms).await,
+        Route::Live => live(&req, env, &principal).await,
+    }
+}
+
+/// Answers a Stats API query for a site the caller may read.
+async fn stats(req: &mut Request, env: &Env, api: Api, principal: &Principal, now_ms: u64) -> std::result::Result<Response, ApiError> {
+    let body: Value = match api {
+        Api::V2 => {
+            let raw = read_body(req).await?;
             serde_json::from_slice(&raw).map_err(|_| StatsError::Invalid("#: Request body must be a JSON object".into()))?
         }
-        Route::V1(endpoint) => v1::to_v2(endpoint, &params(&req))?,
-        Route::Realtime => v1::realtime_to_v2(&params(&req), now_ms),
+        Api::V1(endpoint) => v1::to_v2(endpoint, &params(req))?,
+        Api::Realtime => v1::realtime_to_v2(&params(req), now_ms),
     };
     // Validate first: a broken body is the caller's 400 whatever it names.
     let mut parsed = query::from_value(&body)?;
     // A bare `time` from v1 (only `all`'s timeseries default) is v1's interval for the range.
-    parsed.v1_time = matches!(route, Route::V1(_));
-    let site = visible_site(env, &principal, &parsed.site_id).await?;
+    parsed.v1_time = matches!(api, Api::V1(_));
+    let site = visible_site(env, principal, &parsed.site_id).await?;
     let goals = goals::for_site(env, &site.id).await?;
     let info = SiteInfo { id: site.id.clone(), timezone: site.timezone.clone() };
     let answer = report::run(&Ae(env), &parsed, &info, &goals, now_ms).await?;
-    let out = match route {
-        Route::V2 => answer,
-        Route::V1(endpoint) => v1::shape(endpoint, &body, &answer),
-        Route::Realtime => v1::realtime_shape(&answer),
+    let out = match api {
+        Api::V2 => answer,
+        Api::V1(endpoint) => v1::shape(endpoint, &body, &answer),
+        Api::Realtime => v1::realtime_shape(&answer),
     };
     Ok(json_response(200, &out)?)
 }
 
-/// The caller: an unrevoked API key from `Authorization: Bearer …`, else
-/// a valid dashboard session cookie.
-async fn caller(req: &Request, env: &Env, now_ms: u64) -> std::result::Result<Principal, ApiError> {
+/// Hands the live view's WebSocket for the `site_id` parameter's site to
+/// that site's object, if the caller may read the site. The object's 101
+/// goes back as it is: its headers are the runtime's.
+async fn live(req: &Request, env: &Env, principal: &Principal) -> std::result::Result<Response, ApiError> {
+    let named = params(req).into_iter().find(|(k, _)| k == "site_id").map(|(_, v)| v).unwrap_or_default();
+    let site = visible_site(env, principal, &named).await?;
+    let upgrade = req.headers().get("upgrade").ok().flatten();
+    if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return Err(ApiError::UpgradeRequired);
+    }
+    Ok(site_object::live(env, &site.id, req).await?)
+}
+
+/// The caller: an unrevoked API key from `Authorization: Bearer …` (or,
+/// where `token_param`, the `token` query parameter: browsers cannot set
+/// headers on a WebSocket), else a valid dashboard session cookie.
+async fn caller(req: &Request, env: &Env, token_param: bool, now_ms: u64) -> std::result::Result<Principal, ApiError> {
     let header = |name: &str| req.headers().get(name).ok().flatten().unwrap_or_default();
     let authorization = header("authorization");
-    if !authorization.is_empty() {
-        let Some(token) = api_keys::from_authorization(&authorization) else {
-            return Err(ApiError::Unauthorized("Invalid API key or revoked"));
-        };
-        return api_keys::find(env, token).await?.map(Principal::Key).ok_or(ApiError::Unauthorized("Invalid API key or revoked"));
+    let presented = if !authorization.is_empty() {
+        Some(api_keys::from_authorization(&authorization).ok_or(ApiError::Unauthorized(BAD_KEY))?.to_owned())
+    } else if token_param {
+        params(req).into_iter().find(|(k, v)| k == "token" && !v.is_empty()).map(|(_, v)| v)
+    } else {
+        None
+    };
+    if let Some(key) = presented {
+        let found = api_keys::find(env, &key).await?;
+        return found.map(Principal::Key).ok_or(ApiError::Unauthorized(BAD_KEY));
     }
     let cookies = header("cookie");
     let Some(token) = beacon_auth::from_cookies(&cookies) else {
