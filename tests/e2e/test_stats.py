@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from beacon import ENV, FIREFOX, request, send, session_cookie, sql
+from beacon import ENV, FIREFOX, request, send, session_cookie, sql, wait_rows
+from sessions import new_visitor
 from stats_data import MIN, as_table, at, golden, ok, pick_days, query, rnd, send_all, wait_landed
 
 V1 = ["aggregate", "timeseries", "breakdown"]
@@ -403,9 +404,40 @@ def test_v1_endpoints_answer_like_plausible(data):
         converted = m.aggregate(lambda e: on(e) and e["name"] == "Signup")["visitors"]
         want.append({"date": day, "conversion_rate": rnd(100 * converted / everyone, 1) if everyone else 0})
     assert days["results"] == want
+
+
+def test_realtime_counts_the_visitors_of_the_last_five_minutes():
+    """v1's realtime/visitors: the visitors with an event in the last five
+    minutes, read back against the stand-in's own distinct count over the
+    window as it can have been between just before and just after the
+    request (other tests' visitors are in it too)."""
+    run = "/rt" + uuid.uuid4().hex[:8]
+    now_ms = int(time.time() * 1000)
+    fresh = [new_visitor() for _ in range(3)]
+    for ip in fresh:
+        for page in ("/a", "/b"):  # visitors, not pageviews
+            assert send({"n": "pageview", "u": f"https://{ENV['DEMO_DOMAIN']}{run}{page}"}, ip=ip).status == 202
+    # Six minutes ago: out of the window.
+    late = {"x-beacon-dev-time": str(now_ms - 6 * MIN)}
+    assert send({"n": "pageview", "u": f"https://{ENV['DEMO_DOMAIN']}{run}/old"}, ip=new_visitor(), headers=late).status == 202
+    mine = f"SELECT blob2 FROM EVENTS WHERE index1 = '{ENV['DEMO_SITE_ID']}' AND double1 = 1 AND startsWith(blob2, '{run}/')"
+    assert len(wait_rows(mine, 7)) == 7
+    time.sleep(1)  # earlier tests' deferred writes land first
+
+    def visitors_between(from_ms, to_ms):
+        rows = sql(f"SELECT count(DISTINCT double4) AS n FROM EVENTS WHERE index1 = '{ENV['DEMO_SITE_ID']}' AND double1 = 1 "
+                   f"AND timestamp >= toDateTime({from_ms // 1000}) AND timestamp <= toDateTime({to_ms // 1000})")
+        return int(rows[0]["n"])
+
+    t0 = int(time.time() * 1000)
     rt = ok(request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors?site_id=" + ENV["DEMO_DOMAIN"], None,
                     {"authorization": "Bearer " + ENV["DEMO_API_KEY"]}))
-    assert isinstance(rt, int)
+    t1 = int(time.time() * 1000)
+    # Every visitor seen in the window whenever the request read it, and no
+    # one seen in none of those windows (a second's slack for rounding).
+    least = visitors_between(t1 - 5 * MIN + 1000, t0)
+    most = visitors_between(t0 - 5 * MIN - 1000, t1 + 6000)
+    assert isinstance(rt, int) and least >= len(fresh) and least <= rt <= most, (least, rt, most)
 
 
 # --- tenancy ---------------------------------------------------------------
