@@ -601,6 +601,10 @@ def test_rate_limit_answers_429_with_retry_after_and_concurrency_cannot_overshoo
     for r in replies:
         if r.status == 429:
             assert int(r.headers["retry-after"]) > 0 and "error" in r.json()
+    # The live view's hand-off counts against the same hourly limit.
+    r = request("GET", ENV["QUERY_URL"] + "/api/live?site_id=" + ENV["DEMO_SITE_ID"], None,
+                {"authorization": "Bearer " + ENV["LIMITED_API_KEY"]})
+    assert r.status == 429 and int(r.headers["retry-after"]) > 0, (r.status, r.body)
     # Other keys are not affected.
     assert query(body).status == 200
 
