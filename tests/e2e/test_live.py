@@ -80,6 +80,22 @@ def test_refused_over_websocket_too():
     assert asyncio.run(attempt(headers=expired)) == 401
 
 
+def test_a_dashboard_session_watches_the_sites_it_names():
+    async def scenario():
+        cookie = {"cookie": session_cookie([ENV["DEMO_SITE_ID"]])}
+        async with ws_connect(site=ENV["DEMO_DOMAIN"], headers=cookie) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert len(first["pageviews_per_minute"]) == 30
+            # A page of its own: the other tests look at this run's pages.
+            page = "/w" + uuid.uuid4().hex[:8]
+            headers = {"x-beacon-dev-time": str(first["at_ms"])}
+            assert send({"n": "pageview", "u": f"https://{ENV['DEMO_DOMAIN']}{page}"}, ip=new_visitor(), ua=FIREFOX,
+                        headers=headers).status == 202
+            await next_view(ws, lambda v: {"page": page, "visitors": 1} in v["pages"])
+
+    asyncio.run(scenario())
+
+
 def test_ingest_hostnames_do_not_serve_it():
     r = request("GET", ENV["INGEST_URL"] + "/api/live", None, {**bearer(ENV["DEMO_API_KEY"]), "host": ENV["DEMO_HOST"]})
     assert r.status == 404
