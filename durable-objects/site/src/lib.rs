@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use beacon_platform::site_object::{TrackRequest, TrackResponse, LIVE_PATH, PRUNE_PATH, TRACK_PATH};
+use beacon_platform::site_object::{CurrentVisitors, TrackRequest, TrackResponse, LIVE_PATH, PRUNE_PATH, TRACK_PATH, VISITORS_PATH};
 use beacon_sessions::live::{self, Presence, Snapshot, LIVE_WINDOW_MS, MINUTES};
 use beacon_sessions::{Session, TIMEOUT_MS};
 use worker::{
@@ -117,6 +117,12 @@ impl SiteObject {
     /// the newest event, so a dev clock override moves it too (in
     /// production events are never in the future).
     fn snapshot(&self) -> Result<Snapshot> {
+        self.snapshot_at(None)
+    }
+
+    /// The live view at `at`, or (`None`) at the later of the clock and
+    /// the newest event.
+    fn snapshot_at(&self, at: Option<u64>) -> Result<Snapshot> {
         #[derive(serde::Deserialize)]
         struct P {
             visitor: i64,
@@ -143,7 +149,7 @@ impl SiteObject {
             .map(|m| (m.minute.max(0) as u64, u32::try_from(m.pageviews).unwrap_or(u32::MAX)))
             .collect();
         let newest = presences.iter().map(|p| p.last_ms).max().unwrap_or(0);
-        Ok(live::snapshot(&presences, &minutes, now().max(newest)))
+        Ok(live::snapshot(&presences, &minutes, at.unwrap_or_else(|| now().max(newest))))
     }
 
     /// Pushes the live view to every open socket, at most once a second;
@@ -254,6 +260,8 @@ impl DurableObject for SiteObject {
         match (req.method(), req.path().as_str()) {
             (Method::Post, TRACK_PATH) => self.track(req).await,
             (Method::Get, LIVE_PATH) => self.accept_live(),
+            // The realtime API goes by the real clock, as Plausible's does.
+            (Method::Get, VISITORS_PATH) => Response::from_json(&CurrentVisitors { visitors: self.snapshot_at(Some(now()))?.visitors }),
             // What the alarm does, on demand; ingest forwards it only in dev.
             (Method::Post, PRUNE_PATH) => Response::from_json(&serde_json::json!({ "sessions_left": self.prune(now())? })),
             _ => Ok(Response::ok(r#"{"error":"not found"}"#)?.with_status(404)),

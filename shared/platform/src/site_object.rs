@@ -1,6 +1,6 @@
 //! The site Durable Object's contract, in one definition for its callers
-//! (ingest; query for the live view) and the object: binding name, paths,
-//! id naming, messages.
+//! (ingest; query for the live view and realtime visitors) and the object:
+//! binding name, paths, id naming, messages.
 
 use beacon_types::{DataPoint, Event, SiteId};
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,8 @@ pub const BINDING: &str = "SITE";
 pub const TRACK_PATH: &str = "/track";
 /// Path of the live view's WebSocket upgrade.
 pub const LIVE_PATH: &str = "/live";
+/// Path of the count of current visitors (the realtime API's).
+pub const VISITORS_PATH: &str = "/visitors";
 /// Path that runs the alarm's pruning now (reachable only in dev).
 pub const PRUNE_PATH: &str = "/prune";
 
@@ -61,8 +63,29 @@ pub async fn track(env: &Env, site: &SiteId, req: &TrackRequest) -> Result<Vec<D
     Ok(out.rows)
 }
 
-/// Hands a WebSocket upgrade to the site's object. The caller has checked
-/// that the requester may see `site`.
+/// What the object answers on [`VISITORS_PATH`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurrentVisitors {
+    /// Visitors with an event other than engagement in the last five
+    /// minutes, by the real clock.
+    pub visitors: u32,
+}
+
+/// The site's current visitors, as its object counts them.
+pub async fn current_visitors(env: &Env, site: &SiteId) -> Result<u32, PlatformError> {
+    let stub = stub(env, site)?;
+    let request = Request::new(&format!("https://site-object{VISITORS_PATH}"), Method::Get)
+        .map_err(|e| PlatformError::binding("site object visitors", e))?;
+    let mut resp = stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object visitors", e))?;
+    if resp.status_code() != 200 {
+        return Err(PlatformError::binding("site object visitors", format!("status {}", resp.status_code())));
+    }
+    let out: CurrentVisitors = resp.json().await.map_err(|e| PlatformError::binding("site object visitors", e))?;
+    Ok(out.visitors)
+}
+
+/// Hands a WebSocket upgrade to the site's object; its 101 is the answer.
+/// The caller has checked that the requester may see `site`.
 pub async fn live(env: &Env, site: &SiteId, upgrade: &Request) -> Result<Response, PlatformError> {
     let stub = stub(env, site)?;
     let headers = Headers::new();
@@ -75,7 +98,13 @@ pub async fn live(env: &Env, site: &SiteId, upgrade: &Request) -> Result<Respons
     init.with_method(Method::Get).with_headers(headers);
     let request = Request::new_with_init(&format!("https://site-object{LIVE_PATH}"), &init)
         .map_err(|e| PlatformError::binding("site object live", e))?;
-    stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object live", e))
+    let resp = stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object live", e))?;
+    // Anything but the hand-off is the object failing: the caller's error
+    // is ours to word, not the runtime's page passed through.
+    if resp.status_code() != 101 {
+        return Err(PlatformError::binding("site object live", format!("status {}", resp.status_code())));
+    }
+    Ok(resp)
 }
 
 /// Runs the object's pruning now (dev only: tests cannot wait for the alarm).

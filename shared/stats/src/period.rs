@@ -326,11 +326,6 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
     out
 }
 
-/// `ms` as an ISO 8601 UTC date-time (`2024-01-31T10:00:00Z`).
-pub fn iso_utc(ms: u64) -> String {
-    Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0)).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +402,6 @@ mod tests {
             assert_eq!((yoy.from_s, yoy.to_s, yoy.whole_days), (p.from_s - 365 * 86_400, p.to_s - 365 * 86_400, false), "{range:?}");
             assert_eq!(add_days(yoy.first, 365).unwrap(), p.first, "{range:?}");
         }
-        assert_eq!(iso_utc(ms("2024-02-01T00:00:00.999Z")), "2024-02-01T00:00:00Z");
     }
 
     #[test]

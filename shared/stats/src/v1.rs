@@ -205,23 +205,11 @@ fn split_values(s: &str) -> Vec<String> {
     out
 }
 
-/// Grace for events stamped by a clock a little ahead of this one.
-const REALTIME_AHEAD_MS: u64 = 5_000;
-
-/// The v2 body behind `/api/v1/stats/realtime/visitors` at `now_ms`: the
-/// visitors with an event in the live view's window (five minutes).
-pub fn realtime_to_v2(params: &[(String, String)], now_ms: u64) -> Value {
-    let window = [
-        crate::period::iso_utc(now_ms.saturating_sub(beacon_types::LIVE_WINDOW_MS)),
-        crate::period::iso_utc(now_ms.saturating_add(REALTIME_AHEAD_MS)),
-    ];
-    json!({ "site_id": param(params, "site_id").unwrap_or_default(), "metrics": ["visitors"], "date_range": window })
-}
-
-/// The `realtime/visitors` answer, a bare number, for the v2 `answer` to
-/// [`realtime_to_v2`]'s body.
-pub fn realtime_shape(answer: &Value) -> Value {
-    answer["results"][0]["metrics"].get(0).cloned().unwrap_or(json!(0))
+/// The site `/api/v1/stats/realtime/visitors` names: its visitors of the
+/// last five minutes are the site object's to count (the live view's), not
+/// a statement's.
+pub fn realtime_site(params: &[(String, String)]) -> Result<String, StatsError> {
+    param(params, "site_id").map(str::to_owned).ok_or_else(|| StatsError::Invalid("#/site_id: Required string".into()))
 }
 
 /// The v1 answer for a v2 `answer` to the body [`to_v2`] made.
@@ -290,19 +278,10 @@ mod tests {
 
     #[test]
     #[wasm_bindgen_test::wasm_bindgen_test]
-    fn realtime_counts_the_visitors_of_the_last_five_minutes_as_a_number() {
-        // 2024-02-01T00:00:00Z
-        let body = realtime_to_v2(&p(&[("site_id", "demo.example")]), 1_706_745_600_000);
-        assert_eq!(
-            body,
-            json!({"site_id": "demo.example", "metrics": ["visitors"],
-                   "date_range": ["2024-01-31T23:55:00Z", "2024-02-01T00:00:05Z"]})
-        );
+    fn realtime_names_its_site_or_is_a_400() {
+        assert_eq!(realtime_site(&p(&[("period", "day"), ("site_id", "demo.example")])).unwrap(), "demo.example");
         // No site named: the same 400 as any query without one.
-        let body = realtime_to_v2(&[], 1_706_745_600_000);
-        assert!(matches!(crate::query::from_value(&body), Err(StatsError::Invalid(e)) if e == "#/site_id: Required string"));
-        assert_eq!(realtime_shape(&json!({"results": [{"metrics": [7], "dimensions": []}]})), json!(7));
-        assert_eq!(realtime_shape(&json!({"results": []})), json!(0));
+        assert!(matches!(realtime_site(&p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "#/site_id: Required string"));
     }
 
     #[test]
