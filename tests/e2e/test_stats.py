@@ -719,8 +719,11 @@ def test_a_session_sees_exactly_the_sites_it_names(data):
     assert as_user(many, ENV["OTHER_DOMAIN"]).status == 200
     assert as_user(many, ENV["DEMO_DOMAIN"]).status == 404
     assert as_user(session_cookie([]), ENV["DEMO_SITE_ID"]).status == 404
-    r = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/aggregate?site_id=" + ENV["OTHER_SITE_ID"], None, {"cookie": demo_only})
-    assert r.status == 404
+    for path in ["/api/v1/stats/aggregate", "/api/v1/stats/realtime/visitors"]:
+        r = request("GET", ENV["QUERY_URL"] + path + "?site_id=" + ENV["OTHER_SITE_ID"], None, {"cookie": demo_only})
+        assert r.status == 404, (path, r.body)
+        r = request("GET", ENV["QUERY_URL"] + path + "?site_id=" + ENV["DEMO_DOMAIN"], None, {"cookie": demo_only})
+        assert r.status == 200, (path, r.body)
 
 
 def test_expired_forged_and_missing_sessions_are_401(data):
