@@ -3,6 +3,7 @@
 //! binding name, paths, id naming, messages.
 
 use beacon_types::{DataPoint, Event, SiteId};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
@@ -47,19 +48,24 @@ fn stub(env: &Env, site: &SiteId) -> Result<Stub, PlatformError> {
     ns.get_by_name(&object_name(site)).map_err(|e| PlatformError::binding("site object stub", e))
 }
 
+/// Sends `request` to the site's object and reads its JSON answer (a 200).
+async fn ask<T: DeserializeOwned>(env: &Env, site: &SiteId, request: Request, what: &'static str) -> Result<T, PlatformError> {
+    let stub = stub(env, site)?;
+    let mut resp = stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding(what, e))?;
+    if resp.status_code() != 200 {
+        return Err(PlatformError::binding(what, format!("status {}", resp.status_code())));
+    }
+    resp.json().await.map_err(|e| PlatformError::binding(what, e))
+}
+
 /// Hands `req` to the site's object; returns the rows to write.
 pub async fn track(env: &Env, site: &SiteId, req: &TrackRequest) -> Result<Vec<DataPoint>, PlatformError> {
-    let stub = stub(env, site)?;
     let body = serde_json::to_string(req).map_err(|e| PlatformError::binding("site object encode", e))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
     let request = Request::new_with_init(&format!("https://site-object{TRACK_PATH}"), &init)
         .map_err(|e| PlatformError::binding("site object request", e))?;
-    let mut resp = stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object fetch", e))?;
-    if resp.status_code() != 200 {
-        return Err(PlatformError::binding("site object", format!("status {}", resp.status_code())));
-    }
-    let out: TrackResponse = resp.json().await.map_err(|e| PlatformError::binding("site object decode", e))?;
+    let out: TrackResponse = ask(env, site, request, "site object track").await?;
     Ok(out.rows)
 }
 
@@ -73,14 +79,9 @@ pub struct CurrentVisitors {
 
 /// The site's current visitors, as its object counts them.
 pub async fn current_visitors(env: &Env, site: &SiteId) -> Result<u32, PlatformError> {
-    let stub = stub(env, site)?;
     let request = Request::new(&format!("https://site-object{VISITORS_PATH}"), Method::Get)
         .map_err(|e| PlatformError::binding("site object visitors", e))?;
-    let mut resp = stub.fetch_with_request(request).await.map_err(|e| PlatformError::binding("site object visitors", e))?;
-    if resp.status_code() != 200 {
-        return Err(PlatformError::binding("site object visitors", format!("status {}", resp.status_code())));
-    }
-    let out: CurrentVisitors = resp.json().await.map_err(|e| PlatformError::binding("site object visitors", e))?;
+    let out: CurrentVisitors = ask(env, site, request, "site object visitors").await?;
     Ok(out.visitors)
 }
 
