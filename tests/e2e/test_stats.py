@@ -533,6 +533,20 @@ def test_hostile_values_are_data_never_sql(data):
     assert other_totals(data) == before
 
 
+def test_hostile_site_ids_are_not_found_on_every_endpoint():
+    """A site id is only ever looked up: hostile ones name no site, on the
+    Stats API, realtime and the live view alike (never a 500)."""
+    key = {"authorization": "Bearer " + ENV["DEMO_API_KEY"]}
+    upgrade = {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13",
+               "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    for site in HOSTILE + ["x" * 4000, ENV["DEMO_SITE_ID"] + "\x00", " " + ENV["DEMO_DOMAIN"] + "%"]:
+        r = query({"site_id": site, "metrics": ["visitors"], "date_range": "day"})
+        assert r.status == 404 and "error" in r.json(), (site, r.status, r.body)
+        for path, extra in [("/api/v1/stats/realtime/visitors", {}), ("/api/v1/stats/aggregate", {}), ("/api/live", upgrade)]:
+            r = request("GET", ENV["QUERY_URL"] + path + "?" + urllib.parse.urlencode({"site_id": site}), None, {**key, **extra})
+            assert r.status == 404 and "error" in r.json(), (path, site, r.status, r.body)
+
+
 @pytest.mark.parametrize("body,status,needle", [
     ({"site_id": "demo", "metrics": ["visitors", "baa"], "date_range": "day"}, 400, '#/metrics/1: Invalid metric "baa"'),
     ({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "bogus": 1}, 400, "Unknown key"),
