@@ -223,8 +223,7 @@ async fn realtime(req: &Request, env: &Env, principal: &Principal) -> std::resul
 /// that site's object, if the caller may read the site. The object's 101
 /// goes back as it is: its headers are the runtime's.
 async fn live(req: &Request, env: &Env, principal: &Principal) -> std::result::Result<Response, ApiError> {
-    let named = params(req).into_iter().find(|(k, _)| k == "site_id").map(|(_, v)| v).unwrap_or_default();
-    let site = visible_site(env, principal, &named).await?;
+    let site = visible_site(env, principal, &param(req, "site_id").unwrap_or_default()).await?;
     let upgrade = req.headers().get("upgrade").ok().flatten();
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(ApiError::UpgradeRequired);
@@ -241,7 +240,7 @@ async fn caller(req: &Request, env: &Env, token_param: bool, now_ms: u64) -> std
     let presented = if !authorization.is_empty() {
         Some(api_keys::from_authorization(&authorization).ok_or(ApiError::Unauthorized(BAD_KEY))?.to_owned())
     } else if token_param {
-        params(req).into_iter().find(|(k, v)| k == "token" && !v.is_empty()).map(|(_, v)| v)
+        param(req, "token").filter(|v| !v.is_empty())
     } else {
         None
     };
@@ -298,6 +297,11 @@ async fn dev_session(mut req: Request, env: &Env) -> std::result::Result<Respons
 
 fn params(req: &Request) -> Vec<(String, String)> {
     req.url().map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default()
+}
+
+/// The first value of the query parameter `name`.
+fn param(req: &Request, name: &str) -> Option<String> {
+    params(req).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 /// The body, at most [`MAX_BODY`] bytes.
