@@ -50,6 +50,12 @@ def request(method, url, body=None, headers=None):
         return Reply(e.code, dict(e.headers), e.read().decode())
 
 
+def upgrade_headers():
+    """The headers of a WebSocket handshake, for asking over plain HTTP."""
+    return {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13",
+            "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
+
+
 def session_cookie(sites, lifetime_s=None):
     """A dashboard session cookie naming `sites`, minted by the query
     worker's dev-only endpoint through the code login will use."""

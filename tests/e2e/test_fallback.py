@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from beacon import ENV, request, sql
+from beacon import ENV, request, sql, upgrade_headers
 from sessions import new_visitor, visit, wait_events
 
 pytestmark = pytest.mark.skipif(os.environ.get("BEACON_FALLBACK") != "1", reason="needs a stack without the site object")
@@ -30,7 +30,5 @@ def test_readers_of_the_object_say_it_is_unavailable():
     key = {"authorization": "Bearer " + ENV["DEMO_API_KEY"]}
     r = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors?site_id=" + ENV["DEMO_DOMAIN"], None, key)
     assert r.status == 503 and "error" in r.json(), (r.status, r.body)
-    upgrade = {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13",
-               "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
-    r = request("GET", ENV["QUERY_URL"] + "/api/live?site_id=" + ENV["DEMO_DOMAIN"], None, {**key, **upgrade})
+    r = request("GET", ENV["QUERY_URL"] + "/api/live?site_id=" + ENV["DEMO_DOMAIN"], None, {**key, **upgrade_headers()})
     assert r.status == 503 and "error" in r.json(), (r.status, r.body)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlparse
 
 import websockets
 
-from beacon import ENV, FIREFOX, request, send, session_cookie
+from beacon import ENV, FIREFOX, request, send, session_cookie, upgrade_headers
 from sessions import MIN, new_visitor
 
 RUN = "/l" + uuid.uuid4().hex[:8]
@@ -31,11 +31,6 @@ def ws_connect(token=None, site=None, headers=None):
 
 def get_live(headers, site=None, method="GET"):
     return request(method, ENV["QUERY_URL"] + live_path(site), None, headers)
-
-
-def upgrade_headers():
-    return {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13",
-            "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
 
 
 def bearer(key):

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from beacon import ENV, FIREFOX, request, send, session_cookie, sql, wait_rows
+from beacon import ENV, FIREFOX, request, send, session_cookie, sql, upgrade_headers, wait_rows
 from sessions import new_visitor
 from stats_data import MIN, as_table, at, golden, ok, pick_days, query, rnd, send_all, wait_landed
 
@@ -436,8 +436,7 @@ def test_realtime_counts_the_visitors_of_the_last_five_minutes():
         return int(rows[0]["n"])
 
     t0 = int(time.time() * 1000)
-    rt = ok(request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors?site_id=" + ENV["DEMO_DOMAIN"], None,
-                    {"authorization": "Bearer " + ENV["DEMO_API_KEY"]}))
+    rt = ok(v1("realtime/visitors", {"site_id": ENV["DEMO_DOMAIN"]}))
     t1 = int(time.time() * 1000)
     # Every visitor seen in the window whenever the request read it, and no
     # one seen in none of those windows (a second's slack for rounding).
@@ -445,7 +444,7 @@ def test_realtime_counts_the_visitors_of_the_last_five_minutes():
     most = visitors_between(t0 - 5 * MIN - 1000, t1 + 1000)
     assert isinstance(rt, int) and least >= len(fresh) and least <= rt <= most, (least, rt, most)
     # Without a site: 400, as any query without one.
-    r = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors", None, {"authorization": "Bearer " + ENV["DEMO_API_KEY"]})
+    r = v1("realtime/visitors", {})
     assert r.status == 400 and "site_id" in r.json()["error"], r.body
 
 
@@ -537,12 +536,10 @@ def test_hostile_site_ids_are_not_found_on_every_endpoint():
     """A site id is only ever looked up: hostile ones name no site, on the
     Stats API, realtime and the live view alike (never a 500)."""
     key = {"authorization": "Bearer " + ENV["DEMO_API_KEY"]}
-    upgrade = {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13",
-               "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
     for site in HOSTILE + ["x" * 4000, ENV["DEMO_SITE_ID"] + "\x00", " " + ENV["DEMO_DOMAIN"] + "%"]:
         r = query({"site_id": site, "metrics": ["visitors"], "date_range": "day"})
         assert r.status == 404 and "error" in r.json(), (site, r.status, r.body)
-        for path, extra in [("/api/v1/stats/realtime/visitors", {}), ("/api/v1/stats/aggregate", {}), ("/api/live", upgrade)]:
+        for path, extra in [("/api/v1/stats/realtime/visitors", {}), ("/api/v1/stats/aggregate", {}), ("/api/live", upgrade_headers())]:
             r = request("GET", ENV["QUERY_URL"] + path + "?" + urllib.parse.urlencode({"site_id": site}), None, {**key, **extra})
             assert r.status == 404 and "error" in r.json(), (path, site, r.status, r.body)
 
