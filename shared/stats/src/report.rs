@@ -263,7 +263,9 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     } else {
         for (key, metrics) in rows.iter().skip(start).take(page) {
             let now_vals = metric_values(q, metrics, currency(key));
-            let mut row = json!({ "metrics": now_vals, "dimensions": dim_values(key, &dims, &q.dimensions, &main) });
+            let mut row = Map::new();
+            row.insert("metrics".into(), json!(now_vals));
+            row.insert("dimensions".into(), json!(dim_values(key, &dims, &q.dimensions, &main)));
             if let Some((other, cmp)) = &compared {
                 let mut want = key.clone();
                 if let Some((at, unit, place, _, theirs)) = &buckets {
@@ -281,10 +283,12 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
                 };
                 let then_vals = metric_values(q, cm, currency(&ck));
                 let change = changes(q, &now_vals, &then_vals);
-                row["comparison"] =
-                    json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change });
+                row.insert(
+                    "comparison".into(),
+                    json!({ "dimensions": dim_values(&ck, &dims, &q.dimensions, other), "metrics": then_vals, "change": change }),
+                );
             }
-            results.push(row);
+            results.push(Value::Object(row));
         }
     }
 

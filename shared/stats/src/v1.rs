@@ -227,16 +227,17 @@ pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
             let first = rows.first().cloned().unwrap_or(json!({ "metrics": [] }));
             let mut out = Map::new();
             for (i, m) in metrics.iter().enumerate() {
-                let mut entry = json!({ "value": first["metrics"].get(i).cloned().unwrap_or(json!(0)) });
-                if let Some(change) = first["comparison"]["change"].get(i) {
-                    entry["change"] = change.clone();
+                let mut entry = Map::new();
+                entry.insert("value".into(), first.pointer(&format!("/metrics/{i}")).cloned().unwrap_or(json!(0)));
+                if let Some(change) = first.pointer(&format!("/comparison/change/{i}")) {
+                    entry.insert("change".into(), change.clone());
                 }
-                out.insert(v1_name(m), entry);
+                out.insert(v1_name(m), Value::Object(entry));
             }
             json!({ "results": out })
         }
         Endpoint::Timeseries => {
-            let labels = answer["meta"]["time_labels"].as_array().cloned().unwrap_or_default();
+            let labels = answer.pointer("/meta/time_labels").and_then(Value::as_array).cloned().unwrap_or_default();
             let results: Vec<Value> = labels
                 .iter()
                 .map(|label| {
