@@ -491,9 +491,134 @@ struct Plan {
     event_dims: bool,
 }
 
+/// Which kinds of rows a query reads.
+struct Needs {
+    events: bool,
+    sessions: bool,
+    /// Visitors are counted on the sign rows ([`visitors_of_visits`]).
+    visitors_from_sessions: bool,
+}
+
+/// Whether `q` asks any of `ms`.
+fn wants(q: &Query, ms: &[Metric]) -> bool {
+    q.metrics.iter().any(|m| ms.contains(m))
+}
+
+impl Plan {
+    fn of(q: &Query) -> Self {
+        Plan { sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)), event_dims: q.dimensions.iter().any(|d| event_only(&d.0)) }
+    }
+
+    fn needs(&self, q: &Query) -> Needs {
+        let wants = |ms: &[Metric]| wants(q, ms);
+        let sessions = self.sessions_only
+            || wants(&[Metric::BounceRate, Metric::VisitDuration, Metric::ViewsPerVisit])
+            || (wants(&[Metric::Visits]) && !self.event_dims);
+        let visitors_from_sessions = sessions && visitors_of_visits(q);
+        let events = !self.sessions_only
+            && !visitors_from_sessions
+            && (wants(&[
+                Metric::Visitors,
+                Metric::Pageviews,
+                Metric::Events,
+                Metric::TotalRevenue,
+                Metric::AverageRevenue,
+                Metric::TimeOnPage,
+                Metric::ScrollDepth,
+                Metric::Percentage,
+                Metric::ConversionRate,
+                Metric::GroupConversionRate,
+            ]) || (wants(&[Metric::Visits]) && self.event_dims));
+        Needs { events, sessions, visitors_from_sessions }
+    }
+
+    /// What event rows are read for.
+    fn event_raws(&self, q: &Query) -> Vec<Raw> {
+        let mut raws = vec![];
+        for m in &q.metrics {
+            raws.extend(event_raws(*m));
+            if *m == Metric::Visits && self.event_dims {
+                raws.push(Raw::Visits);
+            }
+        }
+        raws.sort();
+        raws.dedup();
+        raws
+    }
+
+    /// What sign rows are read for (`entered`: bounce rate's denominator
+    /// is the visits entering on the filtered pages).
+    fn session_raws(&self, q: &Query, visitors_from_sessions: bool, entered: bool) -> Vec<Raw> {
+        let mut raws = vec![Raw::Visits];
+        if self.sessions_only {
+            raws.extend([Raw::Visitors, Raw::Pageviews, Raw::Events]);
+        }
+        if visitors_from_sessions {
+            raws.push(Raw::StateVisitors);
+        }
+        if wants(q, &[Metric::BounceRate]) {
+            raws.push(Raw::Bounces);
+            if entered {
+                raws.push(Raw::EnteredVisits);
+            }
+        }
+        if wants(q, &[Metric::VisitDuration]) {
+            raws.push(Raw::Duration);
+        }
+        if wants(q, &[Metric::ViewsPerVisit]) {
+            raws.push(Raw::Pageviews);
+        }
+        raws.dedup();
+        raws
+    }
+
+    /// Sign rows' figures under the names they answer: event rows answer
+    /// pageviews and visits when they are read; the session side keeps its
+    /// own as denominators.
+    fn session_slots(&self, rows: Rows) -> Rows {
+        let slot = |raw| match raw {
+            Raw::Visits => Raw::SessionVisits,
+            Raw::StateVisitors => Raw::Visitors,
+            Raw::Pageviews if !self.sessions_only => Raw::SessionPageviews,
+            other => other,
+        };
+        rows.into_iter().map(|(key, vals)| (key, vals.into_iter().map(|(r, v)| (slot(r), v)).collect())).collect()
+    }
+}
+
+/// Both kinds' rows merged by key: an aggregate always answers one row,
+/// and groups whose sign rows cancel out are not visits at all.
+fn merged(events: Rows, sessions: Rows, dims: &[Dim]) -> Table {
+    let mut table: Table = HashMap::new();
+    for (key, vals) in events.into_iter().chain(sessions) {
+        merge(&mut table, key, vals);
+    }
+    if dims.is_empty() {
+        // Zeros when nothing matched (not empty: an empty row is one a
+        // comparison lacks).
+        table.entry(Vec::new()).or_insert_with(|| BTreeMap::from([(Raw::Visitors, 0.0)]));
+    }
+    table.retain(|k, v| {
+        k.is_empty()
+            || v.iter().any(|(r, x)| {
+                *x != 0.0
+                    && matches!(
+                        r,
+                        Raw::Visitors
+                            | Raw::Visits
+                            | Raw::SessionVisits
+                            | Raw::Pageviews
+                            | Raw::Events
+                            | Raw::EngagedVisits
+                            | Raw::RevenueEvents
+                    )
+            })
+    });
+    table
+}
+
 async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Period) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
-    let plan =
-        Plan { sessions_only: q.dimensions.iter().any(|d| session_only(&d.0)), event_dims: q.dimensions.iter().any(|d| event_only(&d.0)) };
+    let plan = Plan::of(q);
     if plan.sessions_only {
         // Sign rows hold no event's page, name, goal or props (their slots
         // mean other things there), and event rows no visit's exit page:
@@ -524,25 +649,8 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
             return Err(StatsError::Invalid(format!("#/metrics: Metric `{}` cannot be queried with {d}", m.name())));
         }
     }
-    let wants = |ms: &[Metric]| q.metrics.iter().any(|m| ms.contains(m));
-    let needs_sessions = plan.sessions_only
-        || wants(&[Metric::BounceRate, Metric::VisitDuration, Metric::ViewsPerVisit])
-        || (wants(&[Metric::Visits]) && !plan.event_dims);
-    let visitors_from_sessions = needs_sessions && visitors_of_visits(q);
-    let needs_events = !plan.sessions_only
-        && !visitors_from_sessions
-        && (wants(&[
-            Metric::Visitors,
-            Metric::Pageviews,
-            Metric::Events,
-            Metric::TotalRevenue,
-            Metric::AverageRevenue,
-            Metric::TimeOnPage,
-            Metric::ScrollDepth,
-            Metric::Percentage,
-            Metric::ConversionRate,
-            Metric::GroupConversionRate,
-        ]) || (wants(&[Metric::Visits]) && plan.event_dims));
+    let wants = |ms: &[Metric]| wants(q, ms);
+    let Needs { events: needs_events, sessions: needs_sessions, visitors_from_sessions } = plan.needs(q);
 
     // Each kind's filters are resolved once (their pre-queries are I/O),
     // both kinds at once.
@@ -578,15 +686,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         if !needs_events {
             return Ok::<Rows, StatsError>(Vec::new());
         }
-        let mut raws = vec![];
-        for m in &q.metrics {
-            raws.extend(event_raws(*m));
-            if *m == Metric::Visits && plan.event_dims {
-                raws.push(Raw::Visits);
-            }
-        }
-        raws.sort();
-        raws.dedup();
+        let raws = plan.event_raws(q);
         match goal_dim {
             None => query_kind(ctx, &ev_conds, RowKind::Event, dims, &raws, p, None, top).await,
             Some(at) => by_goal(ctx, &ev_conds, dims, at, &raws, p).await,
@@ -596,26 +696,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         if !needs_sessions {
             return Ok::<Rows, StatsError>(Vec::new());
         }
-        let mut raws = vec![Raw::Visits];
-        if plan.sessions_only {
-            raws.extend([Raw::Visitors, Raw::Pageviews, Raw::Events]);
-        }
-        if visitors_from_sessions {
-            raws.push(Raw::StateVisitors);
-        }
-        if wants(&[Metric::BounceRate]) {
-            raws.push(Raw::Bounces);
-            if se_conds.entered.is_some() {
-                raws.push(Raw::EnteredVisits);
-            }
-        }
-        if wants(&[Metric::VisitDuration]) {
-            raws.push(Raw::Duration);
-        }
-        if wants(&[Metric::ViewsPerVisit]) {
-            raws.push(Raw::Pageviews);
-        }
-        raws.dedup();
+        let raws = plan.session_raws(q, visitors_from_sessions, se_conds.entered.is_some());
         // Session rows group event:page by entry page (Plausible's bounce
         // rate of a page is that of visits entering on it).
         let sdims: Vec<Dim> = dims
@@ -626,15 +707,7 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
             })
             .collect();
         let rows = query_kind(ctx, &se_conds, RowKind::Session, &sdims, &raws, p, None, None).await?;
-        // Event rows answer pageviews and visits when they are read; the
-        // session side keeps its own as denominators.
-        let slot = |raw| match raw {
-            Raw::Visits => Raw::SessionVisits,
-            Raw::StateVisitors => Raw::Visitors,
-            Raw::Pageviews if !plan.sessions_only => Raw::SessionPageviews,
-            other => other,
-        };
-        Ok(rows.into_iter().map(|(key, vals)| (key, vals.into_iter().map(|(r, v)| (slot(r), v)).collect())).collect())
+        Ok(plan.session_slots(rows))
     };
     let (events, sessions) = try_join(events, sessions).await?;
     // When both kinds are read, the event side's groups are the rows, as in
@@ -642,35 +715,10 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
     // by entry page add no row for a page the filtered events never saw.
     let groups: Option<HashSet<Key>> =
         (needs_events && needs_sessions && !dims.is_empty()).then(|| events.iter().map(|(k, _)| k.clone()).collect());
-    let mut table: Table = HashMap::new();
-    for (key, vals) in events.into_iter().chain(sessions) {
-        merge(&mut table, key, vals);
-    }
+    let mut table = merged(events, sessions, dims);
     if let Some(groups) = groups {
         table.retain(|k, _| groups.contains(k));
     }
-    if dims.is_empty() {
-        // An aggregate always answers one row, zeros when nothing matched
-        // (not empty: an empty row is one a comparison lacks).
-        table.entry(Vec::new()).or_insert_with(|| BTreeMap::from([(Raw::Visitors, 0.0)]));
-    }
-    // Groups whose sign rows cancel out are not visits at all.
-    table.retain(|k, v| {
-        k.is_empty()
-            || v.iter().any(|(r, x)| {
-                *x != 0.0
-                    && matches!(
-                        r,
-                        Raw::Visitors
-                            | Raw::Visits
-                            | Raw::SessionVisits
-                            | Raw::Pageviews
-                            | Raw::Events
-                            | Raw::EngagedVisits
-                            | Raw::RevenueEvents
-                    )
-            })
-    });
 
     if wants(&[Metric::Percentage]) {
         let (kind, conds) = if plan.sessions_only { (RowKind::Session, &se_conds) } else { (RowKind::Event, &ev_conds) };

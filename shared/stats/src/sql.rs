@@ -117,6 +117,9 @@ pub enum Cond {
     /// replaces every one with the list of those visits' session ids
     /// before rendering; an unresolved one matches nothing.
     VisitDid(Box<Cond>),
+    /// Rows of a kind that [`Select::of`] reads for `[from_s, to_s)`: one
+    /// period's share of a statement that reads two.
+    Period(RowKind, u64, u64),
 }
 
 impl Cond {
@@ -142,6 +145,7 @@ impl Cond {
             Cond::And(parts) => format!("({})", parts.iter().map(Cond::sql).collect::<Vec<_>>().join(" AND ")),
             Cond::Or(parts) => any_of(parts.iter().map(Cond::sql)),
             Cond::Not(inner) => format!("NOT ({})", inner.sql()),
+            Cond::Period(kind, from_s, to_s) => format!("({})", range(*kind, *from_s, *to_s)),
         }
     }
 
@@ -332,6 +336,8 @@ pub enum Expr {
     Weight,
     /// `min(toUnixTimestamp(timestamp))`: the earliest row's Unix second.
     Earliest,
+    /// `if(cond, 1, 0)`: which side of a condition a row is on (a group key).
+    Flag(Cond),
 }
 
 impl Expr {
@@ -340,7 +346,7 @@ impl Expr {
         match self {
             Expr::Col(c) => matches!(c, Column::Double(_)),
             Expr::Bucket(unit, _) | Expr::StartBucket(unit, _) => *unit == Unit::Day,
-            Expr::Sum(..) | Expr::Distinct(_) | Expr::Max(_) | Expr::Weight | Expr::Earliest => true,
+            Expr::Sum(..) | Expr::Distinct(_) | Expr::Max(_) | Expr::Weight | Expr::Earliest | Expr::Flag(_) => true,
         }
     }
 }
@@ -378,6 +384,26 @@ pub const SESSION_TAIL_S: u64 = 86_400;
 /// (whole seconds, so never past the event that wrote the state).
 fn session_end() -> String {
     format!("{} + {} * 1000", Double::Time.column(), Double::Duration.column())
+}
+
+/// The time conditions of rows of `kind` in `[from_s, to_s)`: events by
+/// their time, session states by the visit being active in it.
+fn range(kind: RowKind, from_s: u64, to_s: u64) -> String {
+    match kind {
+        RowKind::Event => format!("timestamp >= toDateTime({from_s}) AND timestamp < toDateTime({to_s})"),
+        // A state whose last event is in the range was written then (rows
+        // are stamped when written), and so was the -1 row that later
+        // cancels it: reading from the range's start keeps both of every
+        // state it selects.
+        RowKind::Session => format!(
+            "timestamp >= toDateTime({from_s}) AND timestamp < toDateTime({}) AND {} < {} AND {} >= {}",
+            to_s.saturating_add(SESSION_TAIL_S),
+            Double::Time.column(),
+            to_s.saturating_mul(1000),
+            session_end(),
+            from_s.saturating_mul(1000),
+        ),
+    }
 }
 
 impl Select {
@@ -492,6 +518,7 @@ impl Select {
             Expr::Max(d) => format!("max({})", d.column()),
             Expr::Weight => "max(_sample_interval)".to_owned(),
             Expr::Earliest => "min(toUnixTimestamp(timestamp))".to_owned(),
+            Expr::Flag(cond) => format!("if({}, 1, 0)", cond.sql()),
             Expr::Bucket(unit, tz) => bucket(*unit, tz, &self.bucket_time()),
             Expr::StartBucket(unit, tz) => bucket(*unit, tz, &self.start_time()),
         }
@@ -499,28 +526,7 @@ impl Select {
 
     /// The conditions after the site filter: kind, time range, filters.
     fn rows(&self) -> String {
-        let mut sql = format!("{} = {}", Double::Kind.column(), self.kind as u8);
-        match self.kind {
-            RowKind::Event => {
-                let _ = write!(sql, " AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})", self.from_s, self.to_s);
-            }
-            RowKind::Session => {
-                // A state whose last event is in the range was written then
-                // (rows are stamped when written), and so was the -1 row that
-                // later cancels it: reading from the range's start keeps
-                // both of every state it selects.
-                let _ = write!(
-                    sql,
-                    " AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) AND {} < {} AND {} >= {}",
-                    self.from_s,
-                    self.to_s.saturating_add(SESSION_TAIL_S),
-                    Double::Time.column(),
-                    self.to_s.saturating_mul(1000),
-                    session_end(),
-                    self.from_s.saturating_mul(1000),
-                );
-            }
-        }
+        let mut sql = format!("{} = {} AND {}", Double::Kind.column(), self.kind as u8, range(self.kind, self.from_s, self.to_s));
         for f in &self.filters {
             let _ = write!(sql, " AND {}", f.sql());
         }
