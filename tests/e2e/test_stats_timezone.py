@@ -11,7 +11,7 @@ from collections import defaultdict
 import pytest
 
 import stats_data
-from beacon import ENV, FIREFOX, send
+from beacon import ENV, FIREFOX, request, send
 from stats_data import as_table, ok, query, rnd, wait_rows
 
 ZONE = zoneinfo.ZoneInfo(ENV["TEAM_TIMEZONE"])
@@ -43,11 +43,12 @@ def data():
         raise AssertionError("no free days on the team site: restart the stack")
     a, b, c = days
     salt = random.randint(1, 250)
-    # (visitor, local time, name, path): a visit across local midnight (A
-    # into B), one just after midnight, one at noon with a Signup, one in
+    # (visitor, local time, name, path): a visit in A's afternoon, one
+    # across local midnight (A into B), one just after midnight, one at noon with a Signup, one in
     # the evening of B that is already C in UTC, one over three hours of B,
     # and one just after C began.
     script = [
+        (7, (a, 15, 0), "pageview", "/afternoon"), (7, (a, 15, 4), "pageview", "/tea"),
         (1, (a, 23, 30), "pageview", "/late"), (1, (a, 23, 50), "pageview", "/later"), (1, (b, 0, 10), "pageview", "/after"),
         (2, (b, 0, 30), "pageview", "/after"),
         (3, (b, 12, 0), "pageview", "/noon"), (3, (b, 12, 1), "Signup", "/noon"),
@@ -140,15 +141,58 @@ def test_visits_count_where_active_and_bucket_by_their_last_event(data):
         assert as_table(got) == {day: summary(vs) for day, vs in by_day.items()}, (first, last)
     # The visit across A's midnight counts on both days; by day it is B's,
     # unless the period ends with A.
-    crossing = [v for v in visits if local(v[0]["t"]).date() == a]
-    assert len(crossing) == 1 and local(crossing[0][-1]["t"]).date() == b
+    crossing = [v for v in visits if local(v[0]["t"]).date() == a and local(v[-1]["t"]).date() == b]
+    assert len(crossing) == 1
     day_a = ask({"metrics": ["visits"], "date_range": [a.isoformat(), a.isoformat()], "dimensions": ["time:day"]})
-    assert as_table(day_a) == {a.isoformat(): [1]}
+    assert as_table(day_a) == {a.isoformat(): [2]}
     # Under an event filter too, though the visit's earlier (cancelled)
     # states ended on A.
     late = ask({"metrics": ["visits"], "date_range": [a.isoformat(), c.isoformat()], "dimensions": ["time:day"],
                 "filters": [["is", "event:page", ["/late"]]]})
     assert as_table(late) == {b.isoformat(): [1]}
+
+
+def statements_since_last_call():
+    """How many SQL statements the AE stand-in ran since this was last asked."""
+    r = request("GET", ENV["AE_LOCAL_URL"] + "/timings")
+    assert r.status == 200, r.body
+    return len(r.json()["statements"])
+
+
+def test_a_comparison_counts_a_visit_active_in_both_periods(data):
+    """An aggregate's comparison is read in the main period's statements
+    where the periods' events do not overlap (events grouped by period,
+    visits summed per period): two statements, not four. The visit across
+    A's midnight is then a visit of both days, and each side answers what
+    its own range answers alone."""
+    a, b, c = data["days"]
+    visits = visits_of(data)
+    metrics = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events"]
+    span = lambda first, last: [first.isoformat(), last.isoformat()]
+    cases = [
+        (span(b, b), {"mode": "previous_period"}, span(a, a), 2),
+        (span(a, a), {"mode": "custom", "date_range": span(b, b)}, span(b, b), 2),
+        (span(b, c), {"mode": "previous_period"}, span(a - dt.timedelta(days=1), a), 2),
+        # Overlapping events cannot be grouped by period: asked apart.
+        (span(a, b), {"mode": "custom", "date_range": span(b, c)}, span(b, c), 4),
+    ]
+    for main, comparison, other, sent in cases:
+        statements_since_last_call()
+        row = ask({"metrics": metrics, "date_range": main, "include": {"comparisons": comparison}})["results"][0]
+        assert statements_since_last_call() == sent, (main, comparison)
+        assert row["metrics"] == ask({"metrics": metrics, "date_range": main})["results"][0]["metrics"], (main, comparison)
+        alone = ask({"metrics": metrics, "date_range": other})["results"][0]["metrics"]
+        assert row["comparison"]["metrics"] == alone, (main, comparison)
+        for got, (first, last) in [(row["metrics"], main), (row["comparison"]["metrics"], other)]:
+            lo = local_ms(dt.date.fromisoformat(first), 0, 0)
+            hi = local_ms(dt.date.fromisoformat(last) + dt.timedelta(days=1), 0, 0)
+            active = [v for v in visits if v[-1]["t"] >= lo and v[0]["t"] < hi]
+            events = [e for e in data["events"] if lo <= e["t"] < hi]
+            assert [got[0], got[2], got[6]] == counts(events), (main, comparison, first)
+            assert [got[1], got[4], got[5]] == summary(active), (main, comparison, first)
+    # The data set holds such a visit, and one of A alone.
+    assert [v for v in visits if local(v[0]["t"]).date() == a and local(v[-1]["t"]).date() == b]
+    assert [v for v in visits if local(v[-1]["t"]).date() == a]
 
 
 def test_by_hour_a_visit_counts_in_every_hour_it_was_active(data):

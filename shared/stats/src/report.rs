@@ -201,13 +201,21 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     let dims = q.dimensions.iter().map(|d| dimension(d, &main, q.v1_time)).collect::<Vec<_>>();
     // The comparison period is independent of the main one: both at once.
     let other = q.comparison.as_ref().map(|how| period::compare(&main, how, &ctx.tz, now_ms)).transpose()?;
-    let compared_rows = async {
-        match &other {
-            Some(o) => compute(&ctx, q, &dims, o).await.map(Some),
-            None => Ok(None),
+    let (mut rows, mut cmp) = match &other {
+        Some(o) if shares_statements(q, &dims, &main, o) => {
+            let [mine, theirs] = compute_pair(&ctx, q, &main, o).await?;
+            (mine, Some(theirs))
+        }
+        _ => {
+            let compared_rows = async {
+                match &other {
+                    Some(o) => compute(&ctx, q, &dims, o).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            try_join(compute(&ctx, q, &dims, &main), compared_rows).await?
         }
     };
-    let (mut rows, mut cmp) = try_join(compute(&ctx, q, &dims, &main), compared_rows).await?;
     for rows in std::iter::once(&mut rows).chain(cmp.as_mut()) {
         name_places(rows, q);
     }
@@ -615,6 +623,101 @@ fn merged(events: Rows, sessions: Rows, dims: &[Dim]) -> Table {
             })
     });
     table
+}
+
+/// Whether a comparison can share the main period's statements: an
+/// aggregate without filters (no pre-query depends on the period), of
+/// metrics that are plain sums and distinct counts, over event ranges that
+/// do not overlap (a custom or weekday-matched comparison may). Two
+/// statements then answer both periods instead of four: the AE API's
+/// request budget is the tighter limit on dashboards.
+fn shares_statements(q: &Query, dims: &[Dim], main: &Period, other: &Period) -> bool {
+    let plan = Plan::of(q);
+    dims.is_empty()
+        && q.filters.is_empty()
+        && q.metrics.iter().all(|m| {
+            matches!(
+                m,
+                Metric::Visitors
+                    | Metric::Visits
+                    | Metric::Pageviews
+                    | Metric::Events
+                    | Metric::ViewsPerVisit
+                    | Metric::BounceRate
+                    | Metric::VisitDuration
+            )
+        })
+        && !plan.needs(q).visitors_from_sessions
+        && plan.session_raws(q, false, false).iter().all(|r| matches!(raw_expr(*r, RowKind::Session), Expr::Sum(_, None)))
+        && (other.to_s <= main.from_s || main.to_s <= other.from_s)
+}
+
+/// [`compute`] of an aggregate for two periods (`[main, other]`) in one
+/// statement per kind of rows, where [`shares_statements`]: event rows
+/// grouped by period, sign rows summed per period (a visit can be active
+/// in both).
+async fn compute_pair<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, main: &Period, other: &Period) -> Result<[Rows; 2], StatsError> {
+    let plan = Plan::of(q);
+    let needs = plan.needs(q);
+    let periods = [main, other];
+    let (from_s, to_s) = (main.from_s.min(other.from_s), main.to_s.max(other.to_s));
+    let of = |kind| {
+        let mut s = Select::of(kind, ctx.site.id.clone(), from_s, to_s);
+        s.filter(Cond::Or(periods.iter().map(|p| Cond::Period(kind, p.from_s, p.to_s)).collect()));
+        s
+    };
+    // Every figure of both sides, zero without rows, as a statement
+    // without GROUP BY answers them.
+    let zeros = |raws: &[Raw]| -> [BTreeMap<Raw, f64>; 2] { [0, 1].map(|_| raws.iter().map(|r| (*r, 0.0)).collect()) };
+    let events = async {
+        if !needs.events {
+            return Ok::<_, StatsError>([BTreeMap::new(), BTreeMap::new()]);
+        }
+        let raws = plan.event_raws(q);
+        let mut s = of(RowKind::Event);
+        let flag = s.column(Expr::Flag(Cond::Period(RowKind::Event, main.from_s, main.to_s)));
+        s.group_by(flag);
+        let cols: Vec<(Raw, usize)> = raws.iter().map(|r| (*r, s.column(raw_expr(*r, RowKind::Event)))).collect();
+        let mut sides = zeros(&raws);
+        for row in ctx.rows(s.render()).await? {
+            let side = if number(row.get(&format!("c{flag}"))) == 1.0 { 0 } else { 1 };
+            if let Some(vals) = sides.get_mut(side) {
+                add(vals, cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))));
+            }
+        }
+        Ok(sides)
+    };
+    let sessions = async {
+        if !needs.sessions {
+            return Ok::<_, StatsError>([BTreeMap::new(), BTreeMap::new()]);
+        }
+        let raws = plan.session_raws(q, false, false);
+        let mut s = of(RowKind::Session);
+        let mut cols: Vec<(usize, Raw, usize)> = Vec::new();
+        for (side, p) in periods.iter().enumerate() {
+            for r in &raws {
+                if let Expr::Sum(factors, None) = raw_expr(*r, RowKind::Session) {
+                    cols.push((side, *r, s.column(Expr::Sum(factors, Some(Cond::Period(RowKind::Session, p.from_s, p.to_s))))));
+                }
+            }
+        }
+        let mut sides = zeros(&raws);
+        for row in ctx.rows(s.render()).await? {
+            for (side, r, c) in &cols {
+                if let Some(vals) = sides.get_mut(*side) {
+                    add(vals, [(*r, number(row.get(&format!("c{c}"))))]);
+                }
+            }
+        }
+        Ok(sides)
+    };
+    let (events, sessions) = try_join(events, sessions).await?;
+    let mut out = [Vec::new(), Vec::new()];
+    for ((slot, ev), se) in out.iter_mut().zip(events).zip(sessions) {
+        let table = merged(vec![(Vec::new(), ev)], plan.session_slots(vec![(Vec::new(), se)]), &[]);
+        *slot = table.into_iter().collect();
+    }
+    Ok(out)
 }
 
 async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Period) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {

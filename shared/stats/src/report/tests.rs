@@ -1650,3 +1650,66 @@ fn goals_too_many_for_one_statement_are_asked_one_by_one() {
     assert_eq!(seen.len(), goals.len());
     assert!(seen.iter().all(|sql| sql.len() <= MAX_SQL && !sql.contains("countIf(")), "{}", seen.len());
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn an_aggregates_comparison_shares_its_statements_when_the_periods_do_not_overlap() {
+    let metrics = json!(["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"]);
+    // Event rows grouped by period (c0: 1 for the main one); sign rows
+    // summed per period: visits, bounces, duration, pageviews, main first.
+    let fake = Fake::new(vec![
+        ("GROUP BY c0", json!([{"c0": 1, "c1": 10, "c2": 30}, {"c0": "0", "c1": "4", "c2": 8}])),
+        ("double1 = 2", json!([{"c0": 12, "c1": 6, "c2": 1200, "c3": 36, "c4": 5, "c5": 1, "c6": 500, "c7": 10}])),
+    ]);
+    let body = json!({"site_id": "demo", "metrics": metrics, "date_range": "7d", "include": {"comparisons": {"mode": "previous_period"}}});
+    let out = run_q(&fake, body, &[]).unwrap();
+    let seen = fake.seen.borrow();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    // 7d is 2024-01-26 to 02-01 in Berlin (NOW is 01:00 there); the
+    // previous period is the 7 days before. Event rows are read for both
+    // and told apart by the flag; sign rows per period by sumIf.
+    let (main, prev) = ("1706223600", "1705618800");
+    assert!(
+        seen[0].starts_with(&format!("SELECT if((timestamp >= toDateTime({main}) AND timestamp < toDateTime(1706828400)), 1, 0) AS c0")),
+        "{}",
+        seen[0]
+    );
+    assert!(seen[0].contains(&format!("timestamp >= toDateTime({prev}) AND timestamp < toDateTime({main}))) GROUP BY c0")), "{}", seen[0]);
+    assert_eq!(seen[1].matches("sumIf(").count(), 8, "{}", seen[1]);
+    assert_eq!(
+        out["results"],
+        json!([{"dimensions": [], "metrics": [10, 12, 30, 3.0, 50, 100],
+                "comparison": {"dimensions": [], "metrics": [4, 5, 8, 2.0, 20, 100], "change": [150, 140, 275, 50, 30, 0]}}])
+    );
+    // No rows in a period: that side reads zeros, as a statement without
+    // GROUP BY answers.
+    let fake = Fake::new(vec![("GROUP BY c0", json!([{"c0": 1, "c1": 10, "c2": 30}]))]);
+    let body = json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "7d",
+                      "include": {"comparisons": {"mode": "previous_period"}}});
+    let out = run_q(&fake, body, &[]).unwrap();
+    assert_eq!(out["results"][0]["comparison"]["metrics"], json!([0, 0]));
+    assert_eq!(fake.seen.borrow().len(), 1);
+
+    // Asked apart: under a filter (its pre-queries are per period), by a
+    // dimension, and for periods whose events overlap.
+    for (extra, sent) in [
+        (json!({"filters": [["is", "visit:country", ["DE"]]]}), 4),
+        (json!({"dimensions": ["visit:country"], "metrics": ["visitors", "pageviews", "bounce_rate"]}), 4),
+        (
+            json!({"date_range": ["2024-01-10", "2024-01-20"], "include": {"comparisons": {"mode": "custom", "date_range": ["2024-01-15", "2024-01-25"]}}}),
+            4,
+        ),
+        (json!({"include": {"comparisons": {"mode": "year_over_year"}}}), 2),
+        (
+            json!({"date_range": ["2024-01-10", "2024-01-12"], "include": {"comparisons": {"mode": "custom", "date_range": ["2024-01-20", "2024-01-25"]}}}),
+            2,
+        ),
+    ] {
+        let mut body =
+            json!({"site_id": "demo", "metrics": metrics, "date_range": "7d", "include": {"comparisons": {"mode": "previous_period"}}});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        assert_eq!(statements(body, &[]).unwrap().len(), sent, "{extra}");
+    }
+}
