@@ -351,3 +351,24 @@ fn sessions_are_those_active_in_the_range_bucketed_by_their_last_event() {
         assert!(e.render().contains(&text), "{}", e.render());
     }
 }
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn a_period_condition_selects_what_a_select_of_that_range_does() {
+    // Inside a statement over two periods, each period's rows are named by
+    // the very conditions a select of its own range filters with.
+    for kind in [RowKind::Event, RowKind::Session] {
+        let own = Select::of(kind, site("demo"), 86_400, 172_800).render();
+        let cond = Cond::Period(kind, 86_400, 172_800).sql();
+        let inner = cond.strip_prefix('(').and_then(|c| c.strip_suffix(')')).unwrap();
+        assert!(own.ends_with(&format!("double1 = {} AND {inner}", kind as u8)), "{own} / {cond}");
+    }
+    let mut s = Select::events(site("demo"), 0, 200);
+    let flag = s.column(Expr::Flag(Cond::Period(RowKind::Event, 100, 200)));
+    s.group_by(flag);
+    assert_eq!(
+        s.render(),
+        "SELECT if((timestamp >= toDateTime(100) AND timestamp < toDateTime(200)), 1, 0) AS c0 FROM EVENTS \
+         WHERE index1 = 'demo' AND double1 = 1 AND timestamp >= toDateTime(0) AND timestamp < toDateTime(200) GROUP BY c0"
+    );
+}
