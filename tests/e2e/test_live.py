@@ -52,6 +52,9 @@ def test_refused_without_rights():
         assert r.status == 404 and "error" in r.json(), (site, r.body)
     r = get_live({"authorization": f"Bearer {ENV['DEMO_API_KEY']}"})
     assert r.status == 426 and "error" in r.json()
+    # Without a site: 400, as realtime and any query without one.
+    r = request("GET", ENV["QUERY_URL"] + "/api/live", None, bearer(ENV["DEMO_API_KEY"]))
+    assert r.status == 400 and "site_id" in r.json()["error"], r.body
     r = get_live({"authorization": f"Bearer {ENV['DEMO_API_KEY']}"}, method="POST")
     assert r.status == 405 and "error" in r.json()
 

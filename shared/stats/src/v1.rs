@@ -205,10 +205,9 @@ fn split_values(s: &str) -> Vec<String> {
     out
 }
 
-/// The site `/api/v1/stats/realtime/visitors` names: its visitors of the
-/// last five minutes are the site object's to count (the live view's), not
-/// a statement's.
-pub fn realtime_site(params: &[(String, String)]) -> Result<String, StatsError> {
+/// The site a query-string endpoint names (`/api/v1/stats/realtime/visitors`,
+/// the live view), required; the caller's rights decide whether it may read it.
+pub fn site_param(params: &[(String, String)]) -> Result<String, StatsError> {
     param(params, "site_id").map(str::to_owned).ok_or_else(|| StatsError::Invalid("#/site_id: Required string".into()))
 }
 
@@ -279,10 +278,10 @@ mod tests {
 
     #[test]
     #[wasm_bindgen_test::wasm_bindgen_test]
-    fn realtime_names_its_site_or_is_a_400() {
-        assert_eq!(realtime_site(&p(&[("period", "day"), ("site_id", "demo.example")])).unwrap(), "demo.example");
+    fn realtime_and_the_live_view_name_their_site_or_are_a_400() {
+        assert_eq!(site_param(&p(&[("period", "day"), ("site_id", "demo.example")])).unwrap(), "demo.example");
         // No site named: the same 400 as any query without one.
-        assert!(matches!(realtime_site(&p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "#/site_id: Required string"));
+        assert!(matches!(site_param(&p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "#/site_id: Required string"));
     }
 
     #[test]

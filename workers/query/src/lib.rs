@@ -214,7 +214,7 @@ async fn stats(req: &mut Request, env: &Env, api: Api, principal: &Principal, no
 /// visitors of the last five minutes (the live view's, as Plausible's
 /// counts them: engagement events aside). Immediate, and no AE statement.
 async fn realtime(req: &Request, env: &Env, principal: &Principal) -> std::result::Result<Response, ApiError> {
-    let site = visible_site(env, principal, &v1::realtime_site(&params(req))?).await?;
+    let site = visible_site(env, principal, &v1::site_param(&params(req))?).await?;
     let visitors = site_object::current_visitors(env, &site.id).await?;
     Ok(json_response(200, &json!(visitors))?)
 }
@@ -223,7 +223,7 @@ async fn realtime(req: &Request, env: &Env, principal: &Principal) -> std::resul
 /// that site's object, if the caller may read the site. The object's 101
 /// goes back as it is: its headers are the runtime's.
 async fn live(req: &Request, env: &Env, principal: &Principal) -> std::result::Result<Response, ApiError> {
-    let site = visible_site(env, principal, &param(req, "site_id").unwrap_or_default()).await?;
+    let site = visible_site(env, principal, &v1::site_param(&params(req))?).await?;
     let upgrade = req.headers().get("upgrade").ok().flatten();
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(ApiError::UpgradeRequired);
