@@ -516,6 +516,13 @@ mod tests {
         assert_eq!(weeks.first().map(String::as_str), Some("2024-01-03"));
         assert_eq!(weeks.get(1).map(String::as_str), Some("2024-01-08"));
         assert_eq!(labels(&p, Unit::Day, &tz).len(), 43);
+        // At most 10,000 labels, as many buckets as a query may return.
+        let long = span("1990-01-01", "2024-12-31", &tz);
+        for unit in [Unit::Hour, Unit::Day] {
+            let all = labels(&long, unit, &tz);
+            assert_eq!(all.len(), 10_000, "{unit:?}");
+        }
+        assert_eq!(labels(&long, Unit::Day, &tz).last().map(String::as_str), Some("2017-05-18"));
         assert_eq!(zone("Not/AZone"), TimeZone::UTC);
     }
 

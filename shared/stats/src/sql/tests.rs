@@ -165,6 +165,17 @@ fn out_of_range_positions_and_odd_numbers_are_harmless() {
     let sql = q.render();
     assert!(!sql.contains("GROUP BY") && !sql.contains("ORDER BY"), "{sql}");
     assert!(sql.ends_with("AND double2 IN (0) AND 1 = 1 AND 1 = 0 AND 1 = 0"), "{sql}");
+    // The first position past the columns is out of range too, in a
+    // plain select and as a key of a nested one.
+    let mut q = Select::events(site("demo"), 0, 1);
+    let page = q.column(Expr::Col(Column::Blob(Blob::Pathname)));
+    q.group_by(page).group_by(page + 1).order_by(page + 1, true);
+    let sql = q.render();
+    assert!(sql.ends_with(" GROUP BY c0"), "{sql}");
+    assert!(!sql.contains("c1") && !sql.contains("ORDER BY"), "{sql}");
+    let nested = q.render_per_visitor(&[(Expr::Sum(vec![], None), true)], 5);
+    assert!(nested.starts_with("SELECT c0, countIf("), "{nested}");
+    assert!(nested.ends_with(" GROUP BY c0 LIMIT 5"), "{nested}");
 }
 
 #[test]
@@ -272,6 +283,25 @@ fn patterns_like_can_say_become_like_patterns_and_others_stay_regexes() {
     q.filter(Cond::Like(Column::Blob(Blob::Pathname), vec!["/it's/%".into(), "%x".into()]));
     q.filter(Cond::Not(Box::new(Cond::Like(Column::Blob(Blob::Name), vec![]))));
     assert!(q.render().ends_with(" AND (blob2 LIKE '/it\\'s/%' OR blob2 LIKE '%x') AND NOT (1 = 0)"), "{}", q.render());
+}
+
+#[test]
+#[wasm_bindgen_test::wasm_bindgen_test]
+fn regex_columns_lists_each_column_once_wherever_it_sits() {
+    // Each listed column costs one read of its values: a column matched
+    // twice, under `and`, `or` and `not`, is still read once.
+    let path = Column::Blob(Blob::Pathname);
+    let prop = Column::Prop("plan".into());
+    let matches = |c: &Column, p: &str| Cond::Matches(c.clone(), vec![p.into()], true);
+    let cond = Cond::And(vec![
+        matches(&path, "^/a"),
+        Cond::Or(vec![matches(&prop, "x+"), Cond::Not(Box::new(matches(&path, "b$")))]),
+        Cond::Like(Column::Blob(Blob::Name), vec!["%".into()]),
+        Cond::Not(Box::new(matches(&prop, "y+"))),
+    ]);
+    let mut columns = Vec::new();
+    cond.regex_columns(&mut columns);
+    assert_eq!(columns, vec![path, prop]);
 }
 
 /// An independent `LIKE`: `%` any run of characters (line breaks
