@@ -53,6 +53,11 @@ fn every_named_range_and_datetimes() {
         // A date beside a date-time is neither kind of pair.
         r#"["2024-01-01","2024-01-01T12:00:00Z"]"#,
         r#"["2024-01-01T12:00:00Z","2024-01-02"]"#,
+        // RFC 3339 date-times only (the schema's `date-time` format): a
+        // space for the `T`, no seconds, or text after them is refused.
+        r#"["2024-01-01 10:00:00Z","2024-01-01 12:00:00Z"]"#,
+        r#"["2024-01-01T10:00Z","2024-01-01T12:00Z"]"#,
+        r#"["2024-01-01T10:00:00 UTC","2024-01-01T12:00:00 UTC"]"#,
     ] {
         let got = parse(format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":{bad}}}"#).as_bytes());
         assert!(matches!(got, Err(StatsError::Invalid(ref m)) if m.starts_with("#/date_range: Invalid date range")), "{bad}: {got:?}");
@@ -262,6 +267,17 @@ fn filter_limits_admit_their_own_size_and_refuse_one_more() {
     let nested = |n: usize| (0..n).fold(leaf.clone(), |f, _| json!(["not", f]));
     assert!(with(json!([nested(MAX_FILTER_DEPTH - 1)])).is_ok());
     assert!(with(json!([nested(MAX_FILTER_DEPTH)])).is_err());
+    // `and`, `or` and behavioral filters nest one level each too.
+    let deep = |f: Result<Query, StatsError>| matches!(f, Err(StatsError::Invalid(ref m)) if m.contains("nest at most"));
+    for op in ["and", "or"] {
+        let nested = |n: usize| (0..n).fold(leaf.clone(), |f, _| json!([op, [f]]));
+        assert!(with(json!([nested(MAX_FILTER_DEPTH - 1)])).is_ok(), "{op}");
+        assert!(deep(with(json!([nested(MAX_FILTER_DEPTH)]))), "{op}");
+    }
+    let event = json!(["is", "event:name", ["a"]]);
+    let done = |n: usize| json!([["has_done", (0..n).fold(event.clone(), |f, _| json!(["not", f]))]]);
+    assert!(with(done(MAX_FILTER_DEPTH - 2)).is_ok());
+    assert!(deep(with(done(MAX_FILTER_DEPTH - 1))));
     // Leaves across the whole tree.
     let leaves = |n: usize| json!([["or", vec![leaf.clone(); n]]]);
     assert!(with(leaves(MAX_FILTERS)).is_ok());
