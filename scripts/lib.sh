@@ -13,6 +13,8 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
 PLAUSIBLE_CLI_VERSION=2.0.0
+# Only scripts/mutants uses it; scripts/test does not.
+CARGO_MUTANTS_VERSION=27.1.0
 
 # Every worker the stack runs, as crate-dir:wrangler-config.
 WORKERS=("workers/ingest:wrangler/ingest.toml" "durable-objects/site:wrangler/site.toml" "workers/query:wrangler/query.toml")
