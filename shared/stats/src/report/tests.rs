@@ -734,6 +734,9 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
     .unwrap();
     assert_eq!(out["results"], json!([{"metrics": [2, 3], "dimensions": ["/a"]}, {"metrics": [1, 1], "dimensions": ["/b"]}]));
     assert!(!fake.seen.borrow().iter().any(|sql| sql.contains("DISTINCT")), "{:?}", fake.seen.borrow());
+    // Sign rows keep the exit page where events keep theirs (blob2): the
+    // entry page (blob4) stands in for event:page only.
+    assert!(fake.seen.borrow().iter().all(|sql| sql.contains("blob2 AS c0") && !sql.contains("blob4")), "{:?}", fake.seen.borrow());
     // An exit page filtering event metrics picks sessions by their current state.
     let fake = Fake::new(vec![("SELECT double5 AS c0", json!([{"c0": 7}])), ("double5 IN (7)", json!([{"c0": 1, "c1": 2}]))]);
     run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/a"]]]}), &[]).unwrap();
