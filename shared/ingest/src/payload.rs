@@ -413,6 +413,9 @@ mod tests {
         assert_eq!(e.revenue, Some(Revenue { amount: 2.0, currency: "USD".into() }));
         assert!(!e.interactive);
         assert_eq!(e.engagement, Some(Engagement { time_ms: 900, scroll_depth: 40 }));
+        // Without `i`, an event is interactive (an event's default is not).
+        let e = validate(parse(br#"{"n":"pageview","u":"https://demo.example/"}"#).unwrap(), &ctx()).unwrap().event;
+        assert!(e.interactive);
     }
 
     #[test]
