@@ -24,6 +24,17 @@ BENCH_WORKERS=("tests/hello-worker:wrangler/hello.toml")
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# tool_at CRATE VERSION MINUTES BIN [ARGS…]: cargo-installs CRATE at VERSION
+# into .beacon/tools unless `BIN ARGS…` there already reports VERSION last.
+tool_at() {
+  local crate=$1 version=$2 minutes=$3 bin="$BEACON_DIR/tools/bin/$4"
+  shift 4
+  if [ "$("$bin" "$@" 2>/dev/null | awk '{print $NF}')" != "$version" ]; then
+    log "installing $crate $version (~$minutes min)"
+    cargo install "$crate" --version "$version" --locked --quiet --root "$BEACON_DIR/tools"
+  fi
+}
+
 # A free TCP port on loopback.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
