@@ -59,6 +59,12 @@ mod tests {
             ("https://user:pw@www.bücher.de:8443/a", "www.xn--bcher-kva.de"),
             ("http://пример.рф", "xn--e1afmkfd.xn--p1ai"),
             ("https://例え.テスト/path", "xn--r8jz45g.xn--zckzah"),
+            // No ASCII at all, not even a dot.
+            ("http://例え/", "xn--r8jz45g"),
+            // A port after a non-ASCII label, and a password in capitals
+            // before one, stay out of the host.
+            ("https://例え.テスト:8443/", "xn--r8jz45g.xn--zckzah"),
+            ("https://user:PW@bücher.de/", "xn--bcher-kva.de"),
         ] {
             let url = parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(url.host_str(), Some(host), "{raw}");
@@ -68,6 +74,8 @@ mod tests {
             (url.username(), url.port(), url.path(), url.query(), url.fragment()),
             ("user", Some(8443), "/a", Some("q=%C3%BC"), Some("f"))
         );
+        let url = parse("https://user:PW@bücher.de:8443/").unwrap();
+        assert_eq!((url.password(), url.port()), (Some("PW"), Some(8443)));
     }
 
     #[test]

@@ -132,10 +132,8 @@ pub fn validate(p: Payload, ctx: &Context) -> Result<Draft, IngestError> {
         }
     }
 
-    let hostname = match page.host_str() {
-        Some(h) if !h.is_empty() => normalize_domain(h),
-        _ => "(none)".to_owned(),
-    };
+    // `url` gives no host for an empty one; `www.` alone normalizes to "".
+    let hostname = page.host_str().map(normalize_domain).filter(|h| !h.is_empty()).unwrap_or_else(|| "(none)".to_owned());
     let mut pathname = decode(page.path()).trim_end().to_owned();
     if pathname.is_empty() {
         pathname.push('/');
@@ -374,6 +372,11 @@ mod tests {
         let d = validate(parse(br#"{"n":"pageview","u":"https://demo.example/app#/settings","h":1}"#).unwrap(), &ctx()).unwrap();
         assert_eq!(d.event.pathname, "/app#/settings");
         let d = validate(parse(br#"{"n":"pageview","u":"file:///tmp/a.html"}"#).unwrap(), &ctx()).unwrap();
+        assert_eq!(d.event.hostname, "(none)");
+        let d = validate(parse(br#"{"n":"pageview","u":"app:///settings"}"#).unwrap(), &ctx()).unwrap();
+        assert_eq!((d.event.hostname.as_str(), d.event.pathname.as_str()), ("(none)", "/settings"));
+        // A host that is nothing but `www.` leaves no name.
+        let d = validate(parse(br#"{"n":"pageview","u":"http://WWW./x"}"#).unwrap(), &ctx()).unwrap();
         assert_eq!(d.event.hostname, "(none)");
         // Invalid UTF-8 in percent escapes decodes lossily instead of failing.
         let d = validate(parse(br#"{"n":"pageview","u":"https://demo.example/%FF%FE"}"#).unwrap(), &ctx()).unwrap();
