@@ -200,3 +200,38 @@ def test_chunked_oversize_body_is_413():
     resp = conn.getresponse()
     assert resp.status == 413
     assert "error" in json.loads(resp.read())
+
+
+def test_a_body_of_exactly_the_cap_is_taken_and_one_byte_more_is_413():
+    """64 KiB, with Content-Length and streamed: the boundary sits where
+    the limit says, on both read paths."""
+    import http.client
+    from urllib.parse import urlparse
+
+    cap = 64 * 1024
+
+    def body(path, size):
+        event = json.dumps({"n": "pageview", "u": url(path)}).encode()
+        return event + b" " * (size - len(event))
+
+    def streamed(raw):
+        u = urlparse(ENV["INGEST_URL"])
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        chunks = (raw[i:i + 8192] for i in range(0, len(raw), 8192))
+        conn.request("POST", "/api/event", body=chunks, encode_chunked=True,
+                     headers={"host": ENV["DEMO_HOST"], "user-agent": FIREFOX, "transfer-encoding": "chunked",
+                              "cf-connecting-ip": "198.51.100.31"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+
+    assert send(None, raw=body("/cap-declared", cap), ip="198.51.100.30").status == 202
+    assert streamed(body("/cap-streamed", cap))[0] == 202
+    r = send(None, raw=body("/cap-declared-over", cap + 1), ip="198.51.100.30")
+    assert r.status == 413 and "error" in r.json()
+    status, reply = streamed(body("/cap-streamed-over", cap + 1))
+    assert status == 413 and "error" in json.loads(reply)
+    cap_rows = (f"SELECT blob2 FROM EVENTS WHERE index1 = '{DEMO}' AND double1 = 1 "
+                f"AND startsWith(blob2, '{PREFIX}/cap-') ORDER BY blob2")
+    wait_rows(cap_rows, 2)
+    time.sleep(1)  # an over-cap body that was wrongly taken would land by now
+    assert [r["blob2"] for r in sql(cap_rows)] == [f"{PREFIX}/cap-declared", f"{PREFIX}/cap-streamed"]

@@ -571,6 +571,10 @@ def test_deep_huge_and_broken_bodies(data):
     assert r.status == 400
     r = query(None, raw="x" * (10 * 1024 * 1024))
     assert r.status == 413 and "error" in r.json()
+    # The cap is 64 KiB exactly: a query padded to it is answered.
+    small = json.dumps({"site_id": "demo", "metrics": ["visitors"], "date_range": "day"})
+    assert query(None, raw=small + " " * (64 * 1024 - len(small))).status == 200
+    assert query(None, raw=small + " " * (64 * 1024 + 1 - len(small))).status == 413
     # Without Content-Length the cap holds while streaming.
     u = urllib.parse.urlparse(ENV["QUERY_URL"])
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
