@@ -100,3 +100,15 @@ def wait_rows(query, count, timeout=20.0):
         time.sleep(0.2)
         rows = sql(query)
     return rows
+
+
+def d1_rows(query):
+    """Runs a read-only query on the local stack's D1 database (the SQLite
+    file wrangler keeps under STATE_DIR), for what no endpoint shows."""
+    import sqlite3
+
+    files = [p for p in Path(ENV["STATE_DIR"]).glob("wrangler/v3/d1/miniflare-D1DatabaseObject/*.sqlite")
+             if p.name != "metadata.sqlite"]
+    assert len(files) == 1, files
+    with sqlite3.connect(f"file:{files[0]}?mode=ro", uri=True) as db:
+        return db.execute(query).fetchall()

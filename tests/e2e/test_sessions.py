@@ -2,13 +2,15 @@
 (placed in time with the dev clock), then session metrics from the AE
 stand-in using only weighted aggregates over sign rows."""
 
+import random
+import time
 import uuid
 
 import pytest
 from pytest import approx
 
-from beacon import ENV
-from sessions import MIN, base_time, metrics, new_visitor, pages, pageviews, visit, wait_events
+from beacon import ENV, d1_rows
+from sessions import DAY, MIN, base_time, metrics, new_visitor, pages, pageviews, visit, wait_events
 
 RUN = "/s" + uuid.uuid4().hex[:8]
 DEMO, OTHER = ENV["DEMO_SITE_ID"], ENV["OTHER_SITE_ID"]
@@ -128,3 +130,30 @@ def test_idle_sessions_are_pruned():
     visit(kept, now - 39 * MIN, "pageview", url("/b2"))
     wait_events(DEMO, run, 4)
     assert pages(DEMO, run, "blob4") == {f"{run}/a1": 1, f"{run}/a2": 1, f"{run}/b1": 1}
+
+
+def test_a_days_first_salt_deletes_those_older_than_the_day_before():
+    """Salts are rotated and deleted: making a day's salt deletes every salt
+    older than the day before it (which may still continue a visit across
+    midnight). Far-past days nothing else uses, so these events make the
+    salts in question and touch no other test's."""
+    old = base_time() // DAY - 3000 - random.randint(0, 1000)
+    run = RUN + "x"
+    ip = new_visitor()
+
+    def salts_by(day, want):
+        deadline = time.time() + 20
+        while (have := {d for (d,) in d1_rows(f"SELECT day FROM salts WHERE day BETWEEN {old - 5} AND {old}")}) != want:
+            assert time.time() < deadline, (day - old, sorted(d - old for d in have), sorted(d - old for d in want))
+            time.sleep(0.2)
+
+    # Today's salt, made now if no event has made it yet, is left alone.
+    now = int(time.time() * 1000)
+    visit(ip, now, "pageview", f"https://{ENV['DEMO_DOMAIN']}{run}/today")
+    wait_events(DEMO, run, 1)
+    today = d1_rows(f"SELECT salt FROM salts WHERE day = {now // DAY}")
+    assert len(today) == 1
+    for day, want in [(old - 5, {old - 5}), (old - 1, {old - 1}), (old, {old - 1, old})]:
+        visit(ip, day * DAY + 12 * 60 * MIN, "pageview", f"https://{ENV['DEMO_DOMAIN']}{run}/{day - old}")
+        salts_by(day, want)
+    assert d1_rows(f"SELECT salt FROM salts WHERE day = {now // DAY}") == today

@@ -1,8 +1,9 @@
 //! Daily salts for visitor ids: 16 random bytes per UTC day, in D1.
 //!
 //! Ingest creates the day's salt on first use (`INSERT OR IGNORE`, so
-//! racing isolates agree on one); the cron worker deletes old ones. Cached
-//! in memory per isolate, keyed by day.
+//! racing isolates agree on one) and deletes those older than the day
+//! before: only yesterday's can still continue a session. Cached in memory
+//! per isolate, keyed by day.
 
 use std::cell::RefCell;
 
@@ -50,7 +51,19 @@ pub async fn salt_for_day(env: &Env, day: u64) -> Result<Salt, PlatformError> {
     d1::run(env, "d1 salt insert", "INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)", &args).await?;
     let salt = stored_salt(env, day).await?.ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
     cache(day, Some(salt));
+    // Once per isolate and day. A failure only delays the deletion to the
+    // next isolate or day; the event goes on.
+    let expired = [(oldest_kept(day) as f64).into()];
+    if let Err(e) = d1::run(env, "d1 salt expiry", "DELETE FROM salts WHERE day < ?1", &expired).await {
+        worker::console_error!("salt expiry failed: {e}");
+    }
     Ok(salt)
+}
+
+/// The oldest day whose salt is kept while `day`'s is in use: the day
+/// before, so a visit across midnight can find its visitor's old id.
+fn oldest_kept(day: u64) -> u64 {
+    day.saturating_sub(1)
 }
 
 /// The salt D1 holds for `day`, if any (a malformed one counts as none).
@@ -121,6 +134,12 @@ mod tests {
         cache(2, Some([7; SALT_LEN]));
         cache(10, None);
         assert_eq!((cached(2), cached(3)), (Some(Some([7; SALT_LEN])), None));
+    }
+
+    #[test]
+    fn a_new_day_keeps_only_the_salt_of_the_day_before() {
+        assert_eq!(oldest_kept(20_785), 20_784);
+        assert_eq!(oldest_kept(0), 0);
     }
 
     #[test]
