@@ -2,6 +2,7 @@
 stand-in exactly as expected, and nothing else does."""
 
 import json
+import pathlib
 import time
 import uuid
 
@@ -87,6 +88,8 @@ def test_statuses(scripted_mix):
     }
     got = {k: r.status for k, r in replies.items()}
     assert got == expected
+    # No cookie on visitors, whatever the answer.
+    assert [k for k, r in replies.items() if "set-cookie" in r.headers] == []
 
 
 def test_errors_are_json_naming_the_field(scripted_mix):
@@ -168,6 +171,13 @@ def test_no_ip_address_is_stored(scripted_mix):
     dump = json.dumps(sql("SELECT * FROM EVENTS"))
     for ip in ["198.51.100.", "127.0.0.1"]:
         assert ip not in dump
+    # Nor in D1, KV, the site objects' storage or the stack's logs: every
+    # file of the local state but the AE stand-in's (compressed, and read
+    # above through SQL).
+    state = pathlib.Path(ENV["STATE_DIR"])
+    files = [p for p in state.rglob("*") if p.is_file() and "ae" not in p.relative_to(state).parts[:1]]
+    assert any(p.suffix == ".sqlite" for p in files), files
+    assert [str(p) for p in files if b"198.51.100." in p.read_bytes()] == []
 
 
 def test_preflight_and_methods():
