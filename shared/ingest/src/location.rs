@@ -6,22 +6,38 @@
 //! after lower-casing: the browser's answer for every host that is already
 //! in Unicode normal form.
 
+use std::borrow::Cow;
+
 use url::{ParseError, Url};
+
+/// Schemes whose host may follow any run of `/` and `\` (WHATWG's special
+/// schemes but `file`, whose empty host a path would otherwise become).
+const SLASH_LENIENT: [&str; 5] = ["http", "https", "ws", "wss", "ftp"];
 
 /// Parses `raw`, lower-casing and punycoding its host first when it is
 /// not lower-case ASCII (the ASCII-only IDNA stub must not see either).
 pub fn parse(raw: &str) -> Result<Url, ParseError> {
-    match with_ascii_host(raw) {
+    match with_ascii_host(raw)? {
         Some(ascii) => Url::parse(&ascii),
         None => Url::parse(raw),
     }
 }
 
 /// `raw` with its host lower-cased and its non-ASCII labels punycoded;
-/// `None` when the host needs neither (or there is no host to rewrite, or
-/// a label cannot be encoded: `url` then judges `raw` as it is).
-fn with_ascii_host(raw: &str) -> Option<String> {
-    let (scheme, rest) = raw.split_once("://")?;
+/// `None` when the host needs neither, or there is no host to rewrite. The
+/// host is found as `url` finds it: tabs and newlines dropped, and for
+/// `https:Bücher.de` or `https:\\Bücher.de` as for `https://Bücher.de`.
+fn with_ascii_host(raw: &str) -> Result<Option<String>, ParseError> {
+    let raw: Cow<str> = if raw.contains(['\t', '\n', '\r']) { raw.replace(['\t', '\n', '\r'], "").into() } else { raw.into() };
+    let Some((scheme, rest)) = raw.split_once(':') else { return Ok(None) };
+    let rest = if SLASH_LENIENT.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
+        rest.trim_start_matches(['/', '\\'])
+    } else {
+        match rest.strip_prefix("//") {
+            Some(rest) => rest,
+            None => return Ok(None),
+        }
+    };
     let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     let host_at = authority.rfind('@').map_or(0, |at| at + 1);
@@ -31,7 +47,7 @@ fn with_ascii_host(raw: &str) -> Option<String> {
         _ => (host_port, ""),
     };
     if !host.chars().any(|c| !c.is_ascii() || c.is_ascii_uppercase()) {
-        return None;
+        return Ok(None);
     }
     let labels = host
         .split('.')
@@ -43,8 +59,10 @@ fn with_ascii_host(raw: &str) -> Option<String> {
                 idna::punycode::encode_str(&label).map(|p| format!("xn--{p}"))
             }
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some(format!("{scheme}://{userinfo}{}{port}{tail}", labels.join(".")))
+        // A label punycode cannot hold: `url` would refuse the host too.
+        .collect::<Option<Vec<_>>>()
+        .ok_or(ParseError::IdnaError)?;
+    Ok(Some(format!("{scheme}://{userinfo}{}{port}{tail}", labels.join("."))))
 }
 
 #[cfg(test)]
@@ -65,6 +83,13 @@ mod tests {
             // before one, stay out of the host.
             ("https://例え.テスト:8443/", "xn--r8jz45g.xn--zckzah"),
             ("https://user:PW@bücher.de/", "xn--bcher-kva.de"),
+            // Forms a browser's address bar takes: the host after any run
+            // of slashes or backslashes, tabs and newlines dropped.
+            ("https:Bücher.de/", "xn--bcher-kva.de"),
+            ("HTTPS:/Bücher.de/", "xn--bcher-kva.de"),
+            ("https:\\\\Bücher.de\\x", "xn--bcher-kva.de"),
+            ("https://Bü\tch\ner.de/", "xn--bcher-kva.de"),
+            ("ws:///Bücher.de", "xn--bcher-kva.de"),
         ] {
             let url = parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(url.host_str(), Some(host), "{raw}");
@@ -90,6 +115,20 @@ mod tests {
         ] {
             assert_eq!(parse(raw).unwrap().host_str(), Some(host), "{raw}");
         }
+    }
+
+    #[test]
+    fn a_file_url_keeps_its_path_and_other_schemes_need_two_slashes_for_a_host() {
+        let url = parse("file:///Tmp/Bücher.html").unwrap();
+        assert_eq!((url.host_str(), url.path()), (None, "/Tmp/B%C3%BCcher.html"));
+        let url = parse("app:Bücher/x").unwrap();
+        assert_eq!((url.host_str(), url.path()), (None, "B%C3%BCcher/x"));
+    }
+
+    #[test]
+    fn a_label_punycode_cannot_hold_is_an_error() {
+        let raw = format!("https://{}\u{10FFFF}.de/", "A".repeat(10_000));
+        assert_eq!(parse(&raw), Err(ParseError::IdnaError));
     }
 
     #[test]
