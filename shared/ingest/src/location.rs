@@ -137,4 +137,19 @@ mod tests {
             assert!(parse(raw).is_err(), "{raw}");
         }
     }
+
+    // In test builds the IDNA stub asserts it never sees an upper-case
+    // letter: any host that reaches it unconverted panics here.
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #[test]
+        fn no_host_reaches_the_idna_stub_unconverted(
+            scheme in proptest::sample::select(&["https:", "https://", "HTTP:\\\\", "ws:/", "app://", "file://", ""][..]),
+            userinfo in proptest::sample::select(&["", "u:P@", "@"][..]),
+            host in "[A-Za-z\u{e0}-\u{ff}\u{4e00}-\u{4e10}.\t:0-9-]{0,20}",
+            tail in "[/?#\\\\a-zA-Z\u{e9}]{0,8}",
+        ) {
+            let _ = parse(&format!("{scheme}{userinfo}{host}{tail}"));
+        }
+    }
 }
