@@ -245,3 +245,51 @@ def test_a_body_of_exactly_the_cap_is_taken_and_one_byte_more_is_413():
     wait_rows(cap_rows, 2)
     time.sleep(1)  # an over-cap body that was wrongly taken would land by now
     assert [r["blob2"] for r in sql(cap_rows)] == [f"{PREFIX}/cap-declared", f"{PREFIX}/cap-streamed"]
+
+
+def test_random_bodies_and_headers_get_a_clear_answer_never_a_5xx():
+    """Hand-written clients and scanners: random payloads, content types,
+    user agents, IPs, geo and clock overrides. Each answer is 202 or a
+    4xx with a JSON error; the rows that land are the accepted ones'."""
+    import random
+
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    rng.seed(seed)
+    run = f"{PREFIX}/fuzz-{seed}"
+    junk = ["", "null", "[]", "{", "\x00", "\u202e", "'; DROP TABLE sites; --", "\\", "%", "%%", "😀" * 50, "a" * 3000,
+            "https:Bücher.de/", "HTTP:\\\\Bücher.de", "javascript:alert(1)", "https://[::1", "https://a b/", "0", "-1", "1e309"]
+
+    def value():
+        return rng.choice([rng.choice(junk), rng.randint(-2**63, 2**64), rng.random(), True, None, [], {}, {"k": rng.choice(junk)}])
+
+    # Each field with a value it takes, or junk half of the time.
+    fields = {"r": "https://www.google.com/search?q=x", "d": DOMAIN, "p": {"plan": "pro"}, "h": 1, "i": False, "e": 1500,
+              "sd": 40, "$": {"amount": "9.5", "currency": "EUR"}, "props": {"k": 1}, "referrer": "android-app://x.y/",
+              "x": 1}
+    landed = []  # the pages of accepted events on this run's pages
+    for i in range(150):
+        payload = {"n": rng.choice(["pageview", "Signup", "engagement", value()]),
+                   "u": rng.choice([url(f"/fuzz-{seed}/{i}"), f"https://{DOMAIN}{run}/{i}?{rng.choice(junk)}", value()])}
+        for key in rng.sample(sorted(fields), rng.randint(0, 3)):
+            payload[key] = fields[key] if rng.random() < 0.5 else value()
+        raw = json.dumps(payload) if rng.random() < 0.9 else rng.choice(junk)
+        headers = {"x-beacon-dev-time": rng.choice(["", "-5", "abc", "99999999999999999999", str(2**64), "1e3"])} if rng.random() < 0.3 else {}
+        if rng.random() < 0.3:
+            headers["x-beacon-dev-geo"] = rng.choice(["", ";;", "ZZ;;", "DE;BE;Berlin;extra", "é;é;é", "D"])
+        r = send(None, raw=raw, ip=rng.choice(["198.51.100.40", "", "not-an-ip", "::1", "999.1.1.1"]),
+                 ua=rng.choice([FIREFOX, IPHONE, "", "x" * 2000, "Mozilla/5.0 \xe9\xff"]),
+                 content_type=rng.choice(["text/plain", "application/json", "", "multipart/form-data; boundary=x"]),
+                 headers=headers)
+        assert r.status == 202 or 400 <= r.status < 500, (seed, payload, headers, r.status, r.body)
+        if r.status >= 400:
+            assert "error" in r.json(), (seed, r.body)
+        elif "x-beacon-dropped" not in r.headers and str(payload["u"]).startswith(f"https://{DOMAIN}{run}/"):
+            landed.append(f"{run}/{i}")
+    assert landed, seed
+    # Every accepted event lands, once.
+    fuzz_rows = (f"SELECT blob2 FROM EVENTS WHERE index1 = '{DEMO}' AND double1 = 1 "
+                 f"AND startsWith(blob2, '{run}/') ORDER BY blob2")
+    wait_rows(fuzz_rows, len(landed))
+    time.sleep(1)
+    assert [r["blob2"] for r in sql(fuzz_rows)] == sorted(landed), seed
