@@ -511,6 +511,11 @@ def test_missing_bad_and_revoked_keys_are_401(data):
         assert r.status == 401 and "error" in r.json(), (key, r.body)
         r = v1("aggregate", {"site_id": ENV["DEMO_SITE_ID"]}, key=key or "x")
         assert r.status == 401
+    # The scheme is case-insensitive (RFC 9110); other schemes are not keys.
+    url = ENV["QUERY_URL"] + "/api/v2/query"
+    for scheme, status in [("bearer", 200), ("BEARER", 200), ("Basic", 401), ("Token", 401)]:
+        r = request("POST", url, json.dumps(body), {"authorization": f"{scheme} {ENV['DEMO_API_KEY']}"})
+        assert r.status == status and (status == 200 or "error" in r.json()), (scheme, r.status, r.body)
 
 
 # --- hostile input ---------------------------------------------------------

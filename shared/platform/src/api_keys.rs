@@ -7,10 +7,13 @@ use worker::Env;
 
 use crate::{d1, PlatformError};
 
-/// The key in an `Authorization: Bearer …` header value, if any (the
-/// scheme as Plausible's API takes it: `Bearer`, then a space).
+/// The key in an `Authorization: Bearer …` header value, if any. The
+/// scheme is case-insensitive (RFC 9110), where Plausible's API takes only
+/// `Bearer`: a client that sends `bearer` is not turned away here.
 pub fn from_authorization(header: &str) -> Option<&str> {
-    header.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty())
+    let (scheme, key) = header.trim_start().split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
 /// SHA-256 hex of a presented key: what D1 stores.
@@ -74,7 +77,9 @@ mod tests {
     #[test]
     fn a_key_comes_from_a_bearer_header() {
         assert_eq!(from_authorization("Bearer bk_1 "), Some("bk_1"));
-        for none in ["Bearer ", "Bearer    ", "Basic Zm9v", "bk_1", ""] {
+        assert_eq!(from_authorization("bearer bk_1"), Some("bk_1"));
+        assert_eq!(from_authorization("BEARER  bk_1"), Some("bk_1"));
+        for none in ["Bearer ", "Bearer    ", "Bearer", "Bearerbk_1", "Basic Zm9v", "Bear bk_1", "bk_1", ""] {
             assert_eq!(from_authorization(none), None, "{none:?}");
         }
     }
