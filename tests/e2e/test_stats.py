@@ -590,8 +590,15 @@ def test_deep_huge_and_broken_bodies(data):
     for raw in ["", "{", "[]", "null", "\x00", '{"site_id": "demo"}']:
         r = query(None, raw=raw)
         assert r.status == 400 and "error" in r.json(), (raw, r.body)
-    r = request("GET", ENV["QUERY_URL"] + "/api/v2/query", None, {"authorization": "Bearer " + ENV["DEMO_API_KEY"]})
-    assert r.status == 405
+    key = {"authorization": "Bearer " + ENV["DEMO_API_KEY"]}
+    r = request("GET", ENV["QUERY_URL"] + "/api/v2/query", None, key)
+    assert r.status == 405 and r.headers["allow"] == "POST" and "error" in r.json()
+    r = request("POST", ENV["QUERY_URL"] + "/api/v1/stats/aggregate", "{}", key)
+    assert r.status == 405 and r.headers["allow"] == "GET"
+    # A path that is no endpoint says so, not that a site is missing.
+    for path in ["/", "/api/v2/query/", "/api/v2/quer", "/api/v3/query"]:
+        r = request("POST", ENV["QUERY_URL"] + path, "{}", key)
+        assert r.status == 404 and "endpoint" in r.json()["error"], (path, r.body)
 
 
 def test_a_pattern_matching_too_many_long_values_is_a_400_not_an_engine_error():

@@ -55,8 +55,12 @@ enum Api {
 /// Everything that ends a request early, mapped to a status in one place.
 enum ApiError {
     Unauthorized(&'static str),
+    /// The site named is not one the caller may read (or does not exist).
     NotFound,
-    MethodNotAllowed,
+    /// No endpoint at this path.
+    NoRoute,
+    /// An endpoint asked with another method; it takes the one named.
+    MethodNotAllowed(&'static str),
     /// A WebSocket endpoint asked without an upgrade.
     UpgradeRequired,
     TooLarge,
@@ -90,7 +94,8 @@ impl ApiError {
         let (status, message) = match &self {
             ApiError::Unauthorized(m) => (401, (*m).to_owned()),
             ApiError::NotFound => (404, "Site not found, or not visible to this API key or session".to_owned()),
-            ApiError::MethodNotAllowed => (405, "method not allowed".to_owned()),
+            ApiError::NoRoute => (404, "Not found: no such endpoint".to_owned()),
+            ApiError::MethodNotAllowed(allow) => (405, format!("method not allowed; this endpoint takes {allow}")),
             ApiError::UpgradeRequired => (426, "expected a WebSocket upgrade".to_owned()),
             ApiError::TooLarge => (413, format!("request body exceeds {MAX_BODY} bytes")),
             ApiError::RateLimited(_) => (429, "Too many API requests; this key's hourly limit is used up".to_owned()),
@@ -117,6 +122,9 @@ impl ApiError {
         let resp = json_response(status, &json!({ "error": message }))?;
         if let Some(after) = retry_after {
             resp.headers().set("retry-after", &after.to_string())?;
+        }
+        if let ApiError::MethodNotAllowed(allow) = self {
+            resp.headers().set("allow", allow)?;
         }
         Ok(resp)
     }
@@ -161,14 +169,14 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
         "/api/v1/stats/breakdown" if get => Route::Stats(Api::V1(Endpoint::Breakdown)),
         "/api/v1/stats/realtime/visitors" if get => Route::Realtime,
         "/api/live" if get => Route::Live,
-        "/api/v2/query"
-        | "/api/v1/stats/aggregate"
+        "/api/v2/query" => return Err(ApiError::MethodNotAllowed("POST")),
+        "/api/v1/stats/aggregate"
         | "/api/v1/stats/timeseries"
         | "/api/v1/stats/breakdown"
         | "/api/v1/stats/realtime/visitors"
-        | "/api/live" => return Err(ApiError::MethodNotAllowed),
+        | "/api/live" => return Err(ApiError::MethodNotAllowed("GET")),
         "/__dev/session" if req.method() == Method::Post && beacon_platform::is_dev(env) => return dev_session(req, env).await,
-        _ => return Err(ApiError::NotFound),
+        _ => return Err(ApiError::NoRoute),
     };
     let now_ms = beacon_platform::now_ms();
     let principal = caller(&req, env, matches!(route, Route::Live), now_ms).await?;
