@@ -469,6 +469,15 @@ def test_a_key_sees_only_its_own_site_on_every_endpoint(data):
     # The other tenant's key cannot read demo either.
     r = query({"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": "all"}, key=ENV["OTHER_API_KEY"])
     assert r.status == 404
+    # A repeated site_id: the last one counts, as in Plausible, and is
+    # checked like any other.
+    demo, other = ENV["DEMO_SITE_ID"], ENV["OTHER_SITE_ID"]
+    for first, last, status in [(other, demo, 200), (demo, other, 404)]:
+        r = v1("aggregate", [("site_id", first), ("site_id", last), ("metrics", "visitors"), ("period", "30d")])
+        assert r.status == status, (first, last, r.body)
+        r = request("GET", ENV["QUERY_URL"] + f"/api/v1/stats/realtime/visitors?site_id={first}&site_id={last}", None,
+                    {"authorization": "Bearer " + ENV["DEMO_API_KEY"]})
+        assert r.status == status, (first, last, r.body)
 
 
 def test_a_key_reads_every_site_of_its_team_and_no_other(data):

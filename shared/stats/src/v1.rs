@@ -27,8 +27,10 @@ fn per_group(metrics: &[String]) -> Value {
     json!(metrics.iter().map(|m| if m == "conversion_rate" { "group_conversion_rate" } else { m.as_str() }).collect::<Vec<_>>())
 }
 
-fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+/// The value of query parameter `key`; the last one if it is repeated, as
+/// Plausible (Phoenix) reads a query string.
+pub fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// The metrics v1 answers.
@@ -280,6 +282,8 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn realtime_and_the_live_view_name_their_site_or_are_a_400() {
         assert_eq!(site_param(&p(&[("period", "day"), ("site_id", "demo.example")])).unwrap(), "demo.example");
+        // Repeated, the last one counts, as in Plausible.
+        assert_eq!(site_param(&p(&[("site_id", "a.example"), ("site_id", "b.example")])).unwrap(), "b.example");
         // No site named: the same 400 as any query without one.
         assert!(matches!(site_param(&p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "#/site_id: Required string"));
     }

@@ -248,7 +248,7 @@ async fn caller(req: &Request, env: &Env, token_param: bool, now_ms: u64) -> std
     let presented = if !authorization.is_empty() {
         Some(api_keys::from_authorization(&authorization).ok_or(ApiError::Unauthorized(BAD_KEY))?.to_owned())
     } else if token_param {
-        param(req, "token").filter(|v| !v.is_empty())
+        v1::param(&params(req), "token").filter(|v| !v.is_empty()).map(str::to_owned)
     } else {
         None
     };
@@ -305,11 +305,6 @@ async fn dev_session(mut req: Request, env: &Env) -> std::result::Result<Respons
 
 fn params(req: &Request) -> Vec<(String, String)> {
     req.url().map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default()
-}
-
-/// The first value of the query parameter `name`.
-fn param(req: &Request, name: &str) -> Option<String> {
-    params(req).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 /// The body, at most [`MAX_BODY`] bytes.
