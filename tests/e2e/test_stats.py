@@ -938,3 +938,41 @@ def test_a_page_filter_counts_bounces_of_the_visits_that_entered_there():
     either = [["or", [["is", "event:page", ["/landing"]], ["is", "visit:country", ["FR"]]]]]
     got = ok(query(dict(base, metrics=["visits", "bounce_rate"], filters=either)))["results"]
     assert got == [{"metrics": [3, 33], "dimensions": []}], got
+
+
+def test_random_credentials_methods_and_paths_get_a_clear_answer_never_a_5xx():
+    """Scanners and broken clients: random Authorization headers and
+    cookies, methods and paths. Each answer is JSON; an error is a 4xx
+    with only `error`; a 200 only ever answers the demo key under the
+    Bearer scheme (any case)."""
+    import random
+
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    rng.seed(seed)
+    key = ENV["DEMO_API_KEY"]
+    junk = ["", "x", "a" * 5000, "bk_", key + "x", key[:-1], ENV["REVOKED_API_KEY"], ENV["OTHER_API_KEY"], "' OR 1=1 --",
+            "\xe9\xff", "null", "%00", "Bearer " + key]
+    authorizations = [f"{s} {t}" for s in ["Bearer", "bearer", "Basic", "Token", ""] for t in junk] + [f"Bearer {key}"]
+    cookies = ["", "beacon_session=", "beacon_session=a.b.c", "beacon_session=" + "a" * 5000, "x=1; beacon_session=%%",
+               "beacon_session=eyJhbGciOiJub25lIn0.e30."]
+    paths = ["/api/v2/query", "/api/v1/stats/aggregate?site_id=demo", "/api/v1/stats/realtime/visitors?site_id=demo",
+             "/api/v1/stats/breakdown?site_id=demo&property=event:page", "/api/live?site_id=demo", "/api/v2", "/"]
+    body = json.dumps({"site_id": ENV["DEMO_SITE_ID"], "metrics": ["visitors"], "date_range": "day"})
+    for _ in range(120):
+        headers = {}
+        if rng.random() < 0.8:
+            headers["authorization"] = rng.choice(authorizations)
+        if rng.random() < 0.3:
+            headers["cookie"] = rng.choice(cookies)
+        method, path = rng.choice(["GET", "POST", "PUT", "DELETE"]), rng.choice(paths)
+        r = request(method, ENV["QUERY_URL"] + path, body if method in ("POST", "PUT") else None, headers)
+        case = (seed, method, path, {k: v[:60] for k, v in headers.items()}, r.status, r.body[:200])
+        assert r.status in (200, 400, 401, 404, 405, 426), case
+        assert "json" in r.headers.get("content-type", ""), case
+        if r.status >= 400:
+            assert set(r.json()) == {"error"}, case
+        else:
+            # HTTP drops the value's outer spaces; the scheme is any case.
+            scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+            assert scheme.lower() == "bearer" and token.strip() == key, case
