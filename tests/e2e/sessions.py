@@ -3,6 +3,7 @@ read back with only weighted aggregates over sign rows (as AE SQL allows)."""
 
 import random
 import time
+from urllib.parse import urlsplit
 
 from beacon import FIREFOX, send, sql, wait_rows
 
@@ -29,13 +30,27 @@ def base_time():
 
 
 def visit(ip, at, name, url, host=None, interactive=True, extra=None):
+    """Sends one event of a scripted visit at `at` (dev clock), and waits
+    until its row has landed. Ingest hands an event to the site object
+    after its 202, so back-to-back sends can reach the object out of order;
+    a browser's events are seconds apart, the script's are not. Without the
+    wait, a late first pageview leaves the events before it with another
+    entry page, and an engagement handled before any pageview opens no
+    visit. With `at` None (the real clock) it does not wait."""
     payload = {"n": name, "u": url}
     if not interactive:
         payload["i"] = False
     payload.update(extra or {})
     headers = {"x-beacon-dev-time": str(at)} if at is not None else None
+    mine = None
+    if at is not None:
+        path = urlsplit(url).path.replace("'", "''")
+        mine = f"SELECT blob1 FROM EVENTS WHERE double1 = 1 AND double11 = {at} AND blob2 = '{path}'"
+        before = len(sql(mine))
     r = send(payload, host=host, ip=ip, ua=FIREFOX, headers=headers)
     assert r.status == 202, (r.status, r.body)
+    if mine is not None:
+        assert len(wait_rows(mine, before + 1)) > before, f"the event at {at} on {url} did not land"
     return r
 
 
