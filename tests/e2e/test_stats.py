@@ -781,6 +781,17 @@ def test_expired_forged_and_missing_sessions_are_401(data):
         assert r.status == 401 and "error" in r.json(), (cookie, r.body)
 
 
+def test_the_dev_session_endpoint_refuses_a_lifetime_it_cannot_mint():
+    """Dev only, but a request still never gets a 500: a lifetime past eight
+    hours either way (chrono panics on one past its range) or not an
+    integer is a 400 naming the field."""
+    for lifetime in [28_801, -28_801, 2**63 - 1, -2**63, 1e300, "60", None, 1.5]:
+        body = json.dumps({"sub": "u", "sites": [], "lifetime_s": lifetime})
+        r = request("POST", ENV["QUERY_URL"] + "/__dev/session", body, {"content-type": "application/json"})
+        assert r.status == 400 and r.json()["error"].startswith("#/lifetime_s: "), (lifetime, r.status, r.body)
+    assert session_cookie([], lifetime_s=28_800) and session_cookie([], lifetime_s=-28_800)
+
+
 # --- the remaining metrics, dimensions and date-range forms ---------------------
 
 def test_entry_and_exit_pages_count_visits(data):

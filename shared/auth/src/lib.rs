@@ -30,6 +30,9 @@ pub enum AuthError {
     /// The server's secret is missing or too short (a deployment error).
     #[error("session secret is not configured")]
     Secret,
+    /// A lifetime longer than [`LIFETIME_S`] either way was asked for.
+    #[error("session lifetime must be from -{LIFETIME_S} to {LIFETIME_S} seconds")]
+    Lifetime,
 }
 
 /// What a session says.
@@ -48,12 +51,21 @@ fn key(secret: &[u8]) -> Result<Hs256Key, AuthError> {
     Ok(Hs256Key::new(secret))
 }
 
+/// `now_ms` as a time, kept a day short of chrono's last one: jwt-compact
+/// adds the lifetime and the leeway to it, and panics past that end.
 fn at(now_ms: u64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(i64::try_from(now_ms).unwrap_or(0)).unwrap_or_default()
+    let last = DateTime::<Utc>::MAX_UTC - Duration::days(1);
+    i64::try_from(now_ms).ok().and_then(DateTime::from_timestamp_millis).map_or(last, |t| t.min(last))
 }
 
-/// A signed token for `session`, valid from `now_ms` for `lifetime_s`.
+/// A signed token for `session`, valid from `now_ms` for `lifetime_s` (at
+/// most [`LIFETIME_S`]; a negative one mints an expired token, for tests).
 pub fn mint(secret: &[u8], session: &Session, now_ms: u64, lifetime_s: i64) -> Result<String, AuthError> {
+    // Bounded, so the expiry is always a representable time: chrono panics
+    // on a duration or date out of its range.
+    if !(-LIFETIME_S..=LIFETIME_S).contains(&lifetime_s) {
+        return Err(AuthError::Lifetime);
+    }
     let now = at(now_ms);
     let options = TimeOptions::new(Duration::seconds(0), move || now);
     let claims = Claims::new(session.clone()).set_duration_and_issuance(&options, Duration::seconds(lifetime_s));
@@ -111,6 +123,27 @@ mod tests {
         assert_eq!(verify(SECRET, &token, NOW + 120_000), Err(AuthError::Expired));
         assert_eq!(verify(b"another-secret-another-secret-xx", &token, NOW), Err(AuthError::Invalid));
         assert_eq!(verify(b"short", &token, NOW), Err(AuthError::Secret));
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn a_session_lasts_eight_hours_and_no_longer_can_be_minted() {
+        let token = mint(SECRET, &session(), NOW, LIFETIME_S).unwrap();
+        // verify allows 30 s of clock skew past the expiry.
+        assert_eq!(verify(SECRET, &token, NOW + 8 * 3_600_000 + 29_000), Ok(session()));
+        assert_eq!(verify(SECRET, &token, NOW + 8 * 3_600_000 + 31_000), Err(AuthError::Expired));
+        let expired = mint(SECRET, &session(), NOW, -LIFETIME_S).unwrap();
+        assert_eq!(verify(SECRET, &expired, NOW), Err(AuthError::Expired));
+        for lifetime in [LIFETIME_S + 1, -LIFETIME_S - 1, i64::MAX, i64::MIN] {
+            assert_eq!(mint(SECRET, &session(), NOW, lifetime), Err(AuthError::Lifetime), "{lifetime}");
+        }
+        // Clocks past what chrono can hold are no panic either.
+        let last = u64::try_from(DateTime::<Utc>::MAX_UTC.timestamp_millis()).unwrap();
+        for now in [last, u64::MAX] {
+            let token = mint(SECRET, &session(), now, LIFETIME_S).unwrap();
+            assert_eq!(verify(SECRET, &token, now), Ok(session()), "{now}");
+            assert!(mint(SECRET, &session(), now, -LIFETIME_S).is_ok(), "{now}");
+        }
     }
 
     #[test]

@@ -266,7 +266,8 @@ async fn caller(req: &Request, env: &Env, token_param: bool, now_ms: u64) -> std
         Err(AuthError::Secret) => {
             Err(ApiError::Platform(PlatformError::Binding { what: "session secret", message: "missing or short".into() }))
         }
-        Err(AuthError::Invalid) => Err(ApiError::Unauthorized("Invalid session")),
+        // verify never answers Lifetime (only mint does).
+        Err(AuthError::Invalid | AuthError::Lifetime) => Err(ApiError::Unauthorized("Invalid session")),
     }
 }
 
@@ -293,11 +294,16 @@ async fn visible_site(env: &Env, principal: &Principal, named: &str) -> std::res
 async fn dev_session(mut req: Request, env: &Env) -> std::result::Result<Response, ApiError> {
     let raw = read_body(&mut req).await?;
     let body: Value = serde_json::from_slice(&raw).map_err(|e| StatsError::Invalid(format!("#: {e}")))?;
-    let lifetime = body.get("lifetime_s").and_then(Value::as_i64).unwrap_or(beacon_auth::LIFETIME_S);
+    let lifetime = match body.get("lifetime_s") {
+        None => beacon_auth::LIFETIME_S,
+        Some(v) => v.as_i64().ok_or_else(|| StatsError::Invalid("#/lifetime_s: Must be an integer".into()))?,
+    };
     let session = Session::deserialize(&body).map_err(|e| StatsError::Invalid(format!("#: {e}")))?;
     let now_ms = beacon_platform::now_ms();
-    let token = beacon_auth::mint(session_secret(env).as_bytes(), &session, now_ms, lifetime)
-        .map_err(|e| PlatformError::Binding { what: "session mint", message: e.to_string() })?;
+    let token = beacon_auth::mint(session_secret(env).as_bytes(), &session, now_ms, lifetime).map_err(|e| match e {
+        AuthError::Lifetime => ApiError::from(StatsError::Invalid(format!("#/lifetime_s: {e}"))),
+        _ => ApiError::Platform(PlatformError::Binding { what: "session mint", message: e.to_string() }),
+    })?;
     let resp = json_response(200, &json!({ "token": token }))?;
     resp.headers().set("set-cookie", &beacon_auth::set_cookie(&token, lifetime))?;
     Ok(resp)
