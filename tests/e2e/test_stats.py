@@ -563,6 +563,9 @@ def test_hostile_site_ids_are_not_found_on_every_endpoint():
     ({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "bogus": 1}, 400, "Unknown key"),
     ({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["matches", "event:page", ["(unclosed"]]]}, 400, "regular expression"),
     ({"site_id": "demo", "metrics": ["visitors"], "date_range": ["2024-02-30", "2024-03-01"]}, 400, "date_range"),
+    # Before 1970 no event exists; it was clamped to 1970 and echoed so.
+    ({"site_id": "demo", "metrics": ["visitors"], "date_range": ["1960-01-01", "1960-01-02"]}, 400, "#/date_range: date out of range"),
+    ({"site_id": "demo", "metrics": ["visitors"], "date_range": ["9999-12-31", "9999-12-31"]}, 400, "#/date_range: date out of range"),
     ({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["event:name"]}, 400, "Session metric"),
     ({"site_id": "demo", "metrics": ["conversion_rate"], "date_range": "day"}, 400, "event:goal"),
     ({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:goal", ["Nope"]]]}, 400, "not configured"),

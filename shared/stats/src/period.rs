@@ -38,13 +38,15 @@ fn bad(msg: impl std::fmt::Display) -> StatsError {
     StatsError::Invalid(format!("#/date_range: {msg}"))
 }
 
-fn secs(ts: Timestamp) -> u64 {
-    u64::try_from(ts.as_second()).unwrap_or(0)
+/// Unix seconds of `ts`. Times before 1970 are out of range: no event has
+/// one, and a period clamped to the epoch would echo and label 1970.
+fn secs(ts: Timestamp) -> Result<u64, StatsError> {
+    u64::try_from(ts.as_second()).map_err(|_| bad("date out of range"))
 }
 
 /// Start of `date` in `tz`, Unix seconds.
 fn day_start(date: Date, tz: &TimeZone) -> Result<u64, StatsError> {
-    date.to_zoned_datetime(tz.clone()).map(|z| secs(z.timestamp())).map_err(|_| bad("date out of range"))
+    date.to_zoned_datetime(tz.clone()).map_err(|_| bad("date out of range")).and_then(|z| secs(z.timestamp()))
 }
 
 fn add_days(date: Date, days: i64) -> Result<Date, StatsError> {
@@ -101,8 +103,8 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
             // Ranges of instants keep their end's second, as Plausible's
             // `timestamp <= last` does: the period ends a second after it.
             "24h" => {
-                let to_s = secs(now).saturating_add(1);
-                let from_s = secs(now).saturating_sub(86_400);
+                let to_s = secs(now)?.saturating_add(1);
+                let from_s = secs(now)?.saturating_sub(86_400);
                 let first = Timestamp::from_second(from_s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).unwrap_or(today);
                 Ok(Period { from_s, to_s, first, last: today, whole_days: false })
             }
@@ -128,8 +130,8 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
                 return Err(bad("Start must not be after end"));
             }
             Ok(Period {
-                from_s: secs(from),
-                to_s: secs(to).saturating_add(1),
+                from_s: secs(from)?,
+                to_s: secs(to)?.saturating_add(1),
                 first: from.to_zoned_datetime(tz.clone()).date(),
                 last: to.to_zoned_datetime(tz.clone()).date(),
                 whole_days: false,
@@ -203,7 +205,7 @@ fn same_weekday(date: Date, source: Date) -> Result<Date, StatsError> {
 }
 
 fn shifted(period: &Period, by_s: u64, tz: &TimeZone) -> Result<Period, StatsError> {
-    let from_s = period.from_s.saturating_sub(by_s);
+    let from_s = period.from_s.checked_sub(by_s).ok_or_else(|| bad("date out of range"))?;
     let to_s = period.to_s.saturating_sub(by_s);
     let date =
         |s: u64| Timestamp::from_second(s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).map_err(|_| bad("date out of range"));
@@ -287,7 +289,7 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
         let Ok(mut hour) = cursor.datetime().with().minute(0).second(0).subsec_nanosecond(0).build() else { return out };
         while out.len() < 10_000 {
             match hour.to_zoned_datetime(tz.clone()) {
-                Ok(z) if (secs(z.timestamp())) < period.to_s => out.push(hour.strftime("%Y-%m-%d %H:00:00").to_string()),
+                Ok(z) if secs(z.timestamp()).is_ok_and(|s| s < period.to_s) => out.push(hour.strftime("%Y-%m-%d %H:00:00").to_string()),
                 _ => break,
             }
             let Ok(next) = hour.checked_add(1.hour()) else { break };
@@ -402,6 +404,35 @@ mod tests {
             assert_eq!((yoy.from_s, yoy.to_s, yoy.whole_days), (p.from_s - 365 * 86_400, p.to_s - 365 * 86_400, false), "{range:?}");
             assert_eq!(add_days(yoy.first, 365).unwrap(), p.first, "{range:?}");
         }
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn periods_before_1970_are_out_of_range_not_clamped_to_it() {
+        let now = ms("2024-03-10T12:30:00Z");
+        let utc_zone = zone("UTC");
+        let err = |range: DateRange, tz: &TimeZone| resolve(&range, tz, now).map(|p| (utc(p.from_s), utc(p.to_s)));
+        let out = Err(StatsError::Invalid("#/date_range: date out of range".into()));
+        let dates = |a: &str, b: &str| DateRange::Dates(a.into(), b.into());
+        assert_eq!(err(dates("1960-01-01", "1960-01-02"), &utc_zone), out);
+        assert_eq!(err(dates("1969-12-31", "1970-01-02"), &utc_zone), out);
+        assert_eq!(err(DateRange::DateTimes("1969-12-31T23:59:59Z".into(), "1970-01-01T00:00:01Z".into()), &utc_zone), out);
+        // The epoch's own day in UTC is a period; in Tokyo it starts at
+        // 15:00 UTC the day before.
+        assert_eq!(err(dates("1970-01-01", "1970-01-01"), &utc_zone), Ok(("1970-01-01T00:00:00Z".into(), "1970-01-02T00:00:00Z".into())));
+        assert_eq!(err(dates("1970-01-01", "1970-01-01"), &zone("Asia/Tokyo")), out);
+        // So is a comparison that would start before it.
+        let p = span("1970-01-02", "1970-01-03", &utc_zone);
+        for how in [Comparison::PreviousPeriod { match_day_of_week: false }, Comparison::YearOverYear { match_day_of_week: false }] {
+            assert_eq!(compare(&p, &how, &utc_zone, now).err(), out.clone().err(), "{how:?}");
+        }
+        // Seconds 10 to 19, and the ten before them; one more would be 1969.
+        let p = resolve(&DateRange::DateTimes("1970-01-01T00:00:10Z".into(), "1970-01-01T00:00:19Z".into()), &utc_zone, now).unwrap();
+        let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &utc_zone, now).unwrap();
+        assert_eq!((prev.from_s, prev.to_s), (0, 10));
+        let p = resolve(&DateRange::DateTimes("1970-01-01T00:00:10Z".into(), "1970-01-01T00:00:20Z".into()), &utc_zone, now).unwrap();
+        assert!(compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &utc_zone, now).is_err());
+        assert!(compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &utc_zone, now).is_err());
     }
 
     #[test]
