@@ -46,7 +46,13 @@ fn secs(ts: Timestamp) -> Result<u64, StatsError> {
 
 /// Start of `date` in `tz`, Unix seconds.
 fn day_start(date: Date, tz: &TimeZone) -> Result<u64, StatsError> {
-    date.to_zoned_datetime(tz.clone()).map_err(|_| bad("date out of range")).and_then(|z| secs(z.timestamp()))
+    zoned_start(date, tz).ok_or_else(|| bad("date out of range")).and_then(|s| u64::try_from(s).map_err(|_| bad("date out of range")))
+}
+
+/// Start of `date` in `tz`, Unix seconds, before 1970 too: a bucket may
+/// start before its period (a week that began in 1969).
+fn zoned_start(date: Date, tz: &TimeZone) -> Option<i64> {
+    date.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp().as_second())
 }
 
 fn add_days(date: Date, days: i64) -> Result<Date, StatsError> {
@@ -302,12 +308,13 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
         Unit::Hour | Unit::Day => cursor.start_of_day().ok().map(|d| d.timestamp().as_second()),
         Unit::Week => {
             let back = i64::from(cursor.date().weekday().to_monday_zero_offset());
-            add_days(cursor.date(), -back).ok().and_then(|d| day_start(d, tz).ok()).map(|s| s as i64)
+            add_days(cursor.date(), -back).ok().and_then(|d| zoned_start(d, tz))
         }
-        Unit::Month => day_start(cursor.date().first_of_month(), tz).ok().map(|s| s as i64),
+        Unit::Month => zoned_start(cursor.date().first_of_month(), tz),
     };
     let Some(mut at) = aligned else { return out };
-    while (at as u64) < period.to_s && out.len() < 10_000 {
+    let end = i64::try_from(period.to_s).unwrap_or(i64::MAX);
+    while at < end && out.len() < 10_000 {
         out.push(label_at(at, unit, period, tz));
         let Ok(ts) = Timestamp::from_second(at) else { break };
         cursor = ts.to_zoned_datetime(tz.clone());
@@ -318,8 +325,7 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
             Unit::Month => add_months(d, 1),
         }
         .ok()
-        .and_then(|d| day_start(d, tz).ok())
-        .map(|s| s as i64);
+        .and_then(|d| zoned_start(d, tz));
         match next {
             Some(n) if n > at => at = n,
             _ => break,
@@ -433,6 +439,11 @@ mod tests {
         let p = resolve(&DateRange::DateTimes("1970-01-01T00:00:10Z".into(), "1970-01-01T00:00:20Z".into()), &utc_zone, now).unwrap();
         assert!(compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &utc_zone, now).is_err());
         assert!(compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &utc_zone, now).is_err());
+        // A period just after 1970 still has its buckets that began before.
+        let p = span("1970-01-02", "1970-01-13", &utc_zone);
+        assert_eq!(labels(&p, Unit::Week, &utc_zone), ["1970-01-02", "1970-01-05", "1970-01-12"]);
+        let berlin = zone("Europe/Berlin");
+        assert_eq!(labels(&span("1970-01-02", "1970-02-01", &berlin), Unit::Month, &berlin), ["1970-01-01", "1970-02-01"]);
     }
 
     #[test]
