@@ -38,15 +38,20 @@ fn bad(msg: impl std::fmt::Display) -> StatsError {
     StatsError::Invalid(format!("#/date_range: {msg}"))
 }
 
-/// Unix seconds of `ts`. Times before 1970 are out of range: no event has
-/// one, and a period clamped to the epoch would echo and label 1970.
+/// A period's bound from signed Unix seconds. Times before 1970 are out of
+/// range: no event has one, and a period clamped to the epoch would echo
+/// and label 1970.
+fn bound(s: i64) -> Result<u64, StatsError> {
+    u64::try_from(s).map_err(|_| bad("date out of range"))
+}
+
 fn secs(ts: Timestamp) -> Result<u64, StatsError> {
-    u64::try_from(ts.as_second()).map_err(|_| bad("date out of range"))
+    bound(ts.as_second())
 }
 
 /// Start of `date` in `tz`, Unix seconds.
 fn day_start(date: Date, tz: &TimeZone) -> Result<u64, StatsError> {
-    zoned_start(date, tz).ok_or_else(|| bad("date out of range")).and_then(|s| u64::try_from(s).map_err(|_| bad("date out of range")))
+    zoned_start(date, tz).ok_or_else(|| bad("date out of range")).and_then(bound)
 }
 
 /// Start of `date` in `tz`, Unix seconds, before 1970 too: a bucket may
@@ -109,8 +114,8 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
             // Ranges of instants keep their end's second, as Plausible's
             // `timestamp <= last` does: the period ends a second after it.
             "24h" => {
-                let to_s = secs(now)?.saturating_add(1);
-                let from_s = secs(now)?.saturating_sub(86_400);
+                let now_s = secs(now)?;
+                let (from_s, to_s) = (now_s.saturating_sub(86_400), now_s.saturating_add(1));
                 let first = Timestamp::from_second(from_s as i64).map(|t| t.to_zoned_datetime(tz.clone()).date()).unwrap_or(today);
                 Ok(Period { from_s, to_s, first, last: today, whole_days: false })
             }
