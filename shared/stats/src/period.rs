@@ -291,6 +291,8 @@ fn label_at(start_s: i64, unit: Unit, period: &Period, tz: &TimeZone) -> String 
 /// Every bucket label of `period`, in order (for `include.time_labels`).
 pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
     let mut out = Vec::new();
+    // Buckets compare in signed seconds: the first may begin before 1970.
+    let end = i64::try_from(period.to_s).unwrap_or(i64::MAX);
     let Ok(start) = Timestamp::from_second(period.from_s as i64) else { return out };
     let mut cursor = start.to_zoned_datetime(tz.clone());
     if unit == Unit::Hour {
@@ -300,7 +302,7 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
         let Ok(mut hour) = cursor.datetime().with().minute(0).second(0).subsec_nanosecond(0).build() else { return out };
         while out.len() < 10_000 {
             match hour.to_zoned_datetime(tz.clone()) {
-                Ok(z) if secs(z.timestamp()).is_ok_and(|s| s < period.to_s) => out.push(hour.strftime("%Y-%m-%d %H:00:00").to_string()),
+                Ok(z) if z.timestamp().as_second() < end => out.push(hour.strftime("%Y-%m-%d %H:00:00").to_string()),
                 _ => break,
             }
             let Ok(next) = hour.checked_add(1.hour()) else { break };
@@ -318,7 +320,6 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
         Unit::Month => zoned_start(cursor.date().first_of_month(), tz),
     };
     let Some(mut at) = aligned else { return out };
-    let end = i64::try_from(period.to_s).unwrap_or(i64::MAX);
     while at < end && out.len() < 10_000 {
         out.push(label_at(at, unit, period, tz));
         let Ok(ts) = Timestamp::from_second(at) else { break };
@@ -449,6 +450,10 @@ mod tests {
         assert_eq!(labels(&p, Unit::Week, &utc_zone), ["1970-01-02", "1970-01-05", "1970-01-12"]);
         let berlin = zone("Europe/Berlin");
         assert_eq!(labels(&span("1970-01-02", "1970-02-01", &berlin), Unit::Month, &berlin), ["1970-01-01", "1970-02-01"]);
+        // And its first hour, where the zone's hours begin on the half hour.
+        let kolkata = zone("Asia/Kolkata");
+        let p = resolve(&DateRange::DateTimes("1970-01-01T00:00:00Z".into(), "1970-01-01T02:00:00Z".into()), &kolkata, now).unwrap();
+        assert_eq!(labels(&p, Unit::Hour, &kolkata), ["1970-01-01 05:00:00", "1970-01-01 06:00:00", "1970-01-01 07:00:00"]);
     }
 
     #[test]
