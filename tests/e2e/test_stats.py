@@ -566,6 +566,12 @@ def test_hostile_site_ids_are_not_found_on_every_endpoint():
     # Before 1970 no event exists; it was clamped to 1970 and echoed so.
     ({"site_id": "demo", "metrics": ["visitors"], "date_range": ["1960-01-01", "1960-01-02"]}, 400, "#/date_range: date out of range"),
     ({"site_id": "demo", "metrics": ["visitors"], "date_range": ["9999-12-31", "9999-12-31"]}, 400, "#/date_range: date out of range"),
+    # A comparison that would start before 1970 names the comparison.
+    ({"site_id": "demo", "metrics": ["visitors"], "date_range": ["1970-01-02", "1970-01-03"],
+      "include": {"comparisons": {"mode": "previous_period"}}}, 400, "#/include/comparisons: date out of range"),
+    ({"site_id": "demo", "metrics": ["visitors"], "date_range": "day",
+      "include": {"comparisons": {"mode": "custom", "date_range": ["1960-01-01", "1960-01-02"]}}}, 400,
+     "#/include/comparisons/date_range: date out of range"),
     ({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["event:name"]}, 400, "Session metric"),
     ({"site_id": "demo", "metrics": ["conversion_rate"], "date_range": "day"}, 400, "event:goal"),
     ({"site_id": "demo", "metrics": ["visitors"], "date_range": "day", "filters": [["is", "event:goal", ["Nope"]]]}, 400, "not configured"),
@@ -575,6 +581,25 @@ def test_invalid_queries_get_clear_400s(body, status, needle):
     r = query(body)
     assert r.status == status, r.body
     assert needle in r.json()["error"], r.body
+
+
+@pytest.mark.parametrize("endpoint,params,said", [
+    ("breakdown", {"property": "visit:bogus"}, 'property: Invalid dimension "visit:bogus"'),
+    ("aggregate", {"filters": "visit:bogus==x"}, 'filters: Invalid dimension "visit:bogus"'),
+    ("aggregate", {"period": "bogus"}, 'period: Invalid date range "bogus"'),
+    ("timeseries", {"period": "custom", "date": "2024-01-05,2024-01-01"}, "date: Start date must not be after end date"),
+    ("aggregate", {"period": "custom", "date": "1960-01-01,1960-01-02"}, "date: date out of range"),
+    ("aggregate", {"period": "custom", "date": "1970-01-02,1970-01-03", "compare": "previous_period"}, "compare: date out of range"),
+    ("aggregate", {"metrics": "views_per_visit", "filters": "event:page==/a"}, "metrics: Metric `views_per_visit`"),
+    ("breakdown", {"property": "event:page", "filters": "event:goal==Nope"}, "filters: The goal `Nope` is not configured"),
+    ("breakdown", {"property": "event:page", "filters": "event:page==" + "/**" * 400}, "filters: invalid regular expression"),
+    ("aggregate", {"site_id": ""}, "site_id: required"),
+])
+def test_v1_errors_name_the_query_parameter(endpoint, params, said):
+    """v1 runs on the v2 engine, whose errors point into a JSON body
+    (`#/dimensions/0`) a v1 caller never wrote: they name the parameter."""
+    r = v1(endpoint, dict({"site_id": ENV["DEMO_DOMAIN"]}, **params))
+    assert r.status == 400 and r.json()["error"].startswith(said), r.body
 
 
 def test_deep_huge_and_broken_bodies(data):

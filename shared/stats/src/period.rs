@@ -174,6 +174,18 @@ pub enum Comparison {
 /// a year back is 365 days, and `match_day_of_week` moves the start to the
 /// period's weekday. Periods of instants (`24h`, date-times) shift as such.
 pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
+    // The helpers name `#/date_range`; here the comparison is at fault.
+    let at = match how {
+        Comparison::Custom(_) => "#/include/comparisons/date_range",
+        _ => "#/include/comparisons",
+    };
+    compared(period, how, tz, now_ms).map_err(|e| match e {
+        StatsError::Invalid(text) => StatsError::Invalid(text.replacen("#/date_range", at, 1)),
+        other => other,
+    })
+}
+
+fn compared(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
     let today = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
         .map(|t| t.to_zoned_datetime(tz.clone()).date())
         .map_err(|_| bad("clock out of range"))?;
@@ -433,11 +445,15 @@ mod tests {
         // 15:00 UTC the day before.
         assert_eq!(err(dates("1970-01-01", "1970-01-01"), &utc_zone), Ok(("1970-01-01T00:00:00Z".into(), "1970-01-02T00:00:00Z".into())));
         assert_eq!(err(dates("1970-01-01", "1970-01-01"), &zone("Asia/Tokyo")), out);
-        // So is a comparison that would start before it.
+        // So is a comparison that would start before it; the error names
+        // the comparison, not the period asked.
         let p = span("1970-01-02", "1970-01-03", &utc_zone);
+        let compared_out = |at: &str| Some(StatsError::Invalid(format!("{at}: date out of range")));
         for how in [Comparison::PreviousPeriod { match_day_of_week: false }, Comparison::YearOverYear { match_day_of_week: false }] {
-            assert_eq!(compare(&p, &how, &utc_zone, now).err(), out.clone().err(), "{how:?}");
+            assert_eq!(compare(&p, &how, &utc_zone, now).err(), compared_out("#/include/comparisons"), "{how:?}");
         }
+        let custom = Comparison::Custom(dates("1960-01-01", "1960-01-02"));
+        assert_eq!(compare(&p, &custom, &utc_zone, now).err(), compared_out("#/include/comparisons/date_range"));
         // Seconds 10 to 19, and the ten before them; one more would be 1969.
         let p = resolve(&DateRange::DateTimes("1970-01-01T00:00:10Z".into(), "1970-01-01T00:00:19Z".into()), &utc_zone, now).unwrap();
         let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &utc_zone, now).unwrap();

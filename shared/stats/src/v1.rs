@@ -207,10 +207,37 @@ fn split_values(s: &str) -> Vec<String> {
     out
 }
 
+/// A v2 error in v1's terms. The v2 engine's errors start with a JSON
+/// pointer into the body [`to_v2`] built (`#/dimensions/0: …`), which a v1
+/// caller never wrote: the pointer becomes the query parameter it came
+/// from (`property: …`). Other errors are left as they are.
+pub fn error(endpoint: Endpoint, params: &[(String, String)], e: StatsError) -> StatsError {
+    let text = match e {
+        StatsError::Invalid(text) => text,
+        StatsError::BadRegex(_) => e.to_string(),
+        other => return other,
+    };
+    let Some((pointer, message)) = text.strip_prefix("#/").and_then(|t| t.split_once(": ")) else {
+        return StatsError::Invalid(text);
+    };
+    let name = match pointer.split('/').next().unwrap_or(pointer) {
+        // A named period's range is the period's fault, a custom one's or
+        // one moved by a `date` the date's.
+        "date_range" if param(params, "period") == Some("custom") || param(params, "date").is_some() => "date",
+        "date_range" => "period",
+        "dimensions" if endpoint == Endpoint::Timeseries => "interval",
+        "dimensions" => "property",
+        "pagination" => "limit",
+        "include" => "compare",
+        other => other,
+    };
+    StatsError::Invalid(format!("{name}: {message}"))
+}
+
 /// The site a query-string endpoint names (`/api/v1/stats/realtime/visitors`,
 /// the live view), required; the caller's rights decide whether it may read it.
 pub fn site_param(params: &[(String, String)]) -> Result<String, StatsError> {
-    param(params, "site_id").map(str::to_owned).ok_or_else(|| StatsError::Invalid("#/site_id: Required string".into()))
+    param(params, "site_id").filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(|| bad("site_id: required"))
 }
 
 /// The v1 answer for a v2 `answer` to the body [`to_v2`] made.
@@ -284,8 +311,58 @@ mod tests {
         assert_eq!(site_param(&p(&[("period", "day"), ("site_id", "demo.example")])).unwrap(), "demo.example");
         // Repeated, the last one counts, as in Plausible.
         assert_eq!(site_param(&p(&[("site_id", "a.example"), ("site_id", "b.example")])).unwrap(), "b.example");
-        // No site named: the same 400 as any query without one.
-        assert!(matches!(site_param(&p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "#/site_id: Required string"));
+        // No site named: the same 400 as a v1 query without one.
+        assert!(matches!(site_param(&p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "site_id: required"));
+        assert!(matches!(to_v2(Endpoint::Aggregate, &p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "site_id: required"));
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn engine_errors_name_the_v1_parameter_not_the_v2_pointer() {
+        // The v2 validator's own errors on the bodies v1 builds, renamed.
+        let said = |endpoint, pairs: &[(&str, &str)]| {
+            let params = p(pairs);
+            let body = to_v2(endpoint, &params).unwrap();
+            let e = crate::query::from_value(&body).err().unwrap();
+            match error(endpoint, &params, e) {
+                StatsError::Invalid(text) => text,
+                other => panic!("{other:?}"),
+            }
+        };
+        let site = ("site_id", "s");
+        assert_eq!(said(Endpoint::Breakdown, &[site, ("property", "visit:bogus")]), r#"property: Invalid dimension "visit:bogus""#);
+        assert_eq!(said(Endpoint::Aggregate, &[site, ("filters", "visit:bogus==x")]), r#"filters: Invalid dimension "visit:bogus""#);
+        assert_eq!(said(Endpoint::Aggregate, &[site, ("period", "bogus")]), r#"period: Invalid date range "bogus""#);
+        assert_eq!(
+            said(Endpoint::Aggregate, &[site, ("period", "custom"), ("date", "2024-01-05,2024-01-01")]),
+            "date: Start date must not be after end date"
+        );
+        assert_eq!(
+            said(Endpoint::Timeseries, &[site, ("period", "custom"), ("date", "2024-13-01,2024-01-01")]),
+            "date: Invalid date range"
+        );
+        assert!(said(Endpoint::Aggregate, &[site, ("metrics", "views_per_visit"), ("filters", "event:page==/a")])
+            .starts_with("metrics: Metric"));
+        assert!(said(Endpoint::Breakdown, &[site, ("property", "event:name"), ("metrics", "bounce_rate")])
+            .starts_with("metrics: Session metric"));
+        // The rest of the mapping, on errors the engine gives later.
+        let renamed = |endpoint, pairs: &[(&str, &str)], e: StatsError| error(endpoint, &p(pairs), e);
+        let invalid = |t: &str| StatsError::Invalid(t.into());
+        assert_eq!(renamed(Endpoint::Timeseries, &[], invalid("#/dimensions/0: x")), invalid("interval: x"));
+        assert_eq!(renamed(Endpoint::Breakdown, &[], invalid("#/pagination/limit: x")), invalid("limit: x"));
+        assert_eq!(renamed(Endpoint::Aggregate, &[("period", "7d")], invalid("#/include/comparisons: x")), invalid("compare: x"));
+        assert_eq!(
+            renamed(Endpoint::Aggregate, &[("period", "7d"), ("date", "1970-01-01")], invalid("#/date_range: x")),
+            invalid("date: x")
+        );
+        assert_eq!(
+            renamed(Endpoint::Aggregate, &[], StatsError::BadRegex("too long".into())),
+            invalid("filters: invalid regular expression: too long")
+        );
+        // Errors without a pointer, and the engine's own, are as they were.
+        for e in [invalid("Metrics cannot be queried multiple times."), StatsError::Upstream("x".into()), StatsError::Busy(3)] {
+            assert_eq!(renamed(Endpoint::Aggregate, &[], e.clone()), e);
+        }
     }
 
     #[test]

@@ -196,21 +196,30 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
 
 /// Answers a Stats API query for a site the caller may read.
 async fn stats(req: &mut Request, env: &Env, api: Api, principal: &Principal, now_ms: u64) -> std::result::Result<Response, ApiError> {
+    let v1_params = match api {
+        Api::V1(_) => params(req),
+        Api::V2 => Vec::new(),
+    };
     let body: Value = match api {
         Api::V2 => {
             let raw = read_body(req).await?;
             serde_json::from_slice(&raw).map_err(|_| StatsError::Invalid("#: Request body must be a JSON object".into()))?
         }
-        Api::V1(endpoint) => v1::to_v2(endpoint, &params(req))?,
+        Api::V1(endpoint) => v1::to_v2(endpoint, &v1_params)?,
+    };
+    // v1 callers are told the query parameter at fault, not a v2 pointer.
+    let in_callers_terms = |e: StatsError| match api {
+        Api::V1(endpoint) => v1::error(endpoint, &v1_params, e),
+        Api::V2 => e,
     };
     // Validate first: a broken body is the caller's 400 whatever it names.
-    let mut parsed = query::from_value(&body)?;
+    let mut parsed = query::from_value(&body).map_err(in_callers_terms)?;
     // A bare `time` from v1 (only `all`'s timeseries default) is v1's interval for the range.
     parsed.v1_time = matches!(api, Api::V1(_));
     let site = visible_site(env, principal, &parsed.site_id).await?;
     let goals = goals::for_site(env, &site.id).await?;
     let info = SiteInfo { id: site.id.clone(), timezone: site.timezone.clone() };
-    let answer = report::run(&Ae(env), &parsed, &info, &goals, now_ms).await?;
+    let answer = report::run(&Ae(env), &parsed, &info, &goals, now_ms).await.map_err(in_callers_terms)?;
     let out = match api {
         Api::V2 => answer,
         Api::V1(endpoint) => v1::shape(endpoint, &body, &answer),
