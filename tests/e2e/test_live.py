@@ -47,14 +47,16 @@ def test_refused_without_rights():
     for site in [ENV["DEMO_SITE_ID"], ENV["DEMO_DOMAIN"]]:
         r = get_live(bearer(ENV["OTHER_API_KEY"]), site)
         assert r.status == 404 and "error" in r.json(), (site, r.body)
-    for site in [ENV["OTHER_SITE_ID"], ENV["OTHER_DOMAIN"], "", "paused"]:
+    for site in [ENV["OTHER_SITE_ID"], ENV["OTHER_DOMAIN"], "paused"]:
         r = get_live(bearer(ENV["DEMO_API_KEY"]), site)
         assert r.status == 404 and "error" in r.json(), (site, r.body)
     r = get_live({"authorization": f"Bearer {ENV['DEMO_API_KEY']}"})
     assert r.status == 426 and "error" in r.json()
-    # Without a site: 400, as realtime and any query without one.
+    # Without a site, or an empty one: 400, as realtime and any query without one.
     r = request("GET", ENV["QUERY_URL"] + "/api/live", None, bearer(ENV["DEMO_API_KEY"]))
     assert r.status == 400 and "site_id" in r.json()["error"], r.body
+    r = get_live(bearer(ENV["DEMO_API_KEY"]), "")
+    assert r.status == 400 and r.json()["error"] == "site_id: required", r.body
     r = get_live({"authorization": f"Bearer {ENV['DEMO_API_KEY']}"}, method="POST")
     assert r.status == 405 and "error" in r.json()
 
