@@ -129,6 +129,20 @@ pub(crate) async fn run(env: &Env, what: &'static str, sql: &str, args: &[JsValu
     retrying(what, backoff(env), || s.run(), sleep).await.map(drop)
 }
 
+/// Runs `statements` (SQL and arguments) as one batch: one round trip,
+/// one transaction, all or nothing; the rows each read, in order. A
+/// transient failure retries the whole batch, so its statements must be
+/// safe to repeat.
+pub(crate) async fn batch(
+    env: &Env,
+    what: &'static str,
+    statements: &[(&str, &[JsValue])],
+) -> Result<Vec<worker::D1Result>, PlatformError> {
+    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
+    let prepared = statements.iter().map(|(sql, args)| statement(env, sql, args)).collect::<Result<Vec<_>, _>>()?;
+    retrying(what, backoff(env), || db.batch(prepared.clone()), sleep).await
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::{Cell, RefCell};

@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 
 use beacon_types::Salt;
+use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
 use crate::{d1, PlatformError};
@@ -40,24 +41,44 @@ pub fn day_of(ms: u64) -> u64 {
     ms / DAY_MS
 }
 
-/// The salt of `day`, creating it if this is the first request that day.
-pub async fn salt_for_day(env: &Env, day: u64) -> Result<Salt, PlatformError> {
-    if let Some(Some(salt)) = cached(day) {
-        return Ok(salt);
+/// The salts a visitor id needs at `day`: that day's, created by its first
+/// event, and the day before's if one was ever made (a visit across
+/// midnight continues under it).
+///
+/// A miss costs one D1 batch, one round trip: create the day's salt, read
+/// both, delete the older ones. Four statements in turn would keep an
+/// isolate's first events waiting four round trips, while later events of
+/// the same visitors, finding the cache filled, overtake them on their way
+/// to the site object.
+pub async fn for_day(env: &Env, day: u64) -> Result<(Salt, Option<Salt>), PlatformError> {
+    if let Some(known) = known(day) {
+        return Ok(known);
     }
     let mut fresh = [0u8; SALT_LEN];
     getrandom::fill(&mut fresh).map_err(|e| PlatformError::binding("getrandom", e))?;
-    let args = [(day as f64).into(), crate::hex(&fresh).into()];
-    d1::run(env, "d1 salt insert", "INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)", &args).await?;
-    let salt = stored_salt(env, day).await?.ok_or_else(|| PlatformError::binding("d1 salt read", "missing or malformed salt"))?;
+    let (day_arg, kept): (JsValue, JsValue) = ((day as f64).into(), (oldest_kept(day) as f64).into());
+    let created = [day_arg.clone(), crate::hex(&fresh).into()];
+    let both = [kept.clone(), day_arg];
+    let expired = [kept];
+    // All of it is safe to repeat: a retried batch changes nothing more.
+    let results = d1::batch(
+        env,
+        "d1 salts",
+        &[
+            ("INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)", &created),
+            ("SELECT day, salt FROM salts WHERE day BETWEEN ?1 AND ?2", &both),
+            ("DELETE FROM salts WHERE day < ?1", &expired),
+        ],
+    )
+    .await?;
+    let rows: Vec<Stored> =
+        results.get(1).map(|r| r.results()).transpose().map_err(|e| PlatformError::binding("d1 salts", e))?.unwrap_or_default();
+    let (salt, previous) = pick(&rows, day).ok_or_else(|| PlatformError::binding("d1 salts", "missing or malformed salt"))?;
     cache(day, Some(salt));
-    // Once per isolate and day. A failure only delays the deletion to the
-    // next isolate or day; the event goes on.
-    let expired = [(oldest_kept(day) as f64).into()];
-    if let Err(e) = d1::run(env, "d1 salt expiry", "DELETE FROM salts WHERE day < ?1", &expired).await {
-        worker::console_error!("salt expiry failed: {e}");
+    if let Some(before) = day.checked_sub(1) {
+        cache(before, previous);
     }
-    Ok(salt)
+    Ok((salt, previous))
 }
 
 /// The oldest day whose salt is kept while `day`'s is in use: the day
@@ -66,25 +87,29 @@ fn oldest_kept(day: u64) -> u64 {
     day.saturating_sub(1)
 }
 
-/// The salt D1 holds for `day`, if any (a malformed one counts as none).
-async fn stored_salt(env: &Env, day: u64) -> Result<Option<Salt>, PlatformError> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        salt: String,
-    }
-    let stored: Option<Row> = d1::first(env, "d1 salt read", "SELECT salt FROM salts WHERE day = ?1", &[(day as f64).into()]).await?;
-    Ok(stored.and_then(|r| from_hex(&r.salt)))
+/// A stored salt row.
+#[derive(serde::Deserialize)]
+struct Stored {
+    day: f64,
+    salt: String,
 }
 
-/// The salt of `day` if one was ever created (never creates it): the
-/// previous day's, so a session can continue across midnight.
-pub async fn existing_salt(env: &Env, day: u64) -> Result<Option<Salt>, PlatformError> {
-    if let Some(known) = cached(day) {
-        return Ok(known);
-    }
-    let salt = stored_salt(env, day).await?;
-    cache(day, salt);
-    Ok(salt)
+/// `day`'s salt and the day before's from the cache, when both are known.
+fn known(day: u64) -> Option<(Salt, Option<Salt>)> {
+    let salt = cached(day).flatten()?;
+    let previous = match day.checked_sub(1) {
+        Some(before) => cached(before)?,
+        None => None,
+    };
+    Some((salt, previous))
+}
+
+/// `day`'s salt (which must be there: the batch made it) and the day
+/// before's, from the rows read; a malformed salt counts as none.
+fn pick(rows: &[Stored], day: u64) -> Option<(Salt, Option<Salt>)> {
+    let of = |d: u64| rows.iter().find(|r| r.day == d as f64).and_then(|r| from_hex(&r.salt));
+    let previous = day.checked_sub(1).and_then(of);
+    Some((of(day)?, previous))
 }
 
 /// A salt that exists only in this isolate, for when D1 cannot be reached:
@@ -134,6 +159,32 @@ mod tests {
         cache(2, Some([7; SALT_LEN]));
         cache(10, None);
         assert_eq!((cached(2), cached(3)), (Some(Some([7; SALT_LEN])), None));
+    }
+
+    #[test]
+    fn both_days_come_from_the_rows_read_and_the_cache_answers_only_when_it_knows_both() {
+        let row = |day: f64, salt: &str| Stored { day, salt: salt.to_owned() };
+        let (a, b) = ("a5".repeat(SALT_LEN), "5a".repeat(SALT_LEN));
+        assert_eq!(pick(&[row(7.0, &a), row(8.0, &b)], 8), Some(([0x5a; SALT_LEN], Some([0xa5; SALT_LEN]))));
+        // No salt the day before: a first day, or one without traffic.
+        assert_eq!(pick(&[row(8.0, &b)], 8), Some(([0x5a; SALT_LEN], None)));
+        assert_eq!(pick(&[row(0.0, &b)], 0), Some(([0x5a; SALT_LEN], None)));
+        // The day's own salt missing or malformed is an error; the day before's is just none.
+        assert_eq!(pick(&[row(7.0, &a)], 8), None);
+        assert_eq!(pick(&[row(8.0, "zz")], 8), None);
+        assert_eq!(pick(&[row(7.0, "zz"), row(8.0, &b)], 8), Some(([0x5a; SALT_LEN], None)));
+
+        assert_eq!(known(100), None);
+        cache(100, Some([1; SALT_LEN]));
+        assert_eq!(known(100), None, "the day before is not known yet");
+        cache(99, None);
+        assert_eq!(known(100), Some(([1; SALT_LEN], None)));
+        cache(99, Some([2; SALT_LEN]));
+        assert_eq!(known(100), Some(([1; SALT_LEN], Some([2; SALT_LEN]))));
+        // A day known to have no salt is not one the cache can answer.
+        cache(200, None);
+        cache(199, None);
+        assert_eq!(known(200), None);
     }
 
     #[test]

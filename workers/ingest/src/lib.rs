@@ -87,22 +87,19 @@ async fn dev_prune(req: Request, env: Env) -> std::result::Result<Response, ApiE
 async fn store(env: &Env, mut event: Event, ip: &str, user_agent: &str) -> std::result::Result<(), beacon_platform::PlatformError> {
     let Some(site) = event.site_id.clone() else { return Ok(()) };
     let day = salts::day_of(event.timestamp_ms);
-    let salt = match salts::salt_for_day(env, day).await {
-        Ok(salt) => salt,
+    let (salt, previous_salt) = match salts::for_day(env, day).await {
+        Ok(salts) => salts,
         Err(e) => {
             console_error!("ingest: no salt from D1 ({e}); using an isolate-local one");
-            salts::emergency_salt()
+            (salts::emergency_salt(), None)
         }
     };
     event.visitor_id = visitor::visitor_id(&salt, &site, ip, user_agent);
     if beacon_platform::sessions_disabled(env) {
         return analytics::write(env, &[slots::encode_event(&event, slots::Entry::default())]).await;
     }
-    // Only sessions need yesterday's id: skip that D1 read when they are off.
-    let previous = match salts::existing_salt(env, day.saturating_sub(1)).await {
-        Ok(Some(s)) => Some(visitor::visitor_id(&s, &site, ip, user_agent)),
-        _ => None,
-    };
+    // Yesterday's id: the visitor's session may have begun before midnight.
+    let previous = previous_salt.map(|s| visitor::visitor_id(&s, &site, ip, user_agent));
     let request = site_object::TrackRequest { event, previous_visitor_id: previous };
     let rows = match site_object::track(env, &site, &request).await {
         Ok(rows) => rows,
