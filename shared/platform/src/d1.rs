@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement, Env};
 
 use crate::{PlatformError, DB};
 
@@ -57,10 +57,19 @@ fn transient(message: &str) -> bool {
     PASSING.iter().any(|m| message.contains(m))
 }
 
+/// The database binding.
+fn database(env: &Env) -> Result<D1Database, PlatformError> {
+    env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))
+}
+
+/// `sql` with `args` bound on `db`, ready to run.
+fn prepared(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, PlatformError> {
+    db.prepare(sql).bind(args).map_err(|e| PlatformError::binding("d1 bind", e))
+}
+
 /// `sql` with `args` bound, ready to run.
 fn statement(env: &Env, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, PlatformError> {
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    db.prepare(sql).bind(args).map_err(|e| PlatformError::binding("d1 bind", e))
+    prepared(&database(env)?, sql, args)
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or has failed
@@ -138,9 +147,10 @@ pub(crate) async fn batch(
     what: &'static str,
     statements: &[(&str, &[JsValue])],
 ) -> Result<Vec<worker::D1Result>, PlatformError> {
-    let db = env.d1(DB).map_err(|e| PlatformError::binding("d1 binding", e))?;
-    let prepared = statements.iter().map(|(sql, args)| statement(env, sql, args)).collect::<Result<Vec<_>, _>>()?;
-    retrying(what, backoff(env), || db.batch(prepared.clone()), sleep).await
+    // One binding for the batch and every statement in it.
+    let db = database(env)?;
+    let statements = statements.iter().map(|(sql, args)| prepared(&db, sql, args)).collect::<Result<Vec<_>, _>>()?;
+    retrying(what, backoff(env), || db.batch(statements.clone()), sleep).await
 }
 
 #[cfg(test)]
