@@ -86,3 +86,12 @@ def wait_events(site, prefix, count):
     return wait_rows(
         f"SELECT blob2 FROM EVENTS WHERE index1 = '{site}' AND double1 = 1 AND startsWith(blob2, '{prefix}')", count
     )
+
+
+def current_visitors_between(site, from_ms, to_ms):
+    """The stand-in's own count of Plausible's current visitors over
+    [from_ms, to_ms]: distinct visitors with an event other than engagement."""
+    rows = sql(f"SELECT count(DISTINCT double4) AS n FROM EVENTS WHERE index1 = '{site}' AND double1 = 1 "
+               f"AND blob1 != 'engagement' AND timestamp >= toDateTime({from_ms // 1000}) "
+               f"AND timestamp <= toDateTime({to_ms // 1000})")
+    return int(rows[0]["n"])

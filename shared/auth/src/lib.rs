@@ -33,6 +33,9 @@ pub enum AuthError {
     /// A lifetime longer than [`LIFETIME_S`] either way was asked for.
     #[error("session lifetime must be from -{LIFETIME_S} to {LIFETIME_S} seconds")]
     Lifetime,
+    /// Signing a new token failed (claims that would not serialize).
+    #[error("could not sign the session token")]
+    Signing,
 }
 
 /// What a session says.
@@ -69,7 +72,7 @@ pub fn mint(secret: &[u8], session: &Session, now_ms: u64, lifetime_s: i64) -> R
     let now = at(now_ms);
     let options = TimeOptions::new(Duration::seconds(0), move || now);
     let claims = Claims::new(session.clone()).set_duration_and_issuance(&options, Duration::seconds(lifetime_s));
-    Hs256.token(&Header::empty().with_token_type("JWT"), &claims, &key(secret)?).map_err(|_| AuthError::Invalid)
+    Hs256.token(&Header::empty().with_token_type("JWT"), &claims, &key(secret)?).map_err(|_| AuthError::Signing)
 }
 
 /// The session in `token`, if it is signed with `secret` by HS256 and not expired at `now_ms`.

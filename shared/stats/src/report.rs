@@ -187,6 +187,30 @@ fn fits(sql: &str) -> Result<(), StatsError> {
     Ok(())
 }
 
+/// How far back a visitor counts as current (Plausible's five minutes).
+pub const CURRENT_WINDOW_S: u64 = 300;
+
+/// Plausible's current visitors read from Analytics Engine: the distinct
+/// visitors with an event other than engagement in the last five minutes
+/// up to `now_ms`. Realtime's answer while the site object (which counts
+/// them without a statement) is unreachable.
+pub async fn current_visitors<R: Runner>(runner: &R, site: &SiteId, now_ms: u64) -> Result<u64, StatsError> {
+    // The range ends before its last second: this one is included.
+    let to_s = (now_ms / 1000).saturating_add(1);
+    let mut select = Select::events(site.clone(), to_s.saturating_sub(CURRENT_WINDOW_S), to_s);
+    select.filter(Cond::Not(Box::new(name_is("engagement"))));
+    let col = select.column(Expr::Distinct(Double::VisitorId));
+    let rows = runner.rows(select.render()).await?;
+    // One row, a whole number (ClickHouse quotes 64-bit integers in
+    // JSON): anything else is AE misanswering, not zero visitors.
+    match rows.first().and_then(|r| r.get(&format!("c{col}"))) {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| StatsError::Upstream(format!("current visitors: not a count: {rows:?}")))
+}
+
 /// Answers `q` for `site` at `now_ms` with the site's `goals`.
 pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goal], now_ms: u64) -> Result<Value, StatsError> {
     let revenue = match q.metrics.iter().any(|m| m.is_revenue()) {

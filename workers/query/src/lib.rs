@@ -4,8 +4,8 @@
 //! the caller (Bearer key, else the session cookie), finds the site from
 //! the caller's rights (the `site_id` in a request is only checked against
 //! them), counts the request against the caller's hourly limit, and hands
-//! the query to `beacon_stats`, or the WebSocket (and the realtime count)
-//! to the site's object.
+//! the query to `beacon_stats`, or the WebSocket (and the realtime count,
+//! read from AE while the object is down) to the site's object.
 
 use beacon_auth::{AuthError, Session};
 use beacon_platform::{ae_sql, api_keys, goals, rate_limit, site_object, sites, PlatformError};
@@ -80,6 +80,21 @@ impl From<worker::Error> for ApiError {
 impl From<StatsError> for ApiError {
     fn from(e: StatsError) -> Self {
         ApiError::Stats(e)
+    }
+}
+
+/// Every session error's answer: the caller's 401 (or 400 for a lifetime
+/// out of range, asked only of the dev mint), ours for a missing secret.
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Expired => ApiError::Unauthorized("Session expired; log in again"),
+            AuthError::Invalid => ApiError::Unauthorized("Invalid session"),
+            AuthError::Lifetime => ApiError::Stats(StatsError::Invalid(format!("#/lifetime_s: {e}"))),
+            AuthError::Secret | AuthError::Signing => {
+                ApiError::Platform(PlatformError::Binding { what: "session", message: e.to_string() })
+            }
+        }
     }
 }
 
@@ -179,7 +194,9 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
         _ => return Err(ApiError::NoRoute),
     };
     let now_ms = beacon_platform::now_ms();
-    let principal = caller(&req, env, matches!(route, Route::Live), now_ms).await?;
+    // The query string, read once (v2 reads a body instead).
+    let url_params = if get { params(&req) } else { Vec::new() };
+    let principal = caller(&req, env, matches!(route, Route::Live).then_some(&url_params[..]), now_ms).await?;
     let (counter, limit) = match &principal {
         Principal::Key(key) => (key.id.clone(), key.hourly_budget()),
         Principal::Session(s) => (format!("session:{}", s.sub), SESSION_HOURLY_LIMIT),
@@ -188,28 +205,31 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
         return Err(ApiError::RateLimited(after));
     }
     match route {
-        Route::Stats(api) => stats(&mut req, env, api, &principal, now_ms).await,
-        Route::Realtime => realtime(&req, env, &principal).await,
-        Route::Live => live(&req, env, &principal).await,
+        Route::Stats(api) => stats(&mut req, env, api, &url_params, &principal, now_ms).await,
+        Route::Realtime => realtime(env, &url_params, &principal, now_ms).await,
+        Route::Live => live(&req, env, &url_params, &principal).await,
     }
 }
 
 /// Answers a Stats API query for a site the caller may read.
-async fn stats(req: &mut Request, env: &Env, api: Api, principal: &Principal, now_ms: u64) -> std::result::Result<Response, ApiError> {
-    let v1_params = match api {
-        Api::V1(_) => params(req),
-        Api::V2 => Vec::new(),
-    };
+async fn stats(
+    req: &mut Request,
+    env: &Env,
+    api: Api,
+    v1_params: &[(String, String)],
+    principal: &Principal,
+    now_ms: u64,
+) -> std::result::Result<Response, ApiError> {
     let body: Value = match api {
         Api::V2 => {
             let raw = read_body(req).await?;
             serde_json::from_slice(&raw).map_err(|_| StatsError::Invalid("#: Request body must be a JSON object".into()))?
         }
-        Api::V1(endpoint) => v1::to_v2(endpoint, &v1_params)?,
+        Api::V1(endpoint) => v1::to_v2(endpoint, v1_params)?,
     };
     // v1 callers are told the query parameter at fault, not a v2 pointer.
     let in_callers_terms = |e: StatsError| match api {
-        Api::V1(endpoint) => v1::error(endpoint, &v1_params, e),
+        Api::V1(endpoint) => v1::error(endpoint, v1_params, e),
         Api::V2 => e,
     };
     // Validate first: a broken body is the caller's 400 whatever it names.
@@ -229,18 +249,30 @@ async fn stats(req: &mut Request, env: &Env, api: Api, principal: &Principal, no
 
 /// v1's realtime visitors, a bare number: the site object's count of the
 /// visitors of the last five minutes (the live view's, as Plausible's
-/// counts them: engagement events aside). Immediate, and no AE statement.
-async fn realtime(req: &Request, env: &Env, principal: &Principal) -> std::result::Result<Response, ApiError> {
-    let site = visible_site(env, principal, &v1::site_param(&params(req))?).await?;
-    let visitors = site_object::current_visitors(env, &site.id).await?;
+/// counts them: engagement events aside). Immediate, and no AE statement;
+/// while the object is unreachable, the same count from AE.
+async fn realtime(
+    env: &Env,
+    url_params: &[(String, String)],
+    principal: &Principal,
+    now_ms: u64,
+) -> std::result::Result<Response, ApiError> {
+    let site = visible_site(env, principal, &v1::site_param(url_params)?).await?;
+    let visitors = match site_object::current_visitors(env, &site.id).await {
+        Ok(n) => u64::from(n),
+        Err(e) => {
+            worker::console_warn!("query: realtime from AE, the site object failed: {e}");
+            report::current_visitors(&Ae(env), &site.id, now_ms).await?
+        }
+    };
     Ok(json_response(200, &json!(visitors))?)
 }
 
 /// Hands the live view's WebSocket for the `site_id` parameter's site to
 /// that site's object, if the caller may read the site. The object's 101
 /// goes back as it is: its headers are the runtime's.
-async fn live(req: &Request, env: &Env, principal: &Principal) -> std::result::Result<Response, ApiError> {
-    let site = visible_site(env, principal, &v1::site_param(&params(req))?).await?;
+async fn live(req: &Request, env: &Env, url_params: &[(String, String)], principal: &Principal) -> std::result::Result<Response, ApiError> {
+    let site = visible_site(env, principal, &v1::site_param(url_params)?).await?;
     let upgrade = req.headers().get("upgrade").ok().flatten();
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(ApiError::UpgradeRequired);
@@ -249,17 +281,20 @@ async fn live(req: &Request, env: &Env, principal: &Principal) -> std::result::R
 }
 
 /// The caller: an unrevoked API key from `Authorization: Bearer …` (or,
-/// where `token_param`, the `token` query parameter: browsers cannot set
+/// where `token_from` is given, its `token` parameter: browsers cannot set
 /// headers on a WebSocket), else a valid dashboard session cookie.
-async fn caller(req: &Request, env: &Env, token_param: bool, now_ms: u64) -> std::result::Result<Principal, ApiError> {
+async fn caller(
+    req: &Request,
+    env: &Env,
+    token_from: Option<&[(String, String)]>,
+    now_ms: u64,
+) -> std::result::Result<Principal, ApiError> {
     let header = |name: &str| req.headers().get(name).ok().flatten().unwrap_or_default();
     let authorization = header("authorization");
     let presented = if !authorization.is_empty() {
         Some(api_keys::from_authorization(&authorization).ok_or(ApiError::Unauthorized(BAD_KEY))?.to_owned())
-    } else if token_param {
-        v1::param(&params(req), "token").filter(|v| !v.is_empty()).map(str::to_owned)
     } else {
-        None
+        token_from.and_then(|p| v1::param(p, "token")).filter(|v| !v.is_empty()).map(str::to_owned)
     };
     if let Some(key) = presented {
         let found = api_keys::find(env, &key).await?;
@@ -269,15 +304,7 @@ async fn caller(req: &Request, env: &Env, token_param: bool, now_ms: u64) -> std
     let Some(token) = beacon_auth::from_cookies(&cookies) else {
         return Err(ApiError::Unauthorized("Missing API key. Please use a valid Plausible API key as a Bearer Token."));
     };
-    match beacon_auth::verify(session_secret(env).as_bytes(), token, now_ms) {
-        Ok(session) => Ok(Principal::Session(session)),
-        Err(AuthError::Expired) => Err(ApiError::Unauthorized("Session expired; log in again")),
-        Err(AuthError::Secret) => {
-            Err(ApiError::Platform(PlatformError::Binding { what: "session secret", message: "missing or short".into() }))
-        }
-        // verify never answers Lifetime (only mint does).
-        Err(AuthError::Invalid | AuthError::Lifetime) => Err(ApiError::Unauthorized("Invalid session")),
-    }
+    Ok(Principal::Session(beacon_auth::verify(session_secret(env).as_bytes(), token, now_ms)?))
 }
 
 fn session_secret(env: &Env) -> String {
@@ -309,10 +336,7 @@ async fn dev_session(mut req: Request, env: &Env) -> std::result::Result<Respons
     };
     let session = Session::deserialize(&body).map_err(|e| StatsError::Invalid(format!("#: {e}")))?;
     let now_ms = beacon_platform::now_ms();
-    let token = beacon_auth::mint(session_secret(env).as_bytes(), &session, now_ms, lifetime).map_err(|e| match e {
-        AuthError::Lifetime => ApiError::from(StatsError::Invalid(format!("#/lifetime_s: {e}"))),
-        _ => ApiError::Platform(PlatformError::Binding { what: "session mint", message: e.to_string() }),
-    })?;
+    let token = beacon_auth::mint(session_secret(env).as_bytes(), &session, now_ms, lifetime)?;
     let resp = json_response(200, &json!({ "token": token }))?;
     resp.headers().set("set-cookie", &beacon_auth::set_cookie(&token, lifetime))?;
     Ok(resp)

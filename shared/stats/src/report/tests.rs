@@ -1716,3 +1716,32 @@ fn an_aggregates_comparison_shares_its_statements_when_the_periods_do_not_overla
         assert_eq!(statements(body, &[]).unwrap().len(), sent, "{extra}");
     }
 }
+
+#[test]
+#[wasm_bindgen_test]
+fn current_visitors_counts_the_last_five_minutes_without_engagement() {
+    let fake = Fake::new(vec![("count(DISTINCT", json!([{"c0": "3"}]))]);
+    let site = SiteId::parse("demo").unwrap();
+    assert_eq!(pollster::block_on(current_visitors(&fake, &site, NOW + 999)), Ok(3));
+    let seen = fake.seen.borrow();
+    let sql = seen.first().unwrap();
+    // Site first; the five minutes up to and including this second.
+    let to = NOW / 1000 + 1;
+    assert!(sql.starts_with("SELECT count(DISTINCT double4) AS c0 FROM EVENTS WHERE index1 = 'demo' AND "), "{sql}");
+    assert!(sql.contains(&format!("timestamp >= toDateTime({}) AND timestamp < toDateTime({to})", to - 300)), "{sql}");
+    assert!(sql.ends_with("AND NOT (blob1 IN ('engagement'))"), "{sql}");
+    assert_eq!(seen.len(), 1);
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn current_visitors_are_an_error_when_ae_answers_no_count() {
+    let site = SiteId::parse("demo").unwrap();
+    for rows in [json!([]), json!([{"c0": "x"}]), json!([{"c0": -1}]), json!([{"c0": 1.5}]), json!([{"c1": 2}])] {
+        let fake = Fake::new(vec![("count(DISTINCT", rows.clone())]);
+        let got = pollster::block_on(current_visitors(&fake, &site, NOW));
+        assert!(matches!(got, Err(StatsError::Upstream(_))), "{rows} {got:?}");
+    }
+    let fake = Fake::new(vec![("count(DISTINCT", json!([{"c0": 0}]))]);
+    assert_eq!(pollster::block_on(current_visitors(&fake, &site, NOW)), Ok(0));
+}
