@@ -48,3 +48,20 @@ def test_realtime_is_read_from_ae_and_the_live_view_is_unavailable():
     assert isinstance(r.json(), int) and 2 <= least <= r.json() <= most, (least, r.body, most)
     r = request("GET", ENV["QUERY_URL"] + "/api/live?site_id=" + ENV["DEMO_DOMAIN"], None, {**key, **upgrade_headers()})
     assert r.status == 503 and "error" in r.json(), (r.status, r.body)
+
+
+def test_realtime_from_ae_is_the_callers_site_only():
+    """Another tenant's key: the demo site, by id or domain, is not found;
+    its own site's count from AE holds none of the demo site's visitors."""
+    run = "/x" + uuid.uuid4().hex[:8]
+    visit(new_visitor(), None, "pageview", f"https://{ENV['DEMO_DOMAIN']}{run}")
+    wait_events(ENV["DEMO_SITE_ID"], run, 1)
+    other = {"authorization": "Bearer " + ENV["OTHER_API_KEY"]}
+    for named in [ENV["DEMO_SITE_ID"], ENV["DEMO_DOMAIN"]]:
+        r = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors?site_id=" + named, None, other)
+        assert r.status == 404 and "error" in r.json(), (named, r.status, r.body)
+    t0 = int(time.time() * 1000)
+    r = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors?site_id=" + ENV["OTHER_DOMAIN"], None, other)
+    assert r.status == 200, (r.status, r.body)
+    assert r.json() == current_visitors_between(ENV["OTHER_SITE_ID"], t0 - 5 * MIN - 1000, int(time.time() * 1000) + 1000)
+    assert current_visitors_between(ENV["DEMO_SITE_ID"], t0 - 5 * MIN, t0 + 1000) > r.json()
