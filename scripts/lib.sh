@@ -35,9 +35,42 @@ tool_at() {
   fi
 }
 
-# A free TCP port on loopback.
+# A free TCP port on loopback, below the kernel's ephemeral range, and
+# not one this script has handed out already. A port from bind(0) is in
+# that range: until our server binds it, the kernel may give it to an
+# outgoing connection or another bind(0) (a CI run lost the query
+# worker's port so, to a port workerd or a client took in between).
+PORTS_TAKEN="${TMPDIR:-/tmp}/beacon-ports.$$"
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 - "$PORTS_TAKEN" <<'PY'
+import random, socket, sys
+taken_file = sys.argv[1]
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+try:
+    taken = set(open(taken_file).read().split())
+except OSError:
+    taken = set()
+for _ in range(500):
+    port = random.randint(10000, max(10001, low - 1))
+    if str(port) in taken:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    with open(taken_file, "a") as f:
+        f.write(f"{port}\n")
+    print(port)
+    break
+else:
+    sys.exit("no free port below the ephemeral range")
+PY
 }
 
 # wait_http URL SECONDS [HOST]: until URL answers 2xx, or fail.
@@ -165,6 +198,8 @@ stack_stop() {
     fi
   done
   STACK_PGIDS=()
+  # Their ports are free again.
+  rm -f "$PORTS_TAKEN"
   # Anything that needed SIGKILL did not stop as asked: report it.
   if [ -n "$left" ]; then printf 'warning: killed processes that ignored SIGTERM:\n%s' "$left" >&2; return 1; fi
 }
