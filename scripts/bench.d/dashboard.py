@@ -48,6 +48,7 @@ def ask(body):
                                      headers={"authorization": "Bearer " + key, "content-type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=120) as resp:
+                assert resp.status == 200, resp.status
                 answer = json.loads(resp.read())
             break
         except urllib.error.HTTPError as e:
