@@ -25,7 +25,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use beacon_types::slots::{Blob, Double, RowKind};
-use beacon_types::{Device, SiteId};
+use beacon_types::{Device, SiteId, LIVE_WINDOW_MS};
 use futures_util::future::{try_join, try_join_all, LocalBoxFuture, Shared};
 use futures_util::FutureExt;
 use jiff::tz::TimeZone;
@@ -187,17 +187,15 @@ fn fits(sql: &str) -> Result<(), StatsError> {
     Ok(())
 }
 
-/// How far back a visitor counts as current (Plausible's five minutes).
-pub const CURRENT_WINDOW_S: u64 = 300;
-
 /// Plausible's current visitors read from Analytics Engine: the distinct
 /// visitors with an event other than engagement in the last five minutes
-/// up to `now_ms`. Realtime's answer while the site object (which counts
-/// them without a statement) is unreachable.
+/// up to `now_ms` (the site object's window, [`LIVE_WINDOW_MS`]). Realtime's
+/// answer while the object (which counts them without a statement) is
+/// unreachable.
 pub async fn current_visitors<R: Runner>(runner: &R, site: &SiteId, now_ms: u64) -> Result<u64, StatsError> {
     // The range ends before its last second: this one is included.
     let to_s = (now_ms / 1000).saturating_add(1);
-    let mut select = Select::events(site.clone(), to_s.saturating_sub(CURRENT_WINDOW_S), to_s);
+    let mut select = Select::events(site.clone(), to_s.saturating_sub(LIVE_WINDOW_MS / 1000), to_s);
     select.filter(Cond::Not(Box::new(name_is("engagement"))));
     let col = select.column(Expr::Distinct(Double::VisitorId));
     let rows = runner.rows(select.render()).await?;
