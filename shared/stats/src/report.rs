@@ -33,14 +33,18 @@ use serde_json::{json, Map, Value};
 
 use crate::goal::Goal;
 use crate::period::{self, Comparison, Period};
-use crate::query::{DateRange, Dimension, Filter, Metric, Operator, Query};
+use crate::query::{DateRange, Dimension, Filter, Metric, Query};
 use crate::revenue::{self, Revenue};
 use crate::sql::{Column, Cond, Expr, Select, Unit, ENGAGED_VISITS, SURVIVING, VISIT_ENGAGED_MS, VISIT_SCROLL};
 use crate::StatsError;
 use crate::{country, region};
 
+mod comparison;
 mod filter;
-use filter::{decoded, device_name, filters_for, resolve_regex, Filters, Matcher};
+mod goal_breakdown;
+use comparison::{compute_pair, paired_buckets, shares_statements};
+use filter::{decoded, device_name, filters_for, resolve_regex, Filters};
+use goal_breakdown::{by_goal, goals_in_play};
 
 /// Longest statement sent: ClickHouse refuses SQL over 256 KiB by default
 /// (`max_query_size`), and so does the stand-in; this leaves room.
@@ -345,48 +349,6 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     Ok(json!({ "results": results, "meta": meta, "query": echo(q, &dims, &main, other, &ctx.tz) }))
 }
 
-/// A timeseries with a comparison, as Plausible's: every bucket of either
-/// period (`sides`: each period's rows, the period and its bucket labels),
-/// paired by place; a bucket without data reads the defaults, and past the
-/// shorter period's buckets a side is null.
-fn paired_buckets(q: &Query, unit: Unit, sides: [(&Rows, &Period, &Vec<String>); 2], currency: Option<&str>) -> Vec<Value> {
-    let empty = BTreeMap::new();
-    let [ours, theirs] = sides.map(|(rows, p, labels)| {
-        let by_label: HashMap<String, &BTreeMap<Raw, f64>> =
-            rows.iter().filter_map(|(k, v)| k.first().map(|b| (period::label(b, unit, p), v))).collect();
-        labels.iter().map(|l| (l, metric_values(q, by_label.get(l).copied().unwrap_or(&empty), currency))).collect::<Vec<_>>()
-    });
-    (0..ours.len().max(theirs.len()))
-        .map(|i| {
-            let now = ours.get(i);
-            let then =
-                theirs.get(i).map(|(l, v)| json!({ "dimensions": [l], "metrics": v, "change": now.map(|(_, now)| changes(q, now, v)) }));
-            json!({ "dimensions": now.map(|(l, _)| json!([l])), "metrics": now.map(|(_, v)| json!(v)), "comparison": then })
-        })
-        .collect()
-}
-
-/// The goals a query is about, as Plausible picks them for its revenue
-/// currencies: none unless it groups or filters by goal; then those its
-/// top-level goal filters keep.
-fn goals_in_play<'g>(q: &Query, goals: &'g [Goal]) -> Result<Vec<&'g Goal>, StatsError> {
-    let is_goal = |d: &str| d == "event:goal";
-    if !q.dimensions.iter().any(|d| is_goal(&d.0)) && !q.filters.iter().any(|f| uses(f, is_goal)) {
-        return Ok(Vec::new());
-    }
-    let mut kept: Vec<&Goal> = goals.iter().collect();
-    for f in &q.filters {
-        if let Filter::Leaf { op, dimension, values, case_sensitive } = f {
-            if is_goal(&dimension.0) {
-                let matcher = Matcher::new(*op, values, *case_sensitive)?;
-                let negated = matches!(op, Operator::IsNot | Operator::ContainsNot | Operator::MatchesNot);
-                kept.retain(|g| matcher.hit(&g.name()) != negated);
-            }
-        }
-    }
-    Ok(kept)
-}
-
 /// The code-to-name table of a dimension that shows names of stored codes
 /// (`visit:country_name`, `visit:region_name`), with the column of the codes.
 fn place_names(dimension: &str) -> Option<(&'static [(&'static str, &'static str)], Blob)> {
@@ -647,101 +609,6 @@ fn merged(events: Rows, sessions: Rows, dims: &[Dim]) -> Table {
     table
 }
 
-/// Whether a comparison can share the main period's statements: an
-/// aggregate without filters (no pre-query depends on the period), of
-/// metrics that are plain sums and distinct counts, over event ranges that
-/// do not overlap (a custom or weekday-matched comparison may). Two
-/// statements then answer both periods instead of four: the AE API's
-/// request budget is the tighter limit on dashboards.
-fn shares_statements(q: &Query, dims: &[Dim], main: &Period, other: &Period) -> bool {
-    let plan = Plan::of(q);
-    dims.is_empty()
-        && q.filters.is_empty()
-        && q.metrics.iter().all(|m| {
-            matches!(
-                m,
-                Metric::Visitors
-                    | Metric::Visits
-                    | Metric::Pageviews
-                    | Metric::Events
-                    | Metric::ViewsPerVisit
-                    | Metric::BounceRate
-                    | Metric::VisitDuration
-            )
-        })
-        && !plan.needs(q).visitors_from_sessions
-        && plan.session_raws(q, false, false).iter().all(|r| matches!(raw_expr(*r, RowKind::Session), Expr::Sum(_, None)))
-        && (other.to_s <= main.from_s || main.to_s <= other.from_s)
-}
-
-/// [`compute`] of an aggregate for two periods (`[main, other]`) in one
-/// statement per kind of rows, where [`shares_statements`]: event rows
-/// grouped by period, sign rows summed per period (a visit can be active
-/// in both).
-async fn compute_pair<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, main: &Period, other: &Period) -> Result<[Rows; 2], StatsError> {
-    let plan = Plan::of(q);
-    let needs = plan.needs(q);
-    let periods = [main, other];
-    let (from_s, to_s) = (main.from_s.min(other.from_s), main.to_s.max(other.to_s));
-    let of = |kind| {
-        let mut s = Select::of(kind, ctx.site.id.clone(), from_s, to_s);
-        s.filter(Cond::Or(periods.iter().map(|p| Cond::Period(kind, p.from_s, p.to_s)).collect()));
-        s
-    };
-    // Every figure of both sides, zero without rows, as a statement
-    // without GROUP BY answers them.
-    let zeros = |raws: &[Raw]| -> [BTreeMap<Raw, f64>; 2] { [0, 1].map(|_| raws.iter().map(|r| (*r, 0.0)).collect()) };
-    let events = async {
-        if !needs.events {
-            return Ok::<_, StatsError>([BTreeMap::new(), BTreeMap::new()]);
-        }
-        let raws = plan.event_raws(q);
-        let mut s = of(RowKind::Event);
-        let flag = s.column(Expr::Flag(Cond::Period(RowKind::Event, main.from_s, main.to_s)));
-        s.group_by(flag);
-        let cols: Vec<(Raw, usize)> = raws.iter().map(|r| (*r, s.column(raw_expr(*r, RowKind::Event)))).collect();
-        let mut sides = zeros(&raws);
-        for row in ctx.rows(s.render()).await? {
-            let side = if number(row.get(&format!("c{flag}"))) == 1.0 { 0 } else { 1 };
-            if let Some(vals) = sides.get_mut(side) {
-                add(vals, cols.iter().map(|(r, c)| (*r, number(row.get(&format!("c{c}"))))));
-            }
-        }
-        Ok(sides)
-    };
-    let sessions = async {
-        if !needs.sessions {
-            return Ok::<_, StatsError>([BTreeMap::new(), BTreeMap::new()]);
-        }
-        let raws = plan.session_raws(q, false, false);
-        let mut s = of(RowKind::Session);
-        let mut cols: Vec<(usize, Raw, usize)> = Vec::new();
-        for (side, p) in periods.iter().enumerate() {
-            for r in &raws {
-                if let Expr::Sum(factors, None) = raw_expr(*r, RowKind::Session) {
-                    cols.push((side, *r, s.column(Expr::Sum(factors, Some(Cond::Period(RowKind::Session, p.from_s, p.to_s))))));
-                }
-            }
-        }
-        let mut sides = zeros(&raws);
-        for row in ctx.rows(s.render()).await? {
-            for (side, r, c) in &cols {
-                if let Some(vals) = sides.get_mut(*side) {
-                    add(vals, [(*r, number(row.get(&format!("c{c}"))))]);
-                }
-            }
-        }
-        Ok(sides)
-    };
-    let (events, sessions) = try_join(events, sessions).await?;
-    let mut out = [Vec::new(), Vec::new()];
-    for ((slot, ev), se) in out.iter_mut().zip(events).zip(sessions) {
-        let table = merged(vec![(Vec::new(), ev)], plan.session_slots(vec![(Vec::new(), se)]), &[]);
-        *slot = table.into_iter().collect();
-    }
-    Ok(out)
-}
-
 async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Period) -> Result<Vec<(Key, BTreeMap<Raw, f64>)>, StatsError> {
     let plan = Plan::of(q);
     if plan.sessions_only {
@@ -889,103 +756,6 @@ async fn compute<R: Runner>(ctx: &Ctx<'_, R>, q: &Query, dims: &[Dim], p: &Perio
         }
     }
     Ok(table.into_iter().collect())
-}
-
-/// Event rows grouped by `dims`, whose `at`-th is the goal. An event may
-/// complete several goals, so each goal is counted apart: in one statement
-/// when it can ([`goals_at_once`]), else one query per goal.
-async fn by_goal<R: Runner>(
-    ctx: &Ctx<'_, R>,
-    conds: &Filters,
-    dims: &[Dim],
-    at: usize,
-    raws: &[Raw],
-    p: &Period,
-) -> Result<Rows, StatsError> {
-    let others: Vec<Dim> = dims.iter().filter(|d| !matches!(d, Dim::Goal)).cloned().collect();
-    if let Some(rows) = goals_at_once(ctx, conds, &others, at, raws, p).await? {
-        return Ok(rows);
-    }
-    let parts = ctx.goals.iter().map(|g| query_kind(ctx, conds, RowKind::Event, &others, raws, p, Some(g.cond()), None));
-    let mut out = Vec::new();
-    for (goal, part) in ctx.goals.iter().zip(try_join_all(parts).await?) {
-        for (mut key, vals) in part {
-            key.insert(at.min(key.len()), goal.name());
-            out.push((key, vals));
-        }
-    }
-    Ok(out)
-}
-
-/// [`by_goal`] in one statement: over the rows of any goal, grouped by
-/// visitor, each goal's sums as `sumIf`s over its condition, and its
-/// visitors as those with any row of it ([`Select::render_per_visitor`]).
-/// `None` (ask per goal) for figures a statement cannot split by goal
-/// (per-visit engagement), a visit list sent in parts, or a statement
-/// longer than AE takes. Fewer statements also spare the AE API's request
-/// limit: a site with 20 goals asked 20 (40 compared).
-async fn goals_at_once<R: Runner>(
-    ctx: &Ctx<'_, R>,
-    conds: &Filters,
-    others: &[Dim],
-    at: usize,
-    raws: &[Raw],
-    p: &Period,
-) -> Result<Option<Rows>, StatsError> {
-    let splittable = |r: &Raw| matches!(r, Raw::Visitors | Raw::Events | Raw::Pageviews | Raw::Revenue | Raw::RevenueEvents);
-    let in_parts = conds.own.iter().any(|c| matches!(c, Cond::Visits(parts) if parts.len() > 1));
-    if ctx.goals.is_empty() || !raws.iter().all(splittable) || in_parts || conds.touched_by.is_some() {
-        return Ok(None);
-    }
-    let goal_conds = try_join_all(ctx.goals.iter().map(|g| async move {
-        let mut cond = g.cond();
-        resolve_regex(ctx, &mut cond, RowKind::Event, p).await?;
-        Ok::<Cond, StatsError>(cond)
-    }))
-    .await?;
-    let mut select = Select::events(ctx.site.id.clone(), p.from_s, p.to_s);
-    for cond in &conds.own {
-        select.filter(cond.clone());
-    }
-    select.filter(Cond::Or(goal_conds.clone()));
-    let dim_cols = group_by_dims(&mut select, others, ctx.tz_name());
-    let revenue_events = ctx.revenue.as_ref().and_then(|r| r.cond.as_ref());
-    // Per goal, each raw and the place of its answer among `sums`.
-    let mut sums: Vec<(Expr, bool)> = Vec::new();
-    let mut places: Vec<Vec<(Raw, usize)>> = Vec::new();
-    for goal in &goal_conds {
-        let only = |when: Option<Cond>| Some(when.map_or_else(|| goal.clone(), |w| Cond::And(vec![goal.clone(), w])));
-        let mut mine = Vec::new();
-        for raw in raws {
-            let sum = match (raw, raw_expr(*raw, RowKind::Event)) {
-                (Raw::Visitors, _) => (Expr::Sum(vec![], Some(goal.clone())), true),
-                (Raw::Revenue | Raw::RevenueEvents, _) if revenue_events.is_none() => continue,
-                (Raw::Revenue | Raw::RevenueEvents, Expr::Sum(factors, _)) => (Expr::Sum(factors, only(revenue_events.cloned())), false),
-                (_, Expr::Sum(factors, when)) => (Expr::Sum(factors, only(when)), false),
-                _ => return Ok(None),
-            };
-            mine.push((*raw, sums.len()));
-            sums.push(sum);
-        }
-        places.push(mine);
-    }
-    let sql = select.render_per_visitor(&sums, MAX_GROUPS);
-    if sql.len() > MAX_SQL {
-        return Ok(None);
-    }
-    let mut out = Vec::new();
-    for row in ctx.rows(sql).await? {
-        let key = key_of(&row, &dim_cols, &ctx.tz);
-        for (goal, mine) in ctx.goals.iter().zip(&places) {
-            let vals: BTreeMap<Raw, f64> = mine.iter().map(|(raw, i)| (*raw, number(row.get(&format!("v{i}"))))).collect();
-            if vals.values().any(|v| *v != 0.0) {
-                let mut key = key.clone();
-                key.insert(at.min(key.len()), goal.name());
-                out.push((key, vals));
-            }
-        }
-    }
-    Ok(Some(out))
 }
 
 /// The column of a group key; `day`: it holds a day as a Unix second.
