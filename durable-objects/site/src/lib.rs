@@ -9,7 +9,9 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use beacon_platform::site_object::{CurrentVisitors, TrackRequest, TrackResponse, LIVE_PATH, PRUNE_PATH, TRACK_PATH, VISITORS_PATH};
+use beacon_platform::site_object::{
+    offers_live_protocol, CurrentVisitors, TrackRequest, TrackResponse, LIVE_PATH, LIVE_PROTOCOL, PRUNE_PATH, TRACK_PATH, VISITORS_PATH,
+};
 use beacon_sessions::live::{self, Presence, Snapshot, LIVE_WINDOW_MS, MINUTES};
 use beacon_sessions::{Session, TIMEOUT_MS};
 use worker::{
@@ -201,12 +203,17 @@ impl SiteObject {
         Ok(left.n)
     }
 
-    fn accept_live(&self) -> Result<Response> {
+    fn accept_live(&self, req: &Request) -> Result<Response> {
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
         let text = serde_json::to_string(&self.snapshot()?).map_err(|e| worker::Error::RustError(e.to_string()))?;
         pair.server.send_with_str(&text)?;
-        Response::from_websocket(pair.client)
+        let resp = Response::from_websocket(pair.client)?;
+        // A browser that offered subprotocols fails a 101 that names none.
+        if offers_live_protocol(&req.headers().get("sec-websocket-protocol")?.unwrap_or_default()) {
+            resp.headers().set("sec-websocket-protocol", LIVE_PROTOCOL)?;
+        }
+        Ok(resp)
     }
 }
 
@@ -259,7 +266,7 @@ impl DurableObject for SiteObject {
     async fn fetch(&self, req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, TRACK_PATH) => self.track(req).await,
-            (Method::Get, LIVE_PATH) => self.accept_live(),
+            (Method::Get, LIVE_PATH) => self.accept_live(&req),
             // The realtime API goes by the real clock, as Plausible's does.
             (Method::Get, VISITORS_PATH) => Response::from_json(&CurrentVisitors { visitors: self.snapshot_at(Some(now()))?.visitors }),
             // What the alarm does, on demand; ingest forwards it only in dev.

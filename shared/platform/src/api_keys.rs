@@ -16,6 +16,18 @@ pub fn from_authorization(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
+/// Prefix of the WebSocket subprotocol that carries a key: a browser
+/// cannot set `Authorization` on a WebSocket, but it can offer
+/// subprotocols (`new WebSocket(url, ["beacon.live", "beacon.key." + key])`),
+/// which, unlike a query string, request logs do not keep.
+pub const PROTOCOL_KEY_PREFIX: &str = "beacon.key.";
+
+/// The key in a `Sec-WebSocket-Protocol` header value (a comma-separated
+/// list of subprotocols): the first offered as `beacon.key.<key>`, if any.
+pub fn from_websocket_protocols(header: &str) -> Option<&str> {
+    header.split(',').find_map(|p| p.trim().strip_prefix(PROTOCOL_KEY_PREFIX)).filter(|k| !k.is_empty())
+}
+
 /// SHA-256 hex of a presented key: what D1 stores.
 pub fn key_hash(key: &str) -> String {
     crate::hex(&Sha256::digest(key.as_bytes()))
@@ -81,6 +93,17 @@ mod tests {
         assert_eq!(from_authorization("BEARER  bk_1"), Some("bk_1"));
         for none in ["Bearer ", "Bearer    ", "Bearer", "Bearerbk_1", "Basic Zm9v", "Bear bk_1", "bk_1", ""] {
             assert_eq!(from_authorization(none), None, "{none:?}");
+        }
+    }
+
+    #[test]
+    fn a_key_comes_from_a_websocket_subprotocol() {
+        assert_eq!(from_websocket_protocols("beacon.live, beacon.key.bk_1"), Some("bk_1"));
+        assert_eq!(from_websocket_protocols("beacon.key.bk_1,beacon.live"), Some("bk_1"));
+        assert_eq!(from_websocket_protocols("  beacon.key.bk_1  "), Some("bk_1"));
+        assert_eq!(from_websocket_protocols("beacon.key.bk_1, beacon.key.bk_2"), Some("bk_1"));
+        for none in ["", "beacon.live", "beacon.key.", "beacon.key", "Beacon.Key.bk_1", "x.beacon.key.bk_1", "bk_1"] {
+            assert_eq!(from_websocket_protocols(none), None, "{none:?}");
         }
     }
 

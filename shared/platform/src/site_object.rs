@@ -15,6 +15,16 @@ pub const BINDING: &str = "SITE";
 pub const TRACK_PATH: &str = "/track";
 /// Path of the live view's WebSocket upgrade.
 pub const LIVE_PATH: &str = "/live";
+/// The live view's WebSocket subprotocol: the object names it in its 101
+/// when the client offered it (a browser that offers subprotocols fails a
+/// handshake that picks none).
+pub const LIVE_PROTOCOL: &str = "beacon.live";
+
+/// Whether a `Sec-WebSocket-Protocol` header value offers [`LIVE_PROTOCOL`].
+pub fn offers_live_protocol(header: &str) -> bool {
+    header.split(',').any(|p| p.trim() == LIVE_PROTOCOL)
+}
+
 /// Path of the count of current visitors (the realtime API's).
 pub const VISITORS_PATH: &str = "/visitors";
 /// Path that runs the alarm's pruning now (reachable only in dev).
@@ -90,10 +100,16 @@ pub async fn current_visitors(env: &Env, site: &SiteId) -> Result<u32, PlatformE
 pub async fn live(env: &Env, site: &SiteId, upgrade: &Request) -> Result<Response, PlatformError> {
     let stub = stub(env, site)?;
     let headers = Headers::new();
-    for name in ["upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol"] {
+    let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| PlatformError::binding("site object live", e));
+    for name in ["upgrade", "sec-websocket-key", "sec-websocket-version"] {
         if let Ok(Some(v)) = upgrade.headers().get(name) {
-            headers.set(name, &v).map_err(|e| PlatformError::binding("site object live", e))?;
+            set(name, &v)?;
         }
+    }
+    // Only the protocol the object may pick: a key offered as one stays here.
+    let protocols = upgrade.headers().get("sec-websocket-protocol").ok().flatten().unwrap_or_default();
+    if offers_live_protocol(&protocols) {
+        set("sec-websocket-protocol", LIVE_PROTOCOL)?;
     }
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
@@ -121,6 +137,16 @@ pub async fn prune(env: &Env, site: &SiteId) -> Result<Response, PlatformError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_live_protocol_is_found_among_those_offered() {
+        for offered in ["beacon.live", "beacon.key.bk_1, beacon.live", " beacon.live ,x"] {
+            assert!(offers_live_protocol(offered), "{offered:?}");
+        }
+        for not in ["", "beacon.key.bk_1", "beacon.live2", "beacon.livex, beacon", "Beacon.Live"] {
+            assert!(!offers_live_protocol(not), "{not:?}");
+        }
+    }
 
     #[test]
     fn each_site_has_its_own_object_under_a_name_that_never_changes() {

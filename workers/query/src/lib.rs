@@ -281,8 +281,9 @@ async fn live(req: &Request, env: &Env, url_params: &[(String, String)], princip
 }
 
 /// The caller: an unrevoked API key from `Authorization: Bearer …` (or,
-/// where `token_from` is given, its `token` parameter: browsers cannot set
-/// headers on a WebSocket), else a valid dashboard session cookie.
+/// where `token_from` is given, the live view's: its `token` parameter or a
+/// `beacon.key.<key>` subprotocol, as browsers cannot set headers on a
+/// WebSocket), else a valid dashboard session cookie.
 async fn caller(
     req: &Request,
     env: &Env,
@@ -294,7 +295,11 @@ async fn caller(
     let presented = if !authorization.is_empty() {
         Some(api_keys::from_authorization(&authorization).ok_or(ApiError::Unauthorized(BAD_KEY))?.to_owned())
     } else {
-        token_from.and_then(|p| v1::param(p, "token")).filter(|v| !v.is_empty()).map(str::to_owned)
+        token_from.and_then(|p| {
+            let protocols = header("sec-websocket-protocol");
+            let from_protocol = api_keys::from_websocket_protocols(&protocols).map(str::to_owned);
+            v1::param(p, "token").filter(|v| !v.is_empty()).map(str::to_owned).or(from_protocol)
+        })
     };
     if let Some(key) = presented {
         let found = api_keys::find(env, &key).await?;
