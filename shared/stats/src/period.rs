@@ -3,7 +3,7 @@
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan};
+use jiff::{Span, Timestamp};
 
 use crate::query::DateRange;
 use crate::sql::Unit;
@@ -60,12 +60,13 @@ fn zoned_start(date: Date, tz: &TimeZone) -> Option<i64> {
     date.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp().as_second())
 }
 
+// `try_days`, not `days()`: the latter panics on a span out of bounds.
 fn add_days(date: Date, days: i64) -> Result<Date, StatsError> {
-    date.checked_add(days.days()).map_err(|_| bad("date out of range"))
+    Span::new().try_days(days).and_then(|s| date.checked_add(s)).map_err(|_| bad("date out of range"))
 }
 
 fn add_months(date: Date, months: i64) -> Result<Date, StatsError> {
-    date.checked_add(months.months()).map_err(|_| bad("date out of range"))
+    Span::new().try_months(months).and_then(|s| date.checked_add(s)).map_err(|_| bad("date out of range"))
 }
 
 /// The period of whole local days `first..=last`.
@@ -312,12 +313,13 @@ pub fn labels(period: &Period, unit: Unit, tz: &TimeZone) -> Vec<String> {
         // back has one 01:00 (its two hours share that bucket), the night
         // they skip still has its 02:00.
         let Ok(mut hour) = cursor.datetime().with().minute(0).second(0).subsec_nanosecond(0).build() else { return out };
+        let Ok(step) = Span::new().try_hours(1) else { return out };
         while out.len() < 10_000 {
             match hour.to_zoned_datetime(tz.clone()) {
                 Ok(z) if z.timestamp().as_second() < end => out.push(hour.strftime("%Y-%m-%d %H:00:00").to_string()),
                 _ => break,
             }
-            let Ok(next) = hour.checked_add(1.hour()) else { break };
+            let Ok(next) = hour.checked_add(step) else { break };
             hour = next;
         }
         return out;
