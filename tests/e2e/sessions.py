@@ -95,3 +95,12 @@ def current_visitors_between(site, from_ms, to_ms):
                f"AND blob1 != 'engagement' AND timestamp >= toDateTime({from_ms // 1000}) "
                f"AND timestamp <= toDateTime({to_ms // 1000})")
     return int(rows[0]["n"])
+
+
+def current_visitors_bounds(site, t0, t1):
+    """What a realtime count read between t0 and t1 (ms) may be: at least
+    the visitors seen in every five-minute window ending then, at most
+    those seen in any (a second's slack for rounding)."""
+    least = current_visitors_between(site, t1 - 5 * MIN + 1000, t0)
+    most = current_visitors_between(site, t0 - 5 * MIN - 1000, t1 + 1000)
+    return least, most
