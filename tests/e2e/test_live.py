@@ -95,8 +95,8 @@ def test_a_key_may_come_as_a_subprotocol():
 
     status, chosen, view = asyncio.run(attempt(ENV["DEMO_API_KEY"]))
     assert (status, chosen) == (101, "beacon.live") and len(view["pageviews_per_minute"]) == 30
-    # Offered first, by domain, or without `beacon.live` (a client that
-    # offers no protocol it can be answered with gets none named).
+    # By domain, with the key the only protocol offered: no protocol the
+    # 101 may name, so it names none.
     assert asyncio.run(attempt(ENV["DEMO_API_KEY"], offered=(), site=ENV["DEMO_DOMAIN"]))[:2] == (101, None)
     # The same checks as any key: another tenant's, a revoked or unknown
     # key, another tenant's site.
