@@ -156,7 +156,9 @@ with ThreadPoolExecutor(max_workers=2) as pool:
         row = answer["results"][0]
         assert row["metrics"] == mine["results"][0]["metrics"], (row, mine)
         assert row["comparison"]["metrics"] == theirs["results"][0]["metrics"], (row, theirs)
-print("\nThe top stats' comparison, chDB's time on one view (p50 ms), same answers")
+previous = answer["results"][0]["comparison"]["metrics"][0]
+print(f"\nThe top stats' comparison, chDB's time on one view (p50 ms), same answers; "
+      f"{previous:,} visitors in the previous period (BENCH_DAYS)")
 print(f"{statistics.median(shared_ms):8.1f}  shared: one request, {statistics.median(shared_sql):.0f} statements")
 print(f"{statistics.median(apart_ms):8.1f}  each period apart: two requests, {statistics.median(apart_sql):.0f} statements (before stop 26)")
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fills an AE stand-in data directory with N generated events for one site,
-over the last 30 days, shaped as ingest and the site object write them:
+over the last 30 days (or --days), shaped as ingest and the site object write them:
 event rows plus the session sign rows (a `+1` state per event, and a `-1`
 cancelling each state the next event replaces). Generated inside chDB, so
 10 million events take seconds, not hours. Run before the stand-in starts on
@@ -33,14 +33,14 @@ EVENTS_PER_VISIT = 5.1
 STEP_S = 30  # seconds between a visit's events
 
 
-def visits_sql(n_visits, now):
+def visits_sql(n_visits, now, days):
     """One row per visit: its id, visitor, start, pageviews and whether it signs up."""
-    # Visitor-days are whole UTC days (the salt's), the last 30 before today.
-    first_day = now // 86400 * 86400 - 30 * 86400
+    # Visitor-days are whole UTC days (the salt's), the last `days` before today.
+    first_day = now // 86400 * 86400 - days * 86400
     return f"""
         SELECT number AS v, intDiv(number * 2, 3) + 1 AS visitor,
                1 + cityHash64(number, 'pv') % 4 AS n_pv, number % 10 = 9 AS signup, 2 * n_pv + signup AS n,
-               toUInt32({first_day} + (visitor * 7919) % 30 * 86400 + cityHash64(number, 't') % 82800) AS start
+               toUInt32({first_day} + (visitor * 7919) % {days} * 86400 + cityHash64(number, 't') % 82800) AS start
         FROM numbers({n_visits})"""
 
 
@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--site", default="demo")
     ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--days", type=int, default=30, help="days before today the events spread over")
     args = ap.parse_args()
     store = Store(args.data)
     now = int(time.time())
@@ -79,7 +80,7 @@ def main():
                if(i % 2 = 1 AND i < 2 * n_pv, 5000 + cityHash64(v, i) % 60000, 0),
                if(i % 2 = 1 AND i < 2 * n_pv, cityHash64(v, i, 's') % 101, 0), toUnixTimestamp(ts) * 1000,
                i % 2 = 0 AND i < 2 * n_pv, counted
-        FROM ({visits_sql(n_visits, now)}) ARRAY JOIN range(n) AS i
+        FROM ({visits_sql(n_visits, now, args.days)}) ARRAY JOIN range(n) AS i
     """)
     # The session after event s: its +1 row written at event s, and the -1
     # row cancelling it at event s + 1 (k >= n), as the site object writes them.
@@ -91,7 +92,7 @@ def main():
                2, if(k < n, 1, -1), cityHash64(visitor, 'd') % 3 + 1, visitor, v + 1, start * 1000,
                pvs + (s >= 2 * n_pv) <= 1, s * {STEP_S}, pvs, pvs + (s >= 2 * n_pv)
         FROM (SELECT *, k, if(k < n, k, k - n) AS s, least(intDiv(s, 2) + 1, n_pv) AS pvs
-              FROM ({visits_sql(n_visits, now)}) ARRAY JOIN range(2 * n - 1) AS k)
+              FROM ({visits_sql(n_visits, now, args.days)}) ARRAY JOIN range(2 * n - 1) AS k)
     """)
     count = "SELECT countIf(double1 = 1), countIf(double1 = 2), count() FROM ae.EVENTS"
     events, signs, rows = store.session.query(count, "CSV").bytes().decode().strip().split(",")
