@@ -31,6 +31,11 @@ OSES = "['Windows', 'Mac', 'Linux', 'iOS', 'Android']"
 # Events a visit makes on average: 2.5 pageviews, as many engagements, 0.1 Signup.
 EVENTS_PER_VISIT = 5.1
 STEP_S = 30  # seconds between a visit's events
+# The stored visitor id (double4): a 52-bit hash of the generator's
+# sequential visitor number, as ingest's ids are hashes. Sequential ids
+# would line up with the days visitors are spread over (`visitor * 7919 %
+# days`), so a slice `double4 % k = 0` would not be an even sample.
+VISITOR_ID = "toFloat64(bitAnd(cityHash64(visitor, 'id'), 4503599627370495))"
 
 
 def visits_sql(n_visits, now, days):
@@ -76,7 +81,7 @@ def main():
         SELECT toDateTime(start + i * {STEP_S}) AS ts, '{args.site}',
                multiIf(i >= 2 * n_pv, 'Signup', i % 2 = 0, 'pageview', 'engagement'),
                {page('intDiv(least(i, 2 * n_pv - 1), 2)')}, 'demo.example', {VISIT},
-               1, 1, cityHash64(visitor, 'd') % 3 + 1, visitor, v + 1, (i % 2 = 0 OR i >= 2 * n_pv) AS counted,
+               1, 1, cityHash64(visitor, 'd') % 3 + 1, {VISITOR_ID}, v + 1, (i % 2 = 0 OR i >= 2 * n_pv) AS counted,
                if(i % 2 = 1 AND i < 2 * n_pv, 5000 + cityHash64(v, i) % 60000, 0),
                if(i % 2 = 1 AND i < 2 * n_pv, cityHash64(v, i, 's') % 101, 0), toUnixTimestamp(ts) * 1000,
                i % 2 = 0 AND i < 2 * n_pv, counted
@@ -89,7 +94,7 @@ def main():
                                double1, double2, double3, double4, double5, double11, double12, double13, double14, double15)
         SELECT toDateTime(start + (s + (k >= n)) * {STEP_S}), '{args.site}',
                {page('intDiv(least(s, 2 * n_pv - 1), 2)')}, 'demo.example', {VISIT},
-               2, if(k < n, 1, -1), cityHash64(visitor, 'd') % 3 + 1, visitor, v + 1, start * 1000,
+               2, if(k < n, 1, -1), cityHash64(visitor, 'd') % 3 + 1, {VISITOR_ID}, v + 1, start * 1000,
                pvs + (s >= 2 * n_pv) <= 1, s * {STEP_S}, pvs, pvs + (s >= 2 * n_pv)
         FROM (SELECT *, k, if(k < n, k, k - n) AS s, least(intDiv(s, 2) + 1, n_pv) AS pvs
               FROM ({visits_sql(n_visits, now, args.days)}) ARRAY JOIN range(2 * n - 1) AS k)
