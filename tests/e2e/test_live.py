@@ -61,56 +61,61 @@ def test_refused_without_rights():
     assert r.status == 405 and "error" in r.json()
 
 
-def test_refused_over_websocket_too():
-    async def attempt(token=None, site=None, headers=None):
+def handshake(token=None, site=None, headers=None, subprotocols=None):
+    """Opens the live view: (101, the protocol it named, its first view), or
+    (the refusal's status, None, None)."""
+    async def attempt():
         try:
-            async with ws_connect(token, site, headers):
-                return 101
+            async with ws_connect(token, site, headers, subprotocols) as ws:
+                view = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                return 101, ws.subprotocol, view
         except websockets.exceptions.InvalidStatus as e:
-            return e.response.status_code
+            return e.response.status_code, None, None
 
-    assert asyncio.run(attempt()) == 401
-    assert asyncio.run(attempt(ENV["OTHER_API_KEY"])) == 404
-    assert asyncio.run(attempt(ENV["DEMO_API_KEY"], ENV["OTHER_SITE_ID"])) == 404
+    return asyncio.run(attempt())
+
+
+def test_refused_over_websocket_too():
+    def attempt(token=None, site=None, headers=None):
+        return handshake(token, site, headers)[0]
+
+    assert attempt() == 401
+    assert attempt(ENV["OTHER_API_KEY"]) == 404
+    assert attempt(ENV["DEMO_API_KEY"], ENV["OTHER_SITE_ID"]) == 404
     # A dashboard session reads the live view of the sites it names only.
     demo_only = {"cookie": session_cookie([ENV["DEMO_SITE_ID"]])}
-    assert asyncio.run(attempt(site=ENV["DEMO_DOMAIN"], headers=demo_only)) == 101
-    assert asyncio.run(attempt(site=ENV["OTHER_SITE_ID"], headers=demo_only)) == 404
+    assert attempt(site=ENV["DEMO_DOMAIN"], headers=demo_only) == 101
+    assert attempt(site=ENV["OTHER_SITE_ID"], headers=demo_only) == 404
     expired = {"cookie": session_cookie([ENV["DEMO_SITE_ID"]], lifetime_s=-120)}
-    assert asyncio.run(attempt(headers=expired)) == 401
+    assert attempt(headers=expired) == 401
 
 
 def test_a_key_may_come_as_a_subprotocol():
     """What a browser can send instead of `?token=`, out of the URL (and so
     of request logs): the key as a subprotocol beside `beacon.live`, which
     the 101 names (never the key's)."""
-    async def attempt(key, offered=("beacon.live",), site=None, headers=None):
+    def attempt(key, offered=("beacon.live",), site=None, headers=None):
         protocols = [*offered, f"beacon.key.{key}"] if key else list(offered)
-        try:
-            async with ws_connect(site=site, headers=headers, subprotocols=protocols) as ws:
-                view = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                return 101, ws.subprotocol, view
-        except websockets.exceptions.InvalidStatus as e:
-            return e.response.status_code, None, None
+        return handshake(site=site, headers=headers, subprotocols=protocols)
 
-    status, chosen, view = asyncio.run(attempt(ENV["DEMO_API_KEY"]))
+    status, chosen, view = attempt(ENV["DEMO_API_KEY"])
     assert (status, chosen) == (101, "beacon.live") and len(view["pageviews_per_minute"]) == 30
     # By domain, with the key the only protocol offered: no protocol the
     # 101 may name, so it names none.
-    assert asyncio.run(attempt(ENV["DEMO_API_KEY"], offered=(), site=ENV["DEMO_DOMAIN"]))[:2] == (101, None)
+    assert attempt(ENV["DEMO_API_KEY"], offered=(), site=ENV["DEMO_DOMAIN"])[:2] == (101, None)
     # The same checks as any key: another tenant's, a revoked or unknown
     # key, another tenant's site.
-    assert asyncio.run(attempt(ENV["OTHER_API_KEY"]))[0] == 404
-    assert asyncio.run(attempt(ENV["DEMO_API_KEY"], site=ENV["OTHER_SITE_ID"]))[0] == 404
-    assert asyncio.run(attempt(ENV["DEMO_API_KEY"], site=ENV["OTHER_DOMAIN"]))[0] == 404
+    assert attempt(ENV["OTHER_API_KEY"])[0] == 404
+    assert attempt(ENV["DEMO_API_KEY"], site=ENV["OTHER_SITE_ID"])[0] == 404
+    assert attempt(ENV["DEMO_API_KEY"], site=ENV["OTHER_DOMAIN"])[0] == 404
     for key in [ENV["REVOKED_API_KEY"], "bk_made_up"]:
-        assert asyncio.run(attempt(key))[0] == 401, key
+        assert attempt(key)[0] == 401, key
     # `Authorization` wins over a subprotocol key, as over `?token=`.
     wrong = {"authorization": f"Bearer {ENV['OTHER_API_KEY']}"}
-    assert asyncio.run(attempt(ENV["DEMO_API_KEY"], headers=wrong))[0] == 404
+    assert attempt(ENV["DEMO_API_KEY"], headers=wrong)[0] == 404
     # A session offering `beacon.live` gets it named too.
     cookie = {"cookie": session_cookie([ENV["DEMO_SITE_ID"]])}
-    assert asyncio.run(attempt(None, headers=cookie))[:2] == (101, "beacon.live")
+    assert attempt(None, headers=cookie)[:2] == (101, "beacon.live")
     # Only the live view reads keys there: the Stats API still wants a header.
     r = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/realtime/visitors?site_id=" + ENV["DEMO_SITE_ID"], None,
                 {"sec-websocket-protocol": f"beacon.live, beacon.key.{ENV['DEMO_API_KEY']}"})
