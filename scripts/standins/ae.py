@@ -27,9 +27,9 @@ ingest worker mirrors each data point here when AE_LOCAL_URL is set.
 Rows live in chDB (the ClickHouse engine) with AE's columns: timestamp,
 index1, blob1..blob20, double1..double20, _sample_interval, dataset. The SQL
 endpoint refuses what AE SQL refuses (joins, unions, CTEs, subqueries
-other than one `FROM (SELECT ...)`, window functions, anything but SELECT)
-with an AE-like 422 error, so nothing passes locally that would fail in
-production.
+other than one `FROM (SELECT ...)`, window functions, CASE, anything but
+SELECT) with an AE-like 422 error, so nothing passes locally that would
+fail in production.
 """
 
 import argparse
@@ -63,6 +63,9 @@ FORBIDDEN = [
     (re.compile(r"\bARRAY\s+JOIN\b"), "ARRAY JOIN is not supported"),
     (re.compile(r"\bSETTINGS\b"), "SETTINGS is not supported"),
     (re.compile(r"\bINTO\s+OUTFILE\b"), "INTO OUTFILE is not supported"),
+    # AE's engine answers CASE with a 422 ("unsupported expression type:
+    # CASE WHEN", cloudflare/skills#87); its documented conditional is if().
+    (re.compile(r"\bCASE\b"), "unsupported expression type: CASE WHEN (use if())"),
 ]
 # Every function Cloudflare documents for AE SQL (sql-reference pages:
 # aggregate, string, date-time, conditional, mathematical, type conversion,

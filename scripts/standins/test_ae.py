@@ -41,6 +41,8 @@ REFUSED = [
     ("SELECT * FROM file('/etc/passwd')", "table functions"),
     ("SELECT * FROM url('http://x')", "table functions"),
     ("SELECT 1 FROM EVENTS SETTINGS max_threads = 1", "SETTINGS"),
+    ("SELECT sum(CASE WHEN blob3 LIKE '5%' THEN 1 ELSE 0 END) FROM EVENTS", "CASE WHEN"),
+    ("SELECT case when double1 = 1 then 1 end FROM EVENTS", "CASE WHEN"),
     ("SELECT 1 FROM EVENTS FORMAT Native", "format"),
     ("", "empty"),
     ("SELECT match(blob1, 'a.*') FROM EVENTS", "unknown function match"),
