@@ -66,6 +66,14 @@ FORBIDDEN = [
     # AE's engine answers CASE with a 422 ("unsupported expression type:
     # CASE WHEN", cloudflare/skills#87); its documented conditional is if().
     (re.compile(r"\bCASE\b"), "unsupported expression type: CASE WHEN (use if())"),
+    # ClickHouse syntax outside AE's documented SELECT grammar (SELECT, FROM,
+    # WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET, FORMAT) and operators
+    # (arithmetic, comparison, IN, BETWEEN, LIKE/ILIKE, AND/OR/NOT), refused
+    # as undocumented functions are: AE may refuse them.
+    (re.compile(r"\b(PREWHERE|SAMPLE|FINAL|QUALIFY)\b"), "this clause is not in AE's SELECT grammar"),
+    (re.compile(r"\bLIMIT\s+\d+(\s*,\s*\d+)?\s+BY\b"), "LIMIT BY is not in AE's SELECT grammar"),
+    (re.compile(r"\bWITH\s+(TOTALS|ROLLUP|CUBE|FILL|TIES)\b"), "WITH modifiers are not in AE's SELECT grammar"),
+    (re.compile(r"::|->|\|\||\?"), "casts (::), lambdas (->), || and ?: are not AE operators"),
 ]
 # Every function Cloudflare documents for AE SQL (sql-reference pages:
 # aggregate, string, date-time, conditional, mathematical, type conversion,

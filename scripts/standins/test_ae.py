@@ -24,6 +24,7 @@ ALLOWED = [
     "SELECT toUnixTimestamp(toStartOfInterval(toDateTime(if(double11 > 0, double11, 0) / 1000), INTERVAL '1' DAY, 'America/New_York')) "
     "AS d, toStartOfDay(timestamp), toYYYYMM(timestamp), min(toUnixTimestamp(timestamp)) FROM EVENTS WHERE index1 = 'a' GROUP BY d",
     "SELECT formatDateTime(timestamp, '%Y, %m', 'UTC'), toDateTime('2022-12-01 16:17:00', 'America/New_York') FROM EVENTS",
+    "SELECT sum(_sample_interval) FROM EVENTS WHERE blob1 ILIKE '%a::b || c ? d -> e%' AND double1 NOT BETWEEN 1 AND 2 LIMIT 10 OFFSET 5",
 ]
 
 REFUSED = [
@@ -43,6 +44,15 @@ REFUSED = [
     ("SELECT 1 FROM EVENTS SETTINGS max_threads = 1", "SETTINGS"),
     ("SELECT sum(CASE WHEN blob3 LIKE '5%' THEN 1 ELSE 0 END) FROM EVENTS", "CASE WHEN"),
     ("SELECT case when double1 = 1 then 1 end FROM EVENTS", "CASE WHEN"),
+    ("SELECT count() FROM EVENTS PREWHERE index1 = 'a'", "grammar"),
+    ("SELECT count() FROM EVENTS SAMPLE 1/10", "grammar"),
+    ("SELECT count() FROM EVENTS FINAL", "grammar"),
+    ("SELECT blob1, double1 FROM EVENTS ORDER BY double1 DESC LIMIT 1 BY blob1", "LIMIT BY"),
+    ("SELECT blob1, count() FROM EVENTS GROUP BY blob1 WITH TOTALS", "WITH modifiers"),
+    ("SELECT blob1, count() FROM EVENTS GROUP BY blob1 WITH ROLLUP", "WITH modifiers"),
+    ("SELECT double1::UInt32 FROM EVENTS", "casts"),
+    ("SELECT blob1 || blob2 FROM EVENTS", "||"),
+    ("SELECT double1 > 0 ? 1 : 0 FROM EVENTS", "?:"),
     ("SELECT 1 FROM EVENTS FORMAT Native", "format"),
     ("", "empty"),
     ("SELECT match(blob1, 'a.*') FROM EVENTS", "unknown function match"),
