@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Fills an AE stand-in data directory with N generated events for one site,
 over the last 30 days (or --days), shaped as ingest and the site object write them:
-event rows plus the session sign rows (a `+1` state per event, and a `-1`
-cancelling each state the next event replaces). Generated inside chDB, so
+event rows plus the session sign rows (a `+1` state per event other than
+engagement, and a `-1` cancelling each state the next such event replaces;
+engagement changes no session, as in Plausible). Generated inside chDB, so
 10 million events take seconds, not hours. Run before the stand-in starts on
 that directory (one process per path).
 
@@ -87,17 +88,20 @@ def main():
                i % 2 = 0 AND i < 2 * n_pv, counted
         FROM ({visits_sql(n_visits, now, args.days)}) ARRAY JOIN range(n) AS i
     """)
-    # The session after event s: its +1 row written at event s, and the -1
-    # row cancelling it at event s + 1 (k >= n), as the site object writes them.
+    # The session after its counted event c (pageview c, then the Signup):
+    # its +1 row written at that event, and the -1 row cancelling it at the
+    # next counted one (k >= m), as the site object writes them. `at(c)` is
+    # the index of counted event c among all the visit's events.
+    at = lambda c: f"if({c} < n_pv, 2 * ({c}), 2 * n_pv)"  # noqa: E731
     store.session.query(f"""
         INSERT INTO ae.EVENTS (timestamp, index1, blob2, blob3, blob4, blob6, blob7, blob13, blob16, blob18,
                                double1, double2, double3, double4, double5, double11, double12, double13, double14, double15)
-        SELECT toDateTime(start + (s + (k >= n)) * {STEP_S}), '{args.site}',
-               {page('intDiv(least(s, 2 * n_pv - 1), 2)')}, 'demo.example', {VISIT},
-               2, if(k < n, 1, -1), cityHash64(visitor, 'd') % 3 + 1, {VISITOR_ID}, v + 1, start * 1000,
-               pvs + (s >= 2 * n_pv) <= 1, s * {STEP_S}, pvs, pvs + (s >= 2 * n_pv)
-        FROM (SELECT *, k, if(k < n, k, k - n) AS s, least(intDiv(s, 2) + 1, n_pv) AS pvs
-              FROM ({visits_sql(n_visits, now, args.days)}) ARRAY JOIN range(2 * n - 1) AS k)
+        SELECT toDateTime(start + if(k < m, {at('c')}, {at('c + 1')}) * {STEP_S}), '{args.site}',
+               {page('least(c, n_pv - 1)')}, 'demo.example', {VISIT},
+               2, if(k < m, 1, -1), cityHash64(visitor, 'd') % 3 + 1, {VISITOR_ID}, v + 1, start * 1000,
+               c = 0, {at('c')} * {STEP_S}, least(c + 1, n_pv), c + 1
+        FROM (SELECT *, k, n_pv + signup AS m, if(k < m, k, k - m) AS c
+              FROM ({visits_sql(n_visits, now, args.days)}) ARRAY JOIN range(2 * (n_pv + signup) - 1) AS k)
     """)
     count = "SELECT countIf(double1 = 1), countIf(double1 = 2), count() FROM ae.EVENTS"
     events, signs, rows = store.session.query(count, "CSV").bytes().decode().strip().split(",")

@@ -201,6 +201,12 @@ def wait_landed(d0, d1, count, timeout=30.0):
     wait_rows(ENV["DEMO_SITE_ID"], at(d0, 0), at(d1, 0) + 86_400_000, count, timeout)
 
 
+def ended(visit):
+    """When a visit's last event other than engagement was: Plausible's
+    engagement keeps a visit open but neither lengthens nor moves it."""
+    return max(e["t"] for e in visit if e["name"] != "engagement")
+
+
 class Model:
     """Plausible's definitions over the scripted events."""
 
@@ -223,7 +229,7 @@ class Model:
         return {
             "start": s[0]["t"],
             "bounce": len(core) == 1,
-            "duration": (s[-1]["t"] - s[0]["t"]) // 1000,
+            "duration": (ended(s) - s[0]["t"]) // 1000,
             "pageviews": sum(e["name"] == "pageview" for e in s),
             "entry": next(e["path"] for e in s if e["name"] == "pageview"),
             "entry_host": next(e["host"] for e in s if e["name"] == "pageview"),

@@ -17,7 +17,7 @@ import pytest
 
 from beacon import ENV, FIREFOX, request, send, session_cookie, sql, upgrade_headers, wait_rows
 from sessions import current_visitors_bounds, new_visitor
-from stats_data import MIN, as_table, at, golden, ok, pick_days, query, rnd, send_all, wait_landed
+from stats_data import MIN, as_table, at, ended, golden, ok, pick_days, query, rnd, send_all, wait_landed
 
 V1 = ["aggregate", "timeseries", "breakdown"]
 
@@ -228,7 +228,7 @@ def test_event_filter_with_session_metrics_counts_visits_that_had_the_event(data
     metrics = ["visits", "bounce_rate", "visit_duration"]
     converted = [s for s in m.sessions if any(e["name"] == "Signup" for e in s)]
     for dim, key in [("visit:source", lambda s: s[0]["source"]), ("visit:device", lambda s: s[0]["device"]),
-                     ("time:day", lambda s: utc(s[-1]["t"]).date().isoformat())]:
+                     ("time:day", lambda s: utc(ended(s)).date().isoformat())]:
         got = as_table(q(data, metrics=metrics, dimensions=[dim], filters=[["is", "event:goal", ["Signup"]]]))
         want = {}
         for k in {key(s) for s in converted}:

@@ -2,9 +2,11 @@
 //!
 //! A session continues while the visitor's last event is at most 30 minutes
 //! old. It starts as a bounce; a later interactive event (not `engagement`,
-//! not `i: false`) clears that. Duration is last event − first event;
-//! engagement events extend it but are neither pageviews nor events. Entry
-//! page = first pageview's path, exit page = last, each with its hostname.
+//! not `i: false`) clears that. Duration is last event − first event,
+//! engagement aside: as in Plausible, an engagement event keeps the
+//! session open for another 30 minutes but changes none of its figures
+//! (no duration, no pageview or event, no rows but its own). Entry page =
+//! first pageview's path, exit page = last, each with its hostname.
 //! Visit attributes (source, UTMs, geo, device…) are fixed at the start and
 //! stamped on every event row of the session.
 //!
@@ -30,8 +32,14 @@ pub struct Session {
     pub row: SessionRow,
     /// The first event (props cleared): the visit attributes.
     pub visit: Event,
-    /// Latest event time, Unix ms (duration is measured to it).
+    /// Latest event time, engagement included, Unix ms: the session lives
+    /// 30 minutes past it.
     pub last_ms: u64,
+    /// Latest time of an event other than engagement, Unix ms: duration is
+    /// measured to it. (0 in sessions stored before it was kept: their
+    /// duration is measured to their next event.)
+    #[serde(default)]
+    pub end_ms: u64,
     /// Time of the latest pageview, so a late, out-of-order pageview does
     /// not become the exit page.
     pub exit_ms: u64,
@@ -85,8 +93,15 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
 
     let fingerprint = (at, event.name.clone(), event.pathname.clone());
     adopt_visit(&mut event, &session.visit);
-    if session.recent.contains(&fingerprint) {
-        // An exact repeat (a retried beacon): recorded, but the visit is unchanged.
+    let repeat = session.recent.contains(&fingerprint);
+    if !repeat {
+        session.last_ms = session.last_ms.max(at);
+        remember(&mut session.recent, fingerprint);
+    }
+    if repeat || event.is_engagement() {
+        // An exact repeat (a retried beacon) is recorded but changes nothing;
+        // Plausible's engagement only keeps the visit open. Either way the
+        // state, and so its sign rows, stay as they were.
         let row = encode_event(&event, session.entry());
         return Update { session: Some(session), rows: vec![row] };
     }
@@ -101,7 +116,7 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
             row.entry_hostname = event.hostname.clone();
         }
     }
-    session.last_ms = session.last_ms.max(at);
+    session.end_ms = session.end_ms.max(at);
     if event.is_pageview() {
         row.pageviews = row.pageviews.saturating_add(1);
         if at >= session.exit_ms {
@@ -110,14 +125,11 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
             row.exit_hostname = event.hostname.clone();
         }
     }
-    if !event.is_engagement() {
-        row.events = row.events.saturating_add(1);
-        if event.interactive {
-            row.is_bounce = false;
-        }
+    row.events = row.events.saturating_add(1);
+    if event.interactive {
+        row.is_bounce = false;
     }
-    row.duration_s = session.last_ms.saturating_sub(row.start_ms) / 1000;
-    remember(&mut session.recent, fingerprint);
+    row.duration_s = session.end_ms.saturating_sub(row.start_ms) / 1000;
 
     let mut rows = Vec::with_capacity(3);
     if session.row != before {
@@ -146,7 +158,8 @@ fn start(event: Event) -> Update {
     let mut visit = event.clone();
     visit.props.clear();
     visit.revenue = None;
-    let session = Session { row, visit, last_ms: at, exit_ms: at, recent: vec![(at, event.name.clone(), event.pathname.clone())] };
+    let session =
+        Session { row, visit, last_ms: at, end_ms: at, exit_ms: at, recent: vec![(at, event.name.clone(), event.pathname.clone())] };
     let rows = vec![encode_session(&session.visit, &session.row, 1.0, at), encode_event(&event, session.entry())];
     Update { session: Some(session), rows }
 }

@@ -95,8 +95,8 @@ fn two_visitors_two_sessions_each_metric() {
     assert_eq!(s.visits(), 2.0);
     assert_eq!(s.pageviews(), 4);
     assert_eq!(s.weighted(Double::IsBounce), 0.5);
-    // (300 + 40) / 2
-    assert_eq!(s.weighted(Double::Duration), 170.0);
+    // (240 + 0) / 2: engagement does not lengthen a visit, as in Plausible.
+    assert_eq!(s.weighted(Double::Duration), 120.0);
     assert_eq!(s.weighted(Double::Pageviews), 2.0);
     assert_eq!(s.by_page(Blob::EntryPage), pages(&[("/", 1.0), ("/blog", 1.0)]));
     assert_eq!(s.by_page(Blob::Pathname), pages(&[("/signup", 1.0), ("/blog", 1.0)]));
@@ -128,15 +128,33 @@ fn custom_interactive_event_clears_bounce_non_interactive_does_not() {
 
 #[test]
 #[wasm_bindgen_test]
-fn engagement_extends_duration_but_is_not_an_event_and_opens_nothing() {
+fn engagement_keeps_a_visit_open_but_changes_none_of_it_and_opens_nothing() {
     let mut s = Sim::default();
     s.send_with(1, T0, "engagement", "/", false);
     assert_eq!(s.visits(), 0.0);
     assert_eq!(s.rows.len(), 1, "the event row is still written");
-    s.send(1, T0 + 1000, "pageview", "/").send_with(1, T0 + 61_000, "engagement", "/", false);
-    assert_eq!(s.weighted(Double::Duration), 60.0);
+    s.send(1, T0 + 1000, "pageview", "/");
+    let written = s.rows.len();
+    // Plausible's CacheStore: engagement refreshes the session's timestamp
+    // and writes no session rows (duration 0, still a bounce, 1 event).
+    s.send_with(1, T0 + 61_000, "engagement", "/", false);
+    assert_eq!(s.rows.len(), written + 1, "only the engagement's own event row");
+    assert_eq!(s.weighted(Double::Duration), 0.0);
     assert_eq!(s.weighted(Double::Events), 1.0);
     assert_eq!(s.weighted(Double::IsBounce), 1.0);
+    // An engagement arriving late, before the visit began, moves nothing.
+    s.send_with(1, T0 + 500, "engagement", "/", false);
+    assert_eq!(s.rows.len(), written + 2);
+    assert_eq!(s.weighted(Double::Duration), 0.0);
+    // 25 minutes after that engagement (over 30 after the pageview) the
+    // visit goes on: the next pageview measures from the first one.
+    s.send(1, T0 + 61_000 + 25 * MIN, "pageview", "/next");
+    assert_eq!(s.visits(), 1.0);
+    assert_eq!(s.weighted(Double::Duration), ((60_000 + 25 * MIN) / 1000) as f64);
+    assert_eq!(s.weighted(Double::IsBounce), 0.0);
+    // ...and one over 30 minutes after the last event of any kind starts anew.
+    s.send(1, T0 + 61_000 + 25 * MIN + TIMEOUT_MS + 1, "pageview", "/again");
+    assert_eq!(s.visits(), 2.0);
 }
 
 #[test]
