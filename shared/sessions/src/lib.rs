@@ -108,13 +108,16 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
 
     let before = session.row.clone();
     let row = &mut session.row;
-    if at < row.start_ms {
-        // Out of order: an earlier event arrived late and becomes the entry.
+    // Out of order: an earlier event arrived late and starts the visit.
+    let earliest = at < row.start_ms;
+    if earliest {
         row.start_ms = at;
-        if event.is_pageview() {
-            row.entry_page = event.pathname.clone();
-            row.entry_hostname = event.hostname.clone();
-        }
+    }
+    // The entry is the first pageview: one that arrived late, or the first
+    // of a visit that began with a custom event (Plausible's entry_page "").
+    if event.is_pageview() && (earliest || row.entry_page.is_empty()) {
+        row.entry_page = event.pathname.clone();
+        row.entry_hostname = event.hostname.clone();
     }
     session.end_ms = session.end_ms.max(at);
     if event.is_pageview() {
@@ -143,13 +146,17 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
 fn start(event: Event) -> Update {
     let at = event.timestamp_ms;
     let pageview = event.is_pageview();
+    // Pages come from pageviews only: a visit that begins with a custom
+    // event has no entry or exit page until its first pageview, as in
+    // Plausible (whose page breakdowns leave such visits out).
+    let (page, host) = if pageview { (event.pathname.clone(), event.hostname.clone()) } else { (String::new(), String::new()) };
     let row = SessionRow {
         id: session_id(event.visitor_id, at),
         start_ms: at,
-        entry_page: event.pathname.clone(),
-        exit_page: event.pathname.clone(),
-        entry_hostname: event.hostname.clone(),
-        exit_hostname: event.hostname.clone(),
+        entry_page: page.clone(),
+        exit_page: page,
+        entry_hostname: host.clone(),
+        exit_hostname: host,
         is_bounce: true,
         duration_s: 0,
         pageviews: u32::from(pageview),
@@ -158,8 +165,14 @@ fn start(event: Event) -> Update {
     let mut visit = event.clone();
     visit.props.clear();
     visit.revenue = None;
-    let session =
-        Session { row, visit, last_ms: at, end_ms: at, exit_ms: at, recent: vec![(at, event.name.clone(), event.pathname.clone())] };
+    let session = Session {
+        row,
+        visit,
+        last_ms: at,
+        end_ms: at,
+        exit_ms: if pageview { at } else { 0 },
+        recent: vec![(at, event.name.clone(), event.pathname.clone())],
+    };
     let rows = vec![encode_session(&session.visit, &session.row, 1.0, at), encode_event(&event, session.entry())];
     Update { session: Some(session), rows }
 }

@@ -209,6 +209,32 @@ fn entry_and_exit_pages_keep_their_hostnames() {
 
 #[test]
 #[wasm_bindgen_test]
+fn a_visit_that_begins_with_a_custom_event_enters_on_its_first_pageview() {
+    let mut s = Sim::default();
+    // Plausible: entry and exit page "" until a pageview, then its path.
+    s.send_on(1, T0, "Outbound Link: Click", "demo.example", "/old", true);
+    assert_eq!(s.by_page(Blob::EntryPage), pages(&[("", 1.0)]));
+    assert_eq!(s.by_page(Blob::Pathname), pages(&[("", 1.0)]));
+    s.send_on(1, T0 + MIN, "pageview", "blog.demo.example", "/landing", true).send(1, T0 + 2 * MIN, "Signup", "/buy");
+    assert_eq!(s.visits(), 1.0);
+    assert_eq!(s.by_page(Blob::EntryPage), pages(&[("/landing", 1.0)]));
+    assert_eq!(s.by_page(Blob::Pathname), pages(&[("/landing", 1.0)]));
+    assert_eq!(s.by_page(Blob::Name), pages(&[("blog.demo.example", 1.0)]));
+    assert_eq!(s.weighted(Double::Pageviews), 1.0);
+    // Event rows carry the entry as it was: none before the pageview.
+    let entries: Vec<&str> = s.rows.iter().filter(|r| r.double(Double::Kind) == 1.0).map(|r| r.blob(Blob::EntryPage)).collect();
+    assert_eq!(entries, ["", "/landing", "/landing"]);
+    // A later pageview is the exit, not the entry.
+    s.send(1, T0 + 3 * MIN, "pageview", "/next");
+    assert_eq!(s.by_page(Blob::EntryPage), pages(&[("/landing", 1.0)]));
+    assert_eq!(s.by_page(Blob::Pathname), pages(&[("/next", 1.0)]));
+    // A visit of custom events only keeps no page.
+    s.send(2, T0, "Signup", "/api").send(2, T0 + MIN, "Signup", "/api2");
+    assert_eq!(s.by_page(Blob::EntryPage), pages(&[("", 1.0), ("/landing", 1.0)]));
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn visit_attributes_are_fixed_at_start_and_stamped_on_events() {
     let mut s = Sim::default();
     s.send(1, T0, "pageview", "/").send(1, T0 + 1000, "Signup", "/x");

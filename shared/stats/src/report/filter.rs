@@ -165,6 +165,7 @@ pub(super) async fn filters_for<R: Runner>(
     if kind == RowKind::Event {
         out.extend(entry_hostname_cond(ctx, q, p).await?);
     }
+    out.extend(paged_visits_cond(q));
     // Under a page breakdown the sign rows are already filtered by it, so
     // every visit read entered there: no second condition on the sums.
     let entered = match (kind, entry_page_filter(q)) {
@@ -190,6 +191,17 @@ pub(super) async fn filters_for<R: Runner>(
         out.push(Cond::Visits(visitor_parts(&visits_of(ctx, ids, "match these filters for the metrics asked").await?)));
     }
     Ok(Filters { own: out, touched_by: None, entered })
+}
+
+/// Under an entry or exit page breakdown, only the rows of visits with a
+/// pageview (and, on event rows, written after it): a visit that began
+/// with a custom event has no entry page until its first pageview, and
+/// Plausible's page breakdowns leave visits without one out.
+fn paged_visits_cond(q: &Query) -> Option<Cond> {
+    q.dimensions
+        .iter()
+        .any(|d| d.0 == "visit:entry_page" || d.0 == "visit:exit_page")
+        .then(|| Cond::Not(Box::new(Cond::In(Column::Blob(Blob::EntryPage), vec![String::new()], true))))
 }
 
 /// The visits of the rows `rows` selects, as `(visitor, session)` id

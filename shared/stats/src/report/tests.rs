@@ -735,13 +735,43 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
     assert_eq!(out["results"], json!([{"metrics": [2, 3], "dimensions": ["/a"]}, {"metrics": [1, 1], "dimensions": ["/b"]}]));
     assert!(!fake.seen.borrow().iter().any(|sql| sql.contains("DISTINCT")), "{:?}", fake.seen.borrow());
     // Sign rows keep the exit page where events keep theirs (blob2): the
-    // entry page (blob4) stands in for event:page only.
-    assert!(fake.seen.borrow().iter().all(|sql| sql.contains("blob2 AS c0") && !sql.contains("blob4")), "{:?}", fake.seen.borrow());
+    // entry page (blob4) stands in for event:page only, and here only
+    // leaves out visits without a pageview (no entry page), as Plausible's.
+    assert!(
+        fake.seen.borrow().iter().all(|sql| sql.contains("blob2 AS c0")
+            && sql.replace(" AND NOT (blob4 IN (''))", "").matches("blob4").count() == 0
+            && sql.contains(" AND NOT (blob4 IN (''))")),
+        "{:?}",
+        fake.seen.borrow()
+    );
     // An exit page filtering event metrics picks sessions by their current state.
     let fake = Fake::new(vec![("SELECT double5 AS c0", json!([{"c0": 7}])), ("double5 IN (7)", json!([{"c0": 1, "c1": 2}]))]);
     run_q(&fake, json!({"site_id": "demo", "metrics": ["visitors", "pageviews"], "date_range": "day", "filters": [["is", "visit:exit_page", ["/a"]]]}), &[]).unwrap();
     let seen = fake.seen.borrow();
     assert!(seen[0].contains("double1 = 2") && seen[0].contains("GROUP BY c0 HAVING sum(_sample_interval * double2) > 0"), "{}", seen[0]);
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn page_breakdowns_leave_out_visits_without_a_pageview() {
+    // Plausible's entry and exit page breakdowns skip sessions whose entry
+    // page is "" (begun by a custom event, no pageview yet); others keep them.
+    const BLANK_ENTRY: &str = " AND NOT (blob4 IN (''))";
+    for (dims, metrics, kept) in [
+        (json!(["visit:entry_page"]), json!(["visitors", "visits", "bounce_rate"]), false),
+        (json!(["visit:exit_page"]), json!(["visits"]), false),
+        (json!(["visit:source", "visit:entry_page"]), json!(["visitors"]), false),
+        (json!(["visit:source"]), json!(["visitors", "visits"]), true),
+        (json!(["event:page"]), json!(["visitors", "bounce_rate"]), true),
+        (json!([]), json!(["visitors", "visits"]), true),
+    ] {
+        let fake = Fake::new(vec![]);
+        let body = json!({"site_id": "demo", "metrics": metrics, "date_range": "day", "dimensions": dims});
+        run_q(&fake, body, &[]).unwrap();
+        let seen = fake.seen.borrow();
+        assert!(!seen.is_empty());
+        assert!(seen.iter().all(|sql| sql.contains(BLANK_ENTRY) != kept), "{dims}: {seen:?}");
+    }
 }
 
 #[test]
