@@ -738,9 +738,10 @@ fn exit_pages_count_visitors_and_match_sessions_by_their_current_state() {
     // entry page (blob4) stands in for event:page only, and here only
     // leaves out visits without a pageview (no entry page), as Plausible's.
     assert!(
-        fake.seen.borrow().iter().all(|sql| sql.contains("blob2 AS c0")
-            && sql.replace(" AND NOT (blob4 IN (''))", "").matches("blob4").count() == 0
-            && sql.contains(" AND NOT (blob4 IN (''))")),
+        fake.seen
+            .borrow()
+            .iter()
+            .all(|sql| sql.contains("blob2 AS c0") && sql.matches("blob4").count() == 1 && sql.contains(" AND NOT (blob4 IN (''))")),
         "{:?}",
         fake.seen.borrow()
     );
