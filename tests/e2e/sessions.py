@@ -35,8 +35,8 @@ def visit(ip, at, name, url, host=None, interactive=True, extra=None):
     after its 202, so back-to-back sends can reach the object out of order;
     a browser's events are seconds apart, the script's are not. Without the
     wait, a late first pageview leaves the events before it with another
-    entry page, and an engagement handled before any pageview opens no
-    visit. With `at` None (the real clock) it does not wait."""
+    entry page, and an engagement handled before any pageview is dropped
+    (no visit to keep open). With `at` None (the real clock) it does not wait."""
     payload = {"n": name, "u": url}
     if not interactive:
         payload["i"] = False

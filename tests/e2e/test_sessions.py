@@ -84,6 +84,31 @@ def test_event_rows_carry_the_session(scripted):
     assert len({r["double5"] for r in first_visit}) == 1 and first_visit[0]["double5"] > 0
 
 
+def test_an_engagement_with_no_visit_open_is_dropped():
+    """Plausible drops an engagement whose visitor has no visit open (a
+    long read whose beacon comes after 30 idle minutes): accepted (202),
+    but no row, and no visit. One in an open visit lands."""
+    from beacon import FIREFOX, send, sql
+
+    t = base_time()
+    run = RUN + "e"
+    ip = new_visitor()
+    url = lambda p: f"https://{ENV['DEMO_DOMAIN']}{run}{p}"
+    late = {"n": "engagement", "u": url("/late"), "e": 90_000, "sd": 100, "i": False}
+    r = send(late, ip=ip, ua=FIREFOX, headers={"x-beacon-dev-time": str(t)})
+    assert r.status == 202, (r.status, r.body)
+    # Over 30 minutes later, so the dropped engagement joins this visit
+    # whichever of the two the object sees first.
+    visit(ip, t + 31 * MIN, "pageview", url("/read"))
+    visit(ip, t + 33 * MIN, "engagement", url("/read"), interactive=False, extra={"e": 5000, "sd": 40})
+    wait_events(DEMO, run, 2)
+    time.sleep(1.0)  # a wrongly kept engagement would have landed by now
+    rows = sql(f"SELECT blob1, blob2 FROM EVENTS WHERE index1 = '{DEMO}' AND double1 = 1 "
+               f"AND startsWith(blob2, '{run}') ORDER BY double11")
+    assert [(r["blob1"], r["blob2"]) for r in rows] == [("pageview", f"{run}/read"), ("engagement", f"{run}/read")]
+    assert metrics(DEMO, run)["visits"] == 1
+
+
 def test_session_survives_midnight_salt_rotation():
     """The visitor id changes with the daily salt; the object also looks the
     visitor up under yesterday's, so the visit goes on across midnight."""

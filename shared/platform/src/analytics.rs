@@ -8,6 +8,9 @@ use crate::{PlatformError, AE_LOCAL_URL, EVENTS};
 
 /// Writes `points` to the `EVENTS` dataset (and the local mirror, if any).
 pub async fn write(env: &Env, points: &[DataPoint]) -> Result<(), PlatformError> {
+    if points.is_empty() {
+        return Ok(());
+    }
     let dataset = env.analytics_engine(EVENTS).map_err(|e| PlatformError::binding("ae binding", e))?;
     for p in points {
         let point = AnalyticsEngineDataPointBuilder::new()

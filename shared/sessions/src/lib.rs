@@ -5,7 +5,8 @@
 //! not `i: false`) clears that. Duration is last event − first event,
 //! engagement aside: as in Plausible, an engagement event keeps the
 //! session open for another 30 minutes but changes none of its figures
-//! (no duration, no pageview or event, no rows but its own). Entry page =
+//! (no duration, no pageview or event, no rows but its own), and one with
+//! no visit to keep open is dropped. Entry page =
 //! first pageview's path, exit page = last, each with its hostname.
 //! Visit attributes (source, UTMs, geo, device…) are fixed at the start and
 //! stamped on every event row of the session.
@@ -85,8 +86,11 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
 
     let Some(mut session) = live else {
         if event.is_engagement() {
-            // Engagement alone does not open a visit (its page's visit ended).
-            return Update { session: None, rows: vec![encode_event(&event, Entry::default())] };
+            // Engagement alone opens no visit, and Plausible drops it
+            // (`no_session_for_engagement`): its figures are per visit, and
+            // rows without one would pool on session id 0 as one made-up
+            // visit in scroll depth and time on page.
+            return Update { session: None, rows: Vec::new() };
         }
         return start(event);
     };

@@ -132,7 +132,8 @@ fn engagement_keeps_a_visit_open_but_changes_none_of_it_and_opens_nothing() {
     let mut s = Sim::default();
     s.send_with(1, T0, "engagement", "/", false);
     assert_eq!(s.visits(), 0.0);
-    assert_eq!(s.rows.len(), 1, "the event row is still written");
+    assert_eq!(s.rows.len(), 0, "no visit to keep open: dropped, as in Plausible");
+    assert!(s.sessions.is_empty());
     s.send(1, T0 + 1000, "pageview", "/");
     let written = s.rows.len();
     // Plausible's CacheStore: engagement refreshes the session's timestamp
@@ -153,7 +154,13 @@ fn engagement_keeps_a_visit_open_but_changes_none_of_it_and_opens_nothing() {
     assert_eq!(s.weighted(Double::Duration), ((60_000 + 25 * MIN) / 1000) as f64);
     assert_eq!(s.weighted(Double::IsBounce), 0.0);
     // ...and one over 30 minutes after the last event of any kind starts anew.
-    s.send(1, T0 + 61_000 + 25 * MIN + TIMEOUT_MS + 1, "pageview", "/again");
+    let again = T0 + 61_000 + 25 * MIN + TIMEOUT_MS + 1;
+    s.send(1, again, "pageview", "/again");
+    assert_eq!(s.visits(), 2.0);
+    // A long read's engagement arriving after its visit timed out is dropped.
+    let written = s.rows.len();
+    s.send_with(1, again + TIMEOUT_MS + 1, "engagement", "/again", false);
+    assert_eq!(s.rows.len(), written);
     assert_eq!(s.visits(), 2.0);
 }
 

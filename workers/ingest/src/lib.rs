@@ -83,7 +83,8 @@ async fn dev_prune(req: Request, env: Env) -> std::result::Result<Response, ApiE
 
 /// Adds the visitor id, lets the site object apply the event to its
 /// session, and writes the rows. If the object fails, the event row is
-/// written alone: an accepted event is never lost.
+/// written alone: an accepted event is never lost. (An engagement with no
+/// visit to keep open has no rows: Plausible drops it too.)
 async fn store(env: &Env, mut event: Event, ip: &str, user_agent: &str) -> std::result::Result<(), beacon_platform::PlatformError> {
     let Some(site) = event.site_id.clone() else { return Ok(()) };
     let day = salts::day_of(event.timestamp_ms);
