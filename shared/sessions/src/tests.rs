@@ -128,7 +128,7 @@ fn custom_interactive_event_clears_bounce_non_interactive_does_not() {
 
 #[test]
 #[wasm_bindgen_test]
-fn engagement_keeps_a_visit_open_but_changes_none_of_it_and_opens_nothing() {
+fn engagement_keeps_a_visit_open_changes_none_of_it_and_alone_is_dropped() {
     let mut s = Sim::default();
     s.send_with(1, T0, "engagement", "/", false);
     assert_eq!(s.visits(), 0.0);
