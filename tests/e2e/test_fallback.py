@@ -26,6 +26,29 @@ def test_event_row_is_written_without_the_object():
     assert event[0]["double4"] > 0 and event[0]["double5"] == 0 and event[0]["blob4"] == ""
 
 
+def test_engagement_without_a_visit_counts_in_no_visit():
+    """Engagements written without the object have no visit (session id
+    0): scroll depth and time on page are per visit, so they count in
+    none, rather than pooling into one made-up visit."""
+    import datetime as dt
+    import json
+
+    run = "/fe" + uuid.uuid4().hex[:8]
+    page = f"https://{ENV['DEMO_DOMAIN']}{run}/e"
+    visit(new_visitor(), None, "pageview", page)
+    for sd in (30, 90):
+        visit(new_visitor(), None, "engagement", page, interactive=False, extra={"e": 60_000, "sd": sd})
+    wait_events(ENV["DEMO_SITE_ID"], run, 3)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    span = [(now - dt.timedelta(hours=1)).isoformat(), (now + dt.timedelta(hours=1)).isoformat()]
+    body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": ["pageviews", "scroll_depth", "time_on_page"], "date_range": span,
+            "dimensions": ["event:page"], "filters": [["is", "event:page", [f"{run}/e"]]]}
+    r = request("POST", ENV["QUERY_URL"] + "/api/v2/query", json.dumps(body),
+                {"content-type": "application/json", "authorization": "Bearer " + ENV["DEMO_API_KEY"]})
+    assert r.status == 200, (r.status, r.body)
+    assert [row["metrics"] for row in r.json()["results"]] == [[1, None, None]], r.body
+
+
 def test_realtime_is_read_from_ae_and_the_live_view_is_unavailable():
     """Realtime is Plausible's current visitors: without the object that
     counts them, the same count from AE (visitors seen now are in it, one

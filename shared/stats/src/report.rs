@@ -934,6 +934,10 @@ async fn query_kind<R: Runner>(
         let engaged = per_visit.then(|| {
             let mut s = select.clone();
             s.filter(name_is("engagement"));
+            // Rows of no visit (written while the site object was down)
+            // have session id 0: grouped by session they would pool into
+            // one made-up visit.
+            s.filter(Cond::Not(Box::new(Cond::NumberIn(Column::Double(Double::SessionId), vec![0.0]))));
             s
         });
         let apart = |r: &Raw| {

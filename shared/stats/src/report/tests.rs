@@ -381,6 +381,12 @@ fn scroll_depth_and_time_on_page_of_a_page_nobody_engaged_with_are_null() {
     // The comparison period answers the same rows (the fake does not know
     // periods); a null on either side has no change.
     assert_eq!(skim["comparison"]["change"], json!([0, null, null]), "{out}");
+    // Only rows of a visit: those written without one (session id 0)
+    // would pool into one made-up visit.
+    let seen = statements(json!({"site_id": "demo", "metrics": ["scroll_depth"], "date_range": "day", "dimensions": ["event:page"]}), &[])
+        .unwrap_or_default();
+    let per_visit = seen.iter().find(|sql| sql.contains("visit_scroll")).cloned().unwrap_or_default();
+    assert!(per_visit.contains("NOT (double5 IN (0))"), "{per_visit}");
 }
 
 #[test]
