@@ -1153,7 +1153,7 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
         Metric::GroupConversionRate => round_to(get(v, Raw::GroupConverted) * 100.0, 1),
         // Plausible's revenue columns are decimals to three places.
         Metric::TotalRevenue => round_to(get(v, Raw::Revenue), 3),
-        Metric::AverageRevenue => round_to(ratio(get(v, Raw::Revenue), get(v, Raw::RevenueEvents)), 3),
+        Metric::AverageRevenue => revenue::average(get(v, Raw::Revenue), get(v, Raw::RevenueEvents)),
         Metric::TimeOnPage => ratio(get(v, Raw::EngagementMs) / 1000.0, get(v, Raw::EngagedVisits)).round(),
         Metric::ScrollDepth => ratio(get(v, Raw::ScrollSum), get(v, Raw::EngagedVisits)).round(),
     }

@@ -153,12 +153,77 @@ fn symbol(currency: &str) -> String {
     SYMBOLS.iter().find(|(c, _)| *c == currency).map_or_else(|| format!("{currency}\u{a0}"), |(_, s)| (*s).to_owned())
 }
 
+/// Plausible's average revenue: ClickHouse's average of amounts kept as
+/// decimals to three places, which cuts the quotient there rather than
+/// rounding it (201.2 over 3 events is 67.066).
+pub fn average(total: f64, events: f64) -> f64 {
+    if events <= 0.0 || !total.is_finite() {
+        return 0.0;
+    }
+    // In thousandths: the amounts AE sums as doubles are such decimals.
+    ((total * 1000.0).round() / events).trunc() / 1000.0
+}
+
+/// The digits of `x`'s shortest decimal form (the amount as written) and
+/// the power of ten of the first: 50.45 is ([5, 0, 4, 5], 1).
+fn decimal_digits(x: f64) -> (Vec<u8>, i32) {
+    let text = format!("{:e}", x.abs());
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((text.as_str(), "0"));
+    (mantissa.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect(), exponent.parse().unwrap_or(0))
+}
+
+/// `|x| / 1000^thousands` to `decimals` places, as digits before and after
+/// the point. Ties go to the even digit, on the decimal amount rather than
+/// its nearest double: CLDR formats Plausible's decimal amounts so (€50.45
+/// is €50.4 to one place, where the double 50.45 is just above the tie).
+fn fixed(x: f64, decimals: usize, thousands: i32) -> (String, String) {
+    let (digits, first) = decimal_digits(x);
+    let first = first.saturating_sub(thousands.saturating_mul(3));
+    let places = i32::try_from(decimals).unwrap_or(0);
+    // The digit at a power of ten, 0 past the written ones.
+    let at = |power: i32| usize::try_from(first - power).ok().and_then(|i| digits.get(i)).copied().unwrap_or(0);
+    let mut kept: Vec<u8> = (-places..=first.max(0)).rev().map(at).collect();
+    let next = at(-places - 1);
+    let beyond = digits.iter().enumerate().any(|(i, d)| *d != 0 && i32::try_from(i).is_ok_and(|i| first - i < -places - 1));
+    let odd = kept.last().is_some_and(|d| d % 2 == 1);
+    if next > 5 || (next == 5 && (beyond || odd)) {
+        // Add one in the last place, carrying.
+        let mut carry = true;
+        for d in kept.iter_mut().rev() {
+            if *d == 9 {
+                *d = 0;
+            } else {
+                *d += 1;
+                carry = false;
+                break;
+            }
+        }
+        if carry {
+            kept.insert(0, 1);
+        }
+    }
+    let split = kept.len().saturating_sub(decimals);
+    let text = |ds: &[u8]| ds.iter().map(|d| char::from(b'0' + d)).collect::<String>();
+    let whole = text(kept.get(..split).unwrap_or(&[]));
+    let whole = whole.trim_start_matches('0');
+    (if whole.is_empty() { "0".to_owned() } else { whole.to_owned() }, text(kept.get(split..).unwrap_or(&[])))
+}
+
+/// The sign of an amount shown as `whole.fraction`: none for zero.
+fn sign(value: f64, whole: &str, fraction: &str) -> &'static str {
+    let nonzero = whole.bytes().chain(fraction.bytes()).any(|b| b != b'0');
+    if value < 0.0 && nonzero {
+        "-"
+    } else {
+        ""
+    }
+}
+
 /// `-€1,234.50`: the amount to the currency's minor unit, grouped by
 /// thousands.
 fn long(value: f64, currency: &str) -> String {
     let digits = DIGITS.iter().find(|(c, _)| *c == currency).map_or(2, |(_, d)| *d);
-    let fixed = format!("{:.*}", digits, value.abs());
-    let (whole, fraction) = fixed.split_once('.').map_or((fixed.as_str(), ""), |(w, f)| (w, f));
+    let (whole, fraction) = fixed(value, digits, 0);
     let mut grouped = String::new();
     for (i, ch) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i) % 3 == 0 {
@@ -166,26 +231,25 @@ fn long(value: f64, currency: &str) -> String {
         }
         grouped.push(ch);
     }
-    let sign = if value < 0.0 && fixed.bytes().any(|b| (b'1'..=b'9').contains(&b)) { "-" } else { "" };
     let point = if fraction.is_empty() { "" } else { "." };
-    format!("{sign}{}{grouped}{point}{fraction}", symbol(currency))
+    format!("{}{}{grouped}{point}{fraction}", sign(value, &whole, &fraction), symbol(currency))
 }
 
 /// `€20.5`, `$1.2K`, `$96.3M`: one decimal, thousands abbreviated.
 fn short(value: f64, currency: &str) -> String {
-    let mut scaled = value.abs();
+    let units = ["", "K", "M", "B", "T"];
+    let mut shown = fixed(value, 1, 0);
     let mut unit = "";
-    for next in ["K", "M", "B", "T"] {
+    for (thousands, next) in (1..).zip(units.iter().skip(1)) {
         // Rounded as shown, so 999.96 reads 1.0K, not 1000.0.
-        if (scaled * 10.0).round() / 10.0 < 1000.0 {
+        if shown.0.len() < 4 {
             break;
         }
-        scaled /= 1000.0;
+        shown = fixed(value, 1, thousands);
         unit = next;
     }
-    let shown = format!("{scaled:.1}");
-    let sign = if value < 0.0 && shown != "0.0" { "-" } else { "" };
-    format!("{sign}{}{shown}{unit}", symbol(currency))
+    let (whole, fraction) = shown;
+    format!("{}{}{whole}.{fraction}{unit}", sign(value, &whole, &fraction), symbol(currency))
 }
 
 #[cfg(test)]
@@ -239,5 +303,30 @@ mod tests {
         assert_eq!(long(123.0, "CHF"), "CHF\u{a0}123.00");
         assert_eq!(short(1e30, "USD"), "$1000000000000000000.0T");
         assert_eq!((amount(&money(3.5, "EUR")), amount(&json!(2)), amount(&Value::Null)), (Some(3.5), Some(2.0), None));
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn money_rounds_ties_to_even_on_the_decimal_amount() {
+        // Plausible's own test: USD 40.3 and 60.6 average $50.45, shown
+        // short as $50.4, where the double 50.45 is just above the tie.
+        assert_eq!(money(50.45, "USD"), json!({"short": "$50.4", "long": "$50.45", "value": 50.45, "currency": "USD"}));
+        assert_eq!((short(0.25, "USD"), short(0.35, "USD"), short(0.351, "USD")), ("$0.2".into(), "$0.4".into(), "$0.4".into()));
+        assert_eq!((long(0.125, "USD"), long(0.135, "USD"), long(-0.125, "USD")), ("$0.12".into(), "$0.14".into(), "-$0.12".into()));
+        assert_eq!((long(2.5, "JPY"), long(3.5, "JPY"), long(1.0005, "KWD")), ("¥2".into(), "¥4".into(), "KWD\u{a0}1.000".into()));
+        assert_eq!((short(1250.0, "EUR"), short(1350.0, "EUR"), short(999.95, "EUR")), ("€1.2K".into(), "€1.4K".into(), "€1.0K".into()));
+        assert_eq!((short(9.96, "EUR"), long(999.999, "EUR"), short(0.04, "EUR")), ("€10.0".into(), "€1,000.00".into(), "€0.0".into()));
+        assert_eq!((short(f64::NAN, "EUR"), long(f64::INFINITY, "EUR")), ("€0.0".into(), "€0.00".into()));
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn the_average_is_cut_to_thousandths_as_clickhouse_cuts_a_decimal() {
+        // Plausible's own test: 100.3, 40.3 and 60.6 average 67.066.
+        assert_eq!(average(201.2, 3.0), 67.066);
+        assert_eq!((average(0.3, 1.0), average(1.0, 3.0), average(2.0, 3.0)), (0.3, 0.333, 0.666));
+        assert_eq!((average(-2.0, 3.0), average(5.0, 0.0), average(f64::NAN, 2.0)), (-0.666, 0.0, 0.0));
+        // Weighted by sample intervals: 4 events of 2.5 sampled 1 in 2.
+        assert_eq!(average(20.0, 8.0), 2.5);
     }
 }
