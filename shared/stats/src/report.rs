@@ -1222,8 +1222,9 @@ fn dim_values(key: &Key, dims: &[Dim], names: &[Dimension], p: &Period) -> Vec<V
 
 /// The query as answered, echoed the way Plausible does.
 fn echo(q: &Query, dims: &[Dim], p: &Period, other: Option<&Period>, tz: &TimeZone) -> Value {
-    // Elixir writes a UTC site's (`Etc/UTC`) offset as `Z`, any other zone's as `+hh:mm`.
-    let utc = matches!(tz.iana_name(), Some("UTC" | "Etc/UTC"));
+    // Elixir writes the offset as `Z` for `Etc/UTC` alone (its
+    // `offset_to_string`), so a site in `UTC` reads `+00:00`.
+    let utc = tz.iana_name() == Some("Etc/UTC");
     let format = if utc { "%Y-%m-%dT%H:%M:%SZ" } else { "%Y-%m-%dT%H:%M:%S%:z" };
     let iso = |s: u64| {
         jiff::Timestamp::from_second(s as i64).map(|t| t.to_zoned_datetime(tz.clone()).strftime(format).to_string()).unwrap_or_default()
