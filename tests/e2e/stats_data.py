@@ -17,11 +17,20 @@ MIN = 60_000
 
 
 def rnd(x, places=0):
-    """Rounds half away from zero, as Plausible (Elixir) and Beacon (Rust) do;
-    Python's rnd() rounds half to even."""
+    """Rounds half away from zero, as Plausible rounds in Elixir (a
+    comparison's change); Python's round() rounds half to even."""
     q = Decimal(1).scaleb(-places)
     v = Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP)
     return int(v) if places == 0 else float(v)
+
+
+def sql_round(x, places=0):
+    """ClickHouse's round(x, places) on a Float64, where Plausible's SQL
+    rounds its rates and averages: scaled, then a tie to even (Python's
+    round() on the scaled float; checked against chDB). Pass x computed in
+    SQL's order, e.g. a / b * 100."""
+    v = round(x * 10**places)
+    return int(v) if places == 0 else v / 10**places
 
 
 def query(body, key=None, raw=None):
@@ -246,9 +255,9 @@ class Model:
             "pageviews": sum(e["name"] == "pageview" for e in evs),
             "events": sum(e["name"] != "engagement" for e in evs),
             "visits": visits,
-            "bounce_rate": rnd(100 * sum(s["bounce"] for s in ss) / visits) if visits else 0,
-            "visit_duration": rnd(sum(s["duration"] for s in ss) / visits) if visits else 0,
-            "views_per_visit": rnd(sum(s["pageviews"] for s in ss) / visits, 2) if visits else 0,
+            "bounce_rate": sql_round(sum(s["bounce"] for s in ss) / visits * 100) if visits else 0,
+            "visit_duration": sql_round(sum(s["duration"] for s in ss) / visits) if visits else 0,
+            "views_per_visit": sql_round(sum(s["pageviews"] for s in ss) / visits, 2) if visits else 0,
         }
 
     def breakdown(self, key, metrics, keep_event=lambda e: True):

@@ -17,7 +17,7 @@ import pytest
 
 from beacon import ENV, FIREFOX, request, send, session_cookie, sql, upgrade_headers, wait_rows
 from sessions import current_visitors_bounds, new_visitor
-from stats_data import MIN, as_table, at, ended, golden, ok, pick_days, query, rnd, send_all, wait_landed
+from stats_data import MIN, as_table, at, ended, golden, ok, pick_days, query, rnd, send_all, sql_round, wait_landed
 
 V1 = ["aggregate", "timeseries", "breakdown"]
 
@@ -268,7 +268,7 @@ def test_props_breakdown_goals_conversion_and_revenue(data):
 
     def goal(keep):
         a = m.aggregate(keep)
-        return [a["visitors"], a["events"], rnd(100 * a["visitors"] / total, 1)]
+        return [a["visitors"], a["events"], sql_round(a["visitors"] / total * 100, 2)]
 
     assert goals["Signup"] == goal(lambda e: e["name"] == "Signup")
     assert goals["Visit /thanks"] == goal(lambda e: e["name"] == "pageview" and e["path"] == "/thanks")
@@ -283,7 +283,8 @@ def test_props_breakdown_goals_conversion_and_revenue(data):
     for country, (visitors, rate, group_rate) in by_country.items():
         everyone = m.aggregate(lambda e: e["country"] == country)["visitors"]
         converted = m.aggregate(lambda e: e["country"] == country and e["name"] == "pageview" and e["path"].startswith("/blog/"))
-        want = [converted["visitors"], rnd(100 * converted["visitors"] / total, 1), rnd(100 * converted["visitors"] / everyone, 1)]
+        want = [converted["visitors"], sql_round(converted["visitors"] / total * 100, 2),
+                sql_round(converted["visitors"] / everyone * 100, 2)]
         assert [visitors, rate, group_rate] == want, country
 
 
@@ -358,7 +359,7 @@ def test_order_pagination_total_rows_and_percentage(data):
             pagination={"limit": 2, "offset": 1}, include={"total_rows": True})
     total = m.aggregate()["visitors"]
     assert [r["dimensions"][0] for r in got["results"]] == [k for k, _ in ranked[1:3]]
-    assert got["results"][0]["metrics"] == [ranked[1][1][0], rnd(100 * ranked[1][1][0] / total, 1)]
+    assert got["results"][0]["metrics"] == [ranked[1][1][0], sql_round(ranked[1][1][0] / total * 100, 1)]
     assert got["meta"]["total_rows"] == len(full)
     # Without total_rows the engine cuts the ranking in SQL: the same page.
     cut = q(data, metrics=["visitors"], dimensions=["event:page"], pagination={"limit": 2, "offset": 1})
@@ -442,7 +443,7 @@ def test_v1_endpoints_answer_like_plausible(data):
     for country in {e["country"] for e in m.events}:
         converted = m.aggregate(lambda e: e["country"] == country and e["name"] == "Signup")["visitors"]
         if converted:
-            want[country] = [converted, rnd(100 * converted / m.aggregate(lambda e: e["country"] == country)["visitors"], 1)]
+            want[country] = [converted, sql_round(converted / m.aggregate(lambda e: e["country"] == country)["visitors"] * 100, 2)]
     assert want and {r["country"]: [r["visitors"], r["conversion_rate"]] for r in cr["results"]} == want
     days = ok(v1("timeseries", dict(period, metrics="conversion_rate", interval="day", filters="event:goal==Signup")))
     want = []
@@ -450,7 +451,7 @@ def test_v1_endpoints_answer_like_plausible(data):
         on = lambda e: utc(e["t"]).date().isoformat() == day  # noqa: E731
         everyone = m.aggregate(on)["visitors"]
         converted = m.aggregate(lambda e: on(e) and e["name"] == "Signup")["visitors"]
-        want.append({"date": day, "conversion_rate": rnd(100 * converted / everyone, 1) if everyone else 0})
+        want.append({"date": day, "conversion_rate": sql_round(converted / everyone * 100, 2) if everyone else 0})
     assert days["results"] == want
 
 
@@ -882,7 +883,7 @@ def test_entry_and_exit_pages_count_visits(data):
             want[s[key]][1] += s["bounce"]
             want[s[key]][2].add(s["visit"]["vid"])
         got = as_table(q(data, metrics=["visitors", "visits", "bounce_rate"], dimensions=[dim]))
-        assert got == {h: [len(v), n, rnd(100 * b / n)] for h, (n, b, v) in want.items()}, dim
+        assert got == {h: [len(v), n, sql_round(b / n * 100)] for h, (n, b, v) in want.items()}, dim
     assert {s["entry_host"] for s in stats} != {s["exit_host"] for s in stats}
 
 
@@ -920,7 +921,7 @@ def test_time_on_page_and_scroll_depth_by_page(data):
         # A page nobody engaged with has neither: null, as Plausible's are.
         assert top == (rnd(sum(e["payload"]["e"] for e in engaged) / 1000 / len(visits)) if visits else None), page
         deepest = [max(e["payload"]["sd"] for e in s if e in engaged) for s in visits]
-        assert sd == (rnd(sum(deepest) / len(deepest)) if deepest else None), page
+        assert sd == (sql_round(sum(deepest) / len(deepest)) if deepest else None), page
     assert any(top is None for _, top, _ in got.values()) and any(top for _, top, _ in got.values()), got
 
 

@@ -17,7 +17,7 @@ import urllib.parse
 import pytest
 
 from beacon import ENV, request
-from stats_data import as_table, golden, ok, query, rnd
+from stats_data import as_table, golden, ok, query, rnd, sql_round
 
 METRICS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events", "percentage",
            "conversion_rate", "group_conversion_rate", "total_revenue", "average_revenue", "time_on_page", "scroll_depth"]
@@ -424,7 +424,7 @@ def test_random_filter_trees_under_goals_props_and_conversion_rates(data):
         for name, goal in GOALS.items():
             a = m.aggregate(lambda e: keep(e) and goal(e))
             if a["visitors"]:
-                want[name] = [a["visitors"], a["events"], rnd(100 * a["visitors"] / everyone, 1)]
+                want[name] = [a["visitors"], a["events"], sql_round(a["visitors"] / everyone * 100, 2)]
         got = as_table(ok(query(dict(body, metrics=["visitors", "events", "conversion_rate"], dimensions=["event:goal"]))))
         assert got == want, (tree, got, want)
         got = as_table(ok(query(dict(body, metrics=["visitors", "events"], dimensions=["event:props:plan"]))))
@@ -435,7 +435,7 @@ def test_random_filter_trees_under_goals_props_and_conversion_rates(data):
             converted = m.aggregate(lambda e: keep(e) and GOALS[name](e) and e["country"] == country)["visitors"]
             if converted:
                 group = m.aggregate(lambda e: base(e) and e["country"] == country)["visitors"]
-                want[country] = [converted, rnd(100 * converted / everyone, 1), rnd(100 * converted / group, 1)]
+                want[country] = [converted, sql_round(converted / everyone * 100, 2), sql_round(converted / group * 100, 2)]
         got = as_table(ok(query(dict(body, metrics=["visitors", "conversion_rate", "group_conversion_rate"], dimensions=["visit:country"],
                                      filters=[tree, ["is", "event:goal", [name]]]))))
         assert got == want, (tree, name, got, want)

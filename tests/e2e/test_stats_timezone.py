@@ -12,7 +12,7 @@ import pytest
 
 import stats_data
 from beacon import ENV, FIREFOX, request, send
-from stats_data import as_table, ok, query, rnd, wait_rows
+from stats_data import as_table, ok, query, sql_round, wait_rows
 
 ZONE = zoneinfo.ZoneInfo(ENV["TEAM_TIMEZONE"])
 
@@ -119,7 +119,7 @@ def summary(vs):
     """visits, bounce_rate and visit_duration of the visits `vs`."""
     bounces = sum(sum(e["name"] != "engagement" for e in v) == 1 for v in vs)
     duration = sum((v[-1]["t"] - v[0]["t"]) // 1000 for v in vs)
-    return [len(vs), rnd(100 * bounces / len(vs)), rnd(duration / len(vs))]
+    return [len(vs), sql_round(bounces / len(vs) * 100), sql_round(duration / len(vs))]
 
 
 def test_visits_count_where_active_and_bucket_by_their_last_event(data):

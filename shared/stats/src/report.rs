@@ -1137,6 +1137,14 @@ fn round_to(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
+/// ClickHouse's `round(x, places)` on a Float64, which Plausible's SQL
+/// applies to its rates and averages: scaled, then a tie goes to the even
+/// neighbour (a bounce rate of 12.5 is 12, a share of 6.25 is 6.2).
+fn round_sql(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round_ties_even() / f
+}
+
 /// A metric's value from the raw aggregates of its group.
 fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
     let visits = get(v, Raw::SessionVisits);
@@ -1145,17 +1153,19 @@ fn metric_number(m: Metric, v: &BTreeMap<Raw, f64>) -> f64 {
         Metric::Visits => v.get(&Raw::Visits).copied().unwrap_or(visits).round(),
         Metric::Pageviews => get(v, Raw::Pageviews).round(),
         Metric::Events => get(v, Raw::Events).round(),
-        Metric::ViewsPerVisit => round_to(ratio(get(v, Raw::SessionPageviews), visits), 2),
-        Metric::BounceRate => (ratio(get(v, Raw::Bounces), v.get(&Raw::EnteredVisits).copied().unwrap_or(visits)) * 100.0).round(),
-        Metric::VisitDuration => ratio(get(v, Raw::Duration), visits).round(),
-        Metric::Percentage => round_to(get(v, Raw::Share) * 100.0, 1),
-        Metric::ConversionRate => round_to(get(v, Raw::Converted) * 100.0, 1),
-        Metric::GroupConversionRate => round_to(get(v, Raw::GroupConverted) * 100.0, 1),
+        // Rounded where Plausible's SQL rounds them (`round_sql`), rates of
+        // conversion to two places as its current special metrics do.
+        Metric::ViewsPerVisit => round_sql(ratio(get(v, Raw::SessionPageviews), visits), 2),
+        Metric::BounceRate => round_sql(ratio(get(v, Raw::Bounces), v.get(&Raw::EnteredVisits).copied().unwrap_or(visits)) * 100.0, 0),
+        Metric::VisitDuration => round_sql(ratio(get(v, Raw::Duration), visits), 0),
+        Metric::Percentage => round_sql(get(v, Raw::Share) * 100.0, 1),
+        Metric::ConversionRate => round_sql(get(v, Raw::Converted) * 100.0, 2),
+        Metric::GroupConversionRate => round_sql(get(v, Raw::GroupConverted) * 100.0, 2),
         // Plausible's revenue columns are decimals to three places.
         Metric::TotalRevenue => round_to(get(v, Raw::Revenue), 3),
         Metric::AverageRevenue => revenue::average(get(v, Raw::Revenue), get(v, Raw::RevenueEvents)),
         Metric::TimeOnPage => ratio(get(v, Raw::EngagementMs) / 1000.0, get(v, Raw::EngagedVisits)).round(),
-        Metric::ScrollDepth => ratio(get(v, Raw::ScrollSum), get(v, Raw::EngagedVisits)).round(),
+        Metric::ScrollDepth => round_sql(ratio(get(v, Raw::ScrollSum), get(v, Raw::EngagedVisits)), 0),
     }
 }
 

@@ -516,6 +516,7 @@ fn goals_are_counted_in_one_statement_and_convert_against_all_visitors() {
 #[wasm_bindgen_test]
 fn conversion_rate_divides_by_all_visitors_and_group_conversion_rate_by_the_groups() {
     // Plausible's own case: EE has 2 visitors, one converted; GB 1, converted.
+    // Rates to two places, as Plausible's current special metrics round them.
     let goals = vec![Goal::event("Signup")];
     let fake = Fake::new(vec![
         ("IN ('Signup')", json!([{"c0": "EE", "c1": 1}, {"c0": "GB", "c1": 1}])),
@@ -528,7 +529,7 @@ fn conversion_rate_divides_by_all_visitors_and_group_conversion_rate_by_the_grou
     let out = run_q(&fake, body, &goals).unwrap();
     assert_eq!(
         out["results"],
-        json!([{"metrics": [1, 33.3, 50.0], "dimensions": ["EE"]}, {"metrics": [1, 33.3, 100.0], "dimensions": ["GB"]}])
+        json!([{"metrics": [1, 33.33, 50.0], "dimensions": ["EE"]}, {"metrics": [1, 33.33, 100.0], "dimensions": ["GB"]}])
     );
     // The denominators drop the top-level goal and property filters.
     let seen = fake.seen.borrow();
@@ -1780,4 +1781,29 @@ fn current_visitors_are_an_error_when_ae_answers_no_count() {
     }
     let fake = Fake::new(vec![("count(DISTINCT", json!([{"c0": 0}]))]);
     assert_eq!(pollster::block_on(current_visitors(&fake, &site, NOW)), Ok(0));
+}
+
+#[test]
+#[wasm_bindgen_test]
+fn rates_and_averages_round_ties_to_even_as_plausibles_sql_does() {
+    // ClickHouse's `round` on a Float64 (checked against chDB): 12.5 is 12,
+    // 13.5 is 14, and scaled values tie the same way.
+    let raw = |pairs: &[(Raw, f64)]| pairs.iter().copied().collect::<BTreeMap<Raw, f64>>();
+    let eight_visits = raw(&[(Raw::SessionVisits, 8.0), (Raw::Bounces, 1.0), (Raw::Duration, 100.0), (Raw::SessionPageviews, 9.0)]);
+    assert_eq!(metric_number(Metric::BounceRate, &eight_visits), 12.0);
+    assert_eq!(metric_number(Metric::VisitDuration, &eight_visits), 12.0);
+    assert_eq!(metric_number(Metric::ViewsPerVisit, &eight_visits), 1.12);
+    let odd = raw(&[(Raw::SessionVisits, 8.0), (Raw::Bounces, 3.0), (Raw::Duration, 108.0), (Raw::SessionPageviews, 11.0)]);
+    assert_eq!(metric_number(Metric::BounceRate, &odd), 38.0);
+    assert_eq!(metric_number(Metric::VisitDuration, &odd), 14.0);
+    assert_eq!(metric_number(Metric::ViewsPerVisit, &odd), 1.38);
+    // A share of 1 in 16 is 6.25%: 6.2; 5 in 16 is 31.25%: 31.2.
+    assert_eq!(metric_number(Metric::Percentage, &raw(&[(Raw::Share, 1.0 / 16.0)])), 6.2);
+    assert_eq!(metric_number(Metric::Percentage, &raw(&[(Raw::Share, 5.0 / 16.0)])), 31.2);
+    // Conversion rates to two places: 1 in 800 is 0.125%: 0.12; 2 in 3: 66.67.
+    assert_eq!(metric_number(Metric::ConversionRate, &raw(&[(Raw::Converted, 1.0 / 800.0)])), 0.12);
+    assert_eq!(metric_number(Metric::GroupConversionRate, &raw(&[(Raw::GroupConverted, 2.0 / 3.0)])), 66.67);
+    // Deepest scrolls of 40 and 45: 42.5 is 42.
+    let scrolled = raw(&[(Raw::ScrollSum, 85.0), (Raw::EngagedVisits, 2.0)]);
+    assert_eq!(metric_number(Metric::ScrollDepth, &scrolled), 42.0);
 }
