@@ -426,6 +426,22 @@ def test_v1_endpoints_answer_like_plausible(data):
     ts = ok(v1("timeseries", dict(period, metrics="pageviews", interval="day")))
     assert [r["date"] for r in ts["results"]] == data["range"]
     assert sum(r["pageviews"] for r in ts["results"]) == a["pageviews"]
+    # A bucket without data reads as Plausible's `empty_row`: counts 0, rates
+    # 0.0 and no visit duration (pick_days leaves the day after free).
+    after = (data["d1"] + dt.timedelta(days=1)).isoformat()
+    ts = request("GET", ENV["QUERY_URL"] + "/api/v1/stats/timeseries?" + urllib.parse.urlencode(
+        dict(period, date=f"{data['range'][1]},{after}", metrics="visits,bounce_rate,visit_duration,views_per_visit")),
+        None, {"authorization": "Bearer " + ENV["DEMO_API_KEY"]})
+    assert ts.status == 200, ts.body
+    assert '"bounce_rate":0.0' in ts.body.replace(" ", "")
+    empty = ts.json()["results"][1]
+    assert empty == {"date": after, "visits": 0, "bounce_rate": 0.0, "visit_duration": None, "views_per_visit": 0.0}, empty
+    # v1's timeseries takes views_per_visit, as Plausible's v1 does (v2
+    # refuses it beside a dimension); the scripted visits keep to their day.
+    on_d1 = lambda e: utc(e["t"]).date() == data["d1"]  # noqa: E731
+    d1 = m.aggregate(on_d1, lambda visit: on_d1(visit[0]))
+    assert ts.json()["results"][0] == {"date": data["range"][1], **{k: d1[k] for k in
+                                       ["visits", "bounce_rate", "visit_duration", "views_per_visit"]}}
     bd = ok(v1("breakdown", dict(period, property="event:page", metrics="visitors", limit="1", page="1", filters="event:page==/blog/**")))
     blog = {k: v for k, v in m.breakdown(lambda e: e["path"], ["visitors"]).items() if k.startswith("/blog/")}
     top = sorted(blog.items(), key=lambda kv: (-kv[1][0], kv[0]))[0]

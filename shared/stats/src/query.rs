@@ -170,9 +170,10 @@ pub struct Query {
     pub limit: u64,
     /// Rows skipped.
     pub offset: u64,
-    /// `time` stands for v1's interval for a range rather than v2's unit
-    /// (set by v1 for `period=all`, never by a v2 body).
-    pub v1_time: bool,
+    /// The body a v1 call became: v1's validation rules apply, and `time`
+    /// (v1's `period=all`) stands for v1's interval for a range rather
+    /// than v2's unit. Never set by a v2 body.
+    pub from_v1: bool,
 }
 
 fn invalid(at: &str, msg: impl std::fmt::Display) -> StatsError {
@@ -187,6 +188,17 @@ pub fn parse(body: &[u8]) -> Result<Query, StatsError> {
 
 /// Validates an already decoded request body.
 pub fn from_value(value: &Value) -> Result<Query, StatsError> {
+    from_value_as(value, false)
+}
+
+/// Validates the v2 body a v1 call became ([`crate::v1::to_v2`]): v1's
+/// rules where they differ (its timeseries takes `views_per_visit`, as
+/// Plausible's v1 does), and `time` as v1's interval.
+pub fn from_v1_value(value: &Value) -> Result<Query, StatsError> {
+    from_value_as(value, true)
+}
+
+fn from_value_as(value: &Value, v1: bool) -> Result<Query, StatsError> {
     let Value::Object(obj) = value else { return Err(invalid("#", "Request body must be a JSON object")) };
     const KEYS: &[&str] = &["site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "include", "pagination"];
     if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
@@ -229,7 +241,7 @@ pub fn from_value(value: &Value) -> Result<Query, StatsError> {
         comparison,
         limit,
         offset,
-        v1_time: false,
+        from_v1: v1,
     };
     validate(&query)?;
     Ok(query)
@@ -607,6 +619,7 @@ fn validate(q: &Query) -> Result<(), StatsError> {
     if let Some((d, _)) = used.iter().find(|(d, depth)| *depth > 0 && (*d == "event:goal" || *d == "event:hostname")) {
         return Err(invalid("#/filters", format_args!("Invalid filters. Dimension `{d}` can only be filtered at the top level.")));
     }
+    let v1_timeseries = q.from_v1 && q.dimensions.iter().all(Dimension::is_time);
     for (i, m) in q.metrics.iter().enumerate() {
         let at = format!("#/metrics/{i}");
         match m {
@@ -633,7 +646,9 @@ fn validate(q: &Query) -> Result<(), StatsError> {
             Metric::ViewsPerVisit if filtered("event:page") => {
                 return Err(invalid(&at, "Metric `views_per_visit` cannot be queried with a filter on `event:page`."));
             }
-            Metric::ViewsPerVisit if !q.dimensions.is_empty() => {
+            // v1's timeseries answers it by time bucket (Plausible's v1
+            // refuses it in breakdowns only).
+            Metric::ViewsPerVisit if !(q.dimensions.is_empty() || v1_timeseries) => {
                 return Err(invalid(&at, "Metric `views_per_visit` cannot be queried with `dimensions`."));
             }
             _ => {}

@@ -224,7 +224,7 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     if matches!(&q.date_range, DateRange::Named(name) if name == "all") {
         main = period::all_since(&main, first_data(&ctx, &main).await?, &ctx.tz)?;
     }
-    let dims = q.dimensions.iter().map(|d| dimension(d, &main, q.v1_time)).collect::<Vec<_>>();
+    let dims = q.dimensions.iter().map(|d| dimension(d, &main, q.from_v1)).collect::<Vec<_>>();
     // The comparison period is independent of the main one: both at once.
     let other = q.comparison.as_ref().map(|how| period::compare(&main, how, &ctx.tz, now_ms)).transpose()?;
     let (mut rows, mut cmp) = match &other {
@@ -375,10 +375,10 @@ fn name_places(rows: &mut Rows, q: &Query) {
     }
 }
 
-fn dimension(d: &Dimension, p: &Period, v1_time: bool) -> Dim {
+fn dimension(d: &Dimension, p: &Period, from_v1: bool) -> Dim {
     let blob = |b| Dim::Col(Column::Blob(b));
     match d.0.as_str() {
-        "time" if v1_time => Dim::Time(period::v1_unit(p)),
+        "time" if from_v1 => Dim::Time(period::v1_unit(p)),
         "time" => Dim::Time(period::auto_unit(p)),
         "time:hour" => Dim::Time(Unit::Hour),
         "time:day" => Dim::Time(Unit::Day),

@@ -107,7 +107,7 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
                 // v1's default interval is by period name (Plausible's
                 // `Interval.default_for_period`), not by length as v2's `time`.
                 // `all` has no name's default but its range's: `time`,
-                // which the caller marks as v1's (`Query::v1_time`).
+                // which the caller marks as v1's (`Query::from_v1`).
                 None => match period {
                     "day" => "time:hour",
                     "all" => "time",
@@ -240,6 +240,17 @@ pub fn site_param(params: &[(String, String)]) -> Result<String, StatsError> {
     param(params, "site_id").filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(|| bad("site_id: required"))
 }
 
+/// A metric in a v1 timeseries bucket with no data, as Plausible's
+/// `Timeseries.empty_row` fills it: counts 0, rates 0.0, and no visit
+/// duration (nor time on page) at all.
+fn empty_bucket(metric: &str) -> Value {
+    match metric {
+        "views_per_visit" | "bounce_rate" | "conversion_rate" | "group_conversion_rate" => json!(0.0),
+        "visit_duration" | "time_on_page" => Value::Null,
+        _ => json!(0),
+    }
+}
+
 /// The v1 answer for a v2 `answer` to the body [`to_v2`] made.
 pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
     let metrics: Vec<&str> = body["metrics"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
@@ -270,7 +281,7 @@ pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
                 .iter()
                 .map(|label| {
                     let row = rows.iter().find(|r| r["dimensions"].get(0) == Some(label));
-                    let mut m = row.map(named).unwrap_or_else(|| metrics.iter().map(|m| (v1_name(m), json!(0))).collect());
+                    let mut m = row.map(named).unwrap_or_else(|| metrics.iter().map(|m| (v1_name(m), empty_bucket(m))).collect());
                     m.insert("date".into(), label.clone());
                     Value::Object(m)
                 })
@@ -438,6 +449,18 @@ mod tests {
             to_v2(Endpoint::Timeseries, &p(&[("site_id", "s"), ("period", "month"), ("date", "2024-02-10"), ("interval", "day")])).unwrap();
         assert_eq!(t["date_range"], json!(["2024-02-01", "2024-02-29"]));
         assert!(crate::query::parse(t.to_string().as_bytes()).is_ok());
+        // Views per visit: v1's timeseries takes it, as Plausible's v1 does,
+        // where v2 (a time dimension is a dimension) and v1's breakdown refuse it.
+        let vpv = |endpoint, extra: (&str, &str)| {
+            to_v2(endpoint, &p(&[("site_id", "s"), ("period", "7d"), ("metrics", "visits,views_per_visit"), extra])).unwrap()
+        };
+        let by_day = vpv(Endpoint::Timeseries, ("interval", "day"));
+        assert!(crate::query::from_v1_value(&by_day).is_ok_and(|q| q.from_v1));
+        let refused =
+            |r: Result<crate::query::Query, StatsError>| matches!(r, Err(StatsError::Invalid(m)) if m.contains("`views_per_visit`"));
+        assert!(refused(crate::query::from_value(&by_day)));
+        assert!(refused(crate::query::from_v1_value(&vpv(Endpoint::Breakdown, ("property", "visit:source")))));
+        assert!(refused(crate::query::from_v1_value(&vpv(Endpoint::Timeseries, ("filters", "event:page==/a")))));
         // v1's default interval goes by the period's name; `date` is a day.
         let interval = |period: &str, interval: Option<&str>| {
             let mut pairs = vec![("site_id", "s"), ("period", period), ("date", "2024-02-10")];
@@ -520,8 +543,19 @@ mod tests {
             json!({"results": [{"metrics": [50.0], "dimensions": ["2024-01-02"]}], "meta": {"time_labels": ["2024-01-01", "2024-01-02"]}});
         assert_eq!(
             shape(Endpoint::Timeseries, &rates, &answer),
-            json!({"results": [{"date": "2024-01-01", "conversion_rate": 0}, {"date": "2024-01-02", "conversion_rate": 50.0}]})
+            json!({"results": [{"date": "2024-01-01", "conversion_rate": 0.0}, {"date": "2024-01-02", "conversion_rate": 50.0}]})
         );
+        // An empty bucket as Plausible's `empty_row`: no visit duration.
+        let sessions =
+            json!({"metrics": ["visits", "bounce_rate", "visit_duration", "views_per_visit", "time_on_page"], "dimensions": ["time:day"]});
+        let answer = json!({"results": [], "meta": {"time_labels": ["2024-01-01"]}});
+        assert_eq!(
+            shape(Endpoint::Timeseries, &sessions, &answer),
+            json!({"results": [{"date": "2024-01-01", "visits": 0, "bounce_rate": 0.0, "visit_duration": null, "views_per_visit": 0.0,
+                                "time_on_page": null}]})
+        );
+        let text = serde_json::to_string(&shape(Endpoint::Timeseries, &sessions, &answer)).unwrap_or_default();
+        assert!(text.contains(r#""bounce_rate":0.0"#) && text.contains(r#""visits":0}"#), "{text}");
         let answer =
             json!({"results": [{"metrics": [1, 2], "dimensions": ["2024-01-02"]}], "meta": {"time_labels": ["2024-01-01", "2024-01-02"]}});
         assert_eq!(

@@ -233,9 +233,13 @@ async fn stats(
         Api::V2 => e,
     };
     // Validate first: a broken body is the caller's 400 whatever it names.
-    let mut parsed = query::from_value(&body).map_err(in_callers_terms)?;
-    // A bare `time` from v1 (only `all`'s timeseries default) is v1's interval for the range.
-    parsed.v1_time = matches!(api, Api::V1(_));
+    // A v1 body follows v1's rules, and a bare `time` in it (only `all`'s
+    // timeseries default) is v1's interval for the range.
+    let parsed = match api {
+        Api::V2 => query::from_value(&body),
+        Api::V1(_) => query::from_v1_value(&body),
+    }
+    .map_err(in_callers_terms)?;
     let site = visible_site(env, principal, &parsed.site_id).await?;
     let goals = goals::for_site(env, &site.id).await?;
     let info = SiteInfo { id: site.id.clone(), timezone: site.timezone.clone() };

@@ -1427,7 +1427,7 @@ fn all_runs_from_the_day_of_the_sites_first_data() {
     let mut v1 =
         parse(json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "all", "dimensions": ["time"]}).to_string().as_bytes())
             .unwrap();
-    v1.v1_time = true;
+    v1.from_v1 = true;
     let out = pollster::block_on(run(&fake, &v1, &site(), &[], NOW)).unwrap();
     assert_eq!(out["query"]["dimensions"], json!(["time:day"]));
     // No data yet (ClickHouse's min over no rows is 0): today alone.
@@ -1443,7 +1443,7 @@ fn all_runs_from_the_day_of_the_sites_first_data() {
     let fake = Fake::new(vec![("min(toUnixTimestamp(timestamp))", json!([{"c0": 1_703_073_600}]))]);
     let out = pollster::block_on(run(&fake, &v1, &site(), &[], NOW)).unwrap();
     assert_eq!(out["query"]["dimensions"], json!(["time:month"]));
-    v1.v1_time = false;
+    v1.from_v1 = false;
     let out = pollster::block_on(run(&fake, &v1, &site(), &[], NOW)).unwrap();
     assert_eq!(out["query"]["dimensions"], json!(["time:week"]));
 }
