@@ -312,6 +312,8 @@ mod tests {
         // short as $50.4, where the double 50.45 is just above the tie.
         assert_eq!(money(50.45, "USD"), json!({"short": "$50.4", "long": "$50.45", "value": 50.45, "currency": "USD"}));
         assert_eq!((short(0.25, "USD"), short(0.35, "USD"), short(0.351, "USD")), ("$0.2".into(), "$0.4".into(), "$0.4".into()));
+        // Past the tie by a digit further on: up, even from an even digit.
+        assert_eq!((short(0.251, "USD"), short(0.2501, "USD")), ("$0.3".into(), "$0.3".into()));
         assert_eq!((long(0.125, "USD"), long(0.135, "USD"), long(-0.125, "USD")), ("$0.12".into(), "$0.14".into(), "-$0.12".into()));
         assert_eq!((long(2.5, "JPY"), long(3.5, "JPY"), long(1.0005, "KWD")), ("¥2".into(), "¥4".into(), "KWD\u{a0}1.000".into()));
         assert_eq!((short(1250.0, "EUR"), short(1350.0, "EUR"), short(999.95, "EUR")), ("€1.2K".into(), "€1.4K".into(), "€1.0K".into()));
