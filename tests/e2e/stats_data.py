@@ -210,6 +210,15 @@ def wait_landed(d0, d1, count, timeout=30.0):
     wait_rows(ENV["DEMO_SITE_ID"], at(d0, 0), at(d1, 0) + 86_400_000, count, timeout)
 
 
+def is_bounce(visit):
+    """Plausible's bounce (its session store since v3.1): fewer than two
+    pageviews and no interactive custom event (not engagement, not sent
+    with `i: false`)."""
+    pageviews = sum(e["name"] == "pageview" for e in visit)
+    custom = [e for e in visit if e["name"] not in ("pageview", "engagement")]
+    return pageviews < 2 and not any(e.get("payload", {}).get("i", True) for e in custom)
+
+
 def ended(visit):
     """When a visit's last event other than engagement was: Plausible's
     engagement keeps a visit open but neither lengthens nor moves it."""
@@ -234,10 +243,9 @@ class Model:
                 current.append(e)
 
     def session_stats(self, s):
-        core = [e for e in s if e["name"] != "engagement"]
         return {
             "start": s[0]["t"],
-            "bounce": len(core) == 1,
+            "bounce": is_bounce(s),
             "duration": (ended(s) - s[0]["t"]) // 1000,
             "pageviews": sum(e["name"] == "pageview" for e in s),
             "entry": next(e["path"] for e in s if e["name"] == "pageview"),

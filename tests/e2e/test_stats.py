@@ -62,6 +62,30 @@ def test_a_visit_enters_on_its_first_pageview_and_one_without_is_on_no_page():
     assert ok(query(dict(day, metrics=["visitors", "visits", "pageviews"])))["results"][0]["metrics"] == [2, 2, 1]
 
 
+def test_a_bounce_has_under_two_pageviews_and_no_interactive_custom_event():
+    """Plausible's bounce since v3.1: a visit of one interactive custom
+    event is no bounce, and a pageview after a non-interactive custom
+    event leaves a bounce. Each visit has its own utm_source to tell them
+    apart."""
+    d0, _ = pick_days()
+    net = f"198.18.{uuid.uuid4().int % 250 + 1}"
+    script = [("a", 10, [("Autoplay", False), ("pageview", True)]), ("b", 11, [("Signup", True)]),
+              ("c", 12, [("pageview", True), ("Autoplay", False)]), ("d", 13, [("pageview", True), ("pageview", True)])]
+    n = 0
+    for tag, hour, events in script:
+        for minute, (name, interactive) in enumerate(events):
+            payload = {"n": name, "u": f"https://{ENV['DEMO_DOMAIN']}/bounce-{tag}?utm_source=bounce-{tag}"}
+            if not interactive:
+                payload["i"] = False
+            r = send(payload, ip=f"{net}.{hour}", ua=FIREFOX, headers={"x-beacon-dev-time": str(at(d0, hour, minute))})
+            assert r.status == 202, (r.status, r.body)
+            n += 1
+            wait_landed(d0, d0, n)
+    got = as_table(ok(query({"site_id": ENV["DEMO_DOMAIN"], "date_range": [d0.isoformat(), d0.isoformat()],
+                             "metrics": ["visits", "bounce_rate"], "dimensions": ["visit:utm_source"]})))
+    assert got == {"bounce-a": [1, 100], "bounce-b": [1, 0], "bounce-c": [1, 100], "bounce-d": [1, 0]}, got
+
+
 def test_aggregate_every_core_metric(data):
     expected = data["model"].aggregate()
     got = q(data, metrics=ALL)

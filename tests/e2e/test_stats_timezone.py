@@ -12,7 +12,7 @@ import pytest
 
 import stats_data
 from beacon import ENV, FIREFOX, request, send
-from stats_data import as_table, ok, query, sql_round, wait_rows
+from stats_data import as_table, is_bounce, ok, query, sql_round, wait_rows
 
 ZONE = zoneinfo.ZoneInfo(ENV["TEAM_TIMEZONE"])
 
@@ -117,7 +117,7 @@ def visits_of(data):
 
 def summary(vs):
     """visits, bounce_rate and visit_duration of the visits `vs`."""
-    bounces = sum(sum(e["name"] != "engagement" for e in v) == 1 for v in vs)
+    bounces = sum(is_bounce(v) for v in vs)
     duration = sum((v[-1]["t"] - v[0]["t"]) // 1000 for v in vs)
     return [len(vs), sql_round(bounces / len(vs) * 100), sql_round(duration / len(vs))]
 

@@ -1,8 +1,10 @@
 //! Sessions, with Plausible's semantics, as a pure state machine.
 //!
 //! A session continues while the visitor's last event is at most 30 minutes
-//! old. It starts as a bounce; a later interactive event (not `engagement`,
-//! not `i: false`) clears that. Duration is last event − first event,
+//! old. It is a bounce while it has fewer than two pageviews and no
+//! interactive custom event (not `engagement`, not `i: false`), as
+//! Plausible's session store has it since v3.1. Duration is last event −
+//! first event,
 //! engagement aside: as in Plausible, an engagement event keeps the
 //! session open for another 30 minutes but changes none of its figures
 //! (no duration, no pageview or event, no rows but its own), and one with
@@ -133,7 +135,9 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
         }
     }
     row.events = row.events.saturating_add(1);
-    if event.interactive {
+    // Plausible's rule: a second pageview, or an interactive custom event,
+    // and the visit is no bounce (a lone pageview's flag does not count).
+    if row.pageviews >= 2 || interactive_custom(&event) {
         row.is_bounce = false;
     }
     row.duration_s = session.end_ms.saturating_sub(row.start_ms) / 1000;
@@ -145,6 +149,12 @@ pub fn track(current: Option<Session>, mut event: Event) -> Update {
     }
     rows.push(encode_event(&event, session.entry()));
     Update { session: Some(session), rows }
+}
+
+/// A custom event the visitor did (not a pageview, nor one sent with
+/// `i: false`): it makes a visit no bounce. Engagement never reaches here.
+fn interactive_custom(event: &Event) -> bool {
+    event.interactive && !event.is_pageview()
 }
 
 fn start(event: Event) -> Update {
@@ -161,7 +171,7 @@ fn start(event: Event) -> Update {
         exit_page: page,
         entry_hostname: host.clone(),
         exit_hostname: host,
-        is_bounce: true,
+        is_bounce: !interactive_custom(&event),
         duration_s: 0,
         pageviews: u32::from(pageview),
         events: 1,

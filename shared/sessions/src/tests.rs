@@ -116,6 +116,33 @@ fn thirty_minutes_exactly_continues_one_more_ms_starts_anew() {
 
 #[test]
 #[wasm_bindgen_test]
+fn a_bounce_has_under_two_pageviews_and_no_interactive_custom_event() {
+    // Plausible's rule since v3.1 (its session store): the pageview's own
+    // flag never clears a bounce, a second pageview or a custom event does.
+    let bounce = |events: &[(&str, bool)]| {
+        let mut s = Sim::default();
+        for (i, (name, interactive)) in (0u64..).zip(events) {
+            s.send_with(1, T0 + i * 1000, name, "/", *interactive);
+        }
+        s.weighted(Double::IsBounce)
+    };
+    assert_eq!(bounce(&[("pageview", true)]), 1.0);
+    assert_eq!(bounce(&[("pageview", true), ("pageview", true)]), 0.0);
+    // A visit of one interactive custom event is no bounce; of a
+    // non-interactive one, it is.
+    assert_eq!(bounce(&[("Signup", true)]), 0.0);
+    assert_eq!(bounce(&[("Autoplay", false)]), 1.0);
+    // A pageview after a non-interactive custom event leaves a bounce (one
+    // pageview, no interactive custom event), and the second clears it.
+    assert_eq!(bounce(&[("Autoplay", false), ("pageview", true)]), 1.0);
+    assert_eq!(bounce(&[("Autoplay", false), ("pageview", true), ("pageview", true)]), 0.0);
+    assert_eq!(bounce(&[("Autoplay", false), ("Signup", true)]), 0.0);
+    // A pageview sent as non-interactive still counts toward two.
+    assert_eq!(bounce(&[("pageview", true), ("pageview", false)]), 0.0);
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn custom_interactive_event_clears_bounce_non_interactive_does_not() {
     let mut s = Sim::default();
     s.send(1, T0, "pageview", "/").send_with(1, T0 + 1000, "Video Autoplay", "/", false);
