@@ -170,9 +170,9 @@ pub struct Query {
     pub limit: u64,
     /// Rows skipped.
     pub offset: u64,
-    /// The body a v1 call became: v1's validation rules apply, and `time`
-    /// (v1's `period=all`) stands for v1's interval for a range rather
-    /// than v2's unit. Never set by a v2 body.
+    /// The body a v1 call became: `time` (v1's `period=all`) stands for
+    /// v1's interval for a range rather than v2's unit. Never set by a v2
+    /// body.
     pub from_v1: bool,
 }
 
@@ -191,9 +191,8 @@ pub fn from_value(value: &Value) -> Result<Query, StatsError> {
     from_value_as(value, false)
 }
 
-/// Validates the v2 body a v1 call became ([`crate::v1::to_v2`]): v1's
-/// rules where they differ (its timeseries takes `views_per_visit`, as
-/// Plausible's v1 does), and `time` as v1's interval.
+/// Validates the v2 body a v1 call became ([`crate::v1::to_v2`]), where
+/// `time` stands for v1's interval ([`Query::from_v1`]).
 pub fn from_v1_value(value: &Value) -> Result<Query, StatsError> {
     from_value_as(value, true)
 }
@@ -619,7 +618,7 @@ fn validate(q: &Query) -> Result<(), StatsError> {
     if let Some((d, _)) = used.iter().find(|(d, depth)| *depth > 0 && (*d == "event:goal" || *d == "event:hostname")) {
         return Err(invalid("#/filters", format_args!("Invalid filters. Dimension `{d}` can only be filtered at the top level.")));
     }
-    let v1_timeseries = q.from_v1 && q.dimensions.iter().all(Dimension::is_time);
+    let by_time_only = q.dimensions.iter().all(Dimension::is_time);
     for (i, m) in q.metrics.iter().enumerate() {
         let at = format!("#/metrics/{i}");
         match m {
@@ -646,9 +645,9 @@ fn validate(q: &Query) -> Result<(), StatsError> {
             Metric::ViewsPerVisit if filtered("event:page") => {
                 return Err(invalid(&at, "Metric `views_per_visit` cannot be queried with a filter on `event:page`."));
             }
-            // v1's timeseries answers it by time bucket (Plausible's v1
-            // refuses it in breakdowns only).
-            Metric::ViewsPerVisit if !(q.dimensions.is_empty() || v1_timeseries) => {
+            // By time bucket it is answered, as Plausible's current API
+            // allows (and its v1 timeseries always did).
+            Metric::ViewsPerVisit if !by_time_only => {
                 return Err(invalid(&at, "Metric `views_per_visit` cannot be queried with `dimensions`."));
             }
             _ => {}

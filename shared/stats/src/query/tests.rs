@@ -324,7 +324,7 @@ fn metrics_filters_and_dimensions_go_together_as_in_plausible() {
     assert_eq!(err(&body(r#""visitors","scroll_depth""#, "", &or(r#"["is","event:page",["/a"]]"#))), scroll);
     ok(body(r#""visitors","scroll_depth""#, r#""event:page""#, ""));
     ok(body(r#""visitors","scroll_depth""#, "", r#"["is","event:page",["/a"]]"#));
-    // Views per visit: neither a page filter nor any dimension.
+    // Views per visit: neither a page filter nor a dimension other than time.
     assert_eq!(
         err(&body(r#""views_per_visit""#, "", r#"["is","event:page",["/a"]]"#)),
         "#/metrics/0: Metric `views_per_visit` cannot be queried with a filter on `event:page`."
@@ -334,6 +334,13 @@ fn metrics_filters_and_dimensions_go_together_as_in_plausible() {
         "#/metrics/0: Metric `views_per_visit` cannot be queried with `dimensions`."
     );
     ok(body(r#""views_per_visit""#, "", r#"["is","visit:source",["Google"]]"#));
+    // By time it is answered, as Plausible's current API allows.
+    ok(body(r#""views_per_visit""#, r#""time:day""#, ""));
+    ok(body(r#""views_per_visit""#, r#""time""#, ""));
+    assert_eq!(
+        err(&body(r#""views_per_visit""#, r#""time:day","visit:source""#, "")),
+        "#/metrics/0: Metric `views_per_visit` cannot be queried with `dimensions`."
+    );
     // Session metrics go with visit dimensions and the page, no other event one.
     assert_eq!(
         err(&body(r#""bounce_rate","visit_duration","visitors""#, r#""event:name""#, "")),
