@@ -250,6 +250,24 @@ def test_timeseries_by_day_and_hour(data):
     assert as_table(vpv) == want
 
 
+def test_trim_relative_date_range_ends_this_month_with_today():
+    """`include.trim_relative_date_range` (Plausible's API since v3.1): this
+    month's labels and range end with today rather than the month's end."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": "month", "dimensions": ["time:day"],
+            "include": {"time_labels": True, "trim_relative_date_range": True}}
+    got = ok(query(body))
+    if dt.datetime.now(dt.timezone.utc).date() != today:
+        pytest.skip("the run crossed midnight")
+    assert got["meta"]["time_labels"][-1] == today.isoformat(), got["meta"]
+    assert got["meta"]["time_labels"][0] == today.replace(day=1).isoformat()
+    assert got["query"]["date_range"][1] == f"{today}T23:59:59+00:00"
+    assert got["query"]["include"]["trim_relative_date_range"] is True
+    untrimmed = ok(query(dict(body, include={"time_labels": True})))
+    last = calendar.monthrange(today.year, today.month)[1]
+    assert untrimmed["meta"]["time_labels"][-1] == today.replace(day=last).isoformat()
+
+
 def test_every_filter_operator(data):
     m = data["model"]
     cases = [

@@ -105,6 +105,20 @@ pub fn all_since(all: &Period, first_s: Option<u64>, tz: &TimeZone) -> Result<Pe
     days(first.max(all.first), all.last, tz)
 }
 
+/// `include.trim_relative_date_range`: a `month` or `year` that holds today
+/// ends with today, as Plausible's query optimizer trims it (so no empty
+/// days after today are labelled). Every other range, and a period that
+/// does not hold today, is left as it is; so is `day`, which Plausible cuts
+/// at the start of the current hour, dropping that hour's events so far.
+pub fn trim_to_today(p: Period, name: &str, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
+    let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0)).map_err(|_| bad("clock out of range"))?;
+    let today = now.to_zoned_datetime(tz.clone()).date();
+    if !matches!(name, "month" | "year") || !(p.first..=p.last).contains(&today) {
+        return Ok(p);
+    }
+    Ok(Period { to_s: day_start(add_days(today, 1)?, tz)?.min(p.to_s), last: today, ..p })
+}
+
 /// Resolves `range` for a site in `tz` at `now_ms`.
 pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
     let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0)).map_err(|_| bad("clock out of range"))?;
@@ -369,6 +383,35 @@ mod tests {
     /// The whole local days from `first` to `last` in `tz`.
     fn span(first: &str, last: &str, tz: &TimeZone) -> Period {
         days(first.parse().unwrap(), last.parse().unwrap(), tz).unwrap()
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn trimming_ends_this_month_or_year_with_today() {
+        // Plausible's optimizer tests: Jan 15 at noon, this month ends Jan 15.
+        let utc_zone = zone("UTC");
+        let now = ms("2024-01-15T12:00:00Z");
+        let named = |name: &str, tz: &TimeZone| {
+            let p = resolve(&DateRange::Named(name.into()), tz, now).unwrap();
+            trim_to_today(p, name, tz, now).unwrap()
+        };
+        let month = named("month", &utc_zone);
+        assert_eq!(
+            (utc(month.from_s), utc(month.to_s), month.last.to_string()),
+            ("2024-01-01T00:00:00Z".into(), "2024-01-16T00:00:00Z".into(), "2024-01-15".into())
+        );
+        let year = named("year", &utc_zone);
+        assert_eq!((utc(year.from_s), utc(year.to_s)), ("2024-01-01T00:00:00Z".into(), "2024-01-16T00:00:00Z".into()));
+        assert!(year.whole_days);
+        // Today's end in the site's zone.
+        let ny = zone("America/New_York");
+        assert_eq!(utc(named("year", &ny).to_s), "2024-01-16T05:00:00Z");
+        // Not trimmed: other names, and a month or year that is not this one.
+        for name in ["day", "7d", "28d", "12mo"] {
+            assert_eq!(named(name, &utc_zone), resolve(&DateRange::Named(name.into()), &utc_zone, now).unwrap(), "{name}");
+        }
+        let june = span("2023-06-01", "2023-06-30", &utc_zone);
+        assert_eq!(trim_to_today(june.clone(), "month", &utc_zone, now).unwrap(), june);
     }
 
     #[test]

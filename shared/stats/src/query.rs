@@ -164,6 +164,9 @@ pub struct Query {
     pub time_labels: bool,
     /// `include.imports` (Beacon has no imported data; echoed and noted).
     pub imports: bool,
+    /// `include.trim_relative_date_range`: this `month` or `year` ends with
+    /// today ([`crate::period::trim_to_today`]).
+    pub trim_relative_date_range: bool,
     /// `include.comparisons`.
     pub comparison: Option<Comparison>,
     /// Page size.
@@ -225,7 +228,7 @@ fn from_value_as(value: &Value, v1: bool) -> Result<Query, StatsError> {
         Some(_) => return Err(invalid("#/filters", "Must be an array")),
     };
     let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
-    let (total_rows, time_labels, imports, comparison) = parse_include(obj.get("include"))?;
+    let (total_rows, time_labels, imports, trim_relative_date_range, comparison) = parse_include(obj.get("include"))?;
     let (limit, offset) = parse_pagination(obj.get("pagination"))?;
     let query = Query {
         site_id,
@@ -237,6 +240,7 @@ fn from_value_as(value: &Value, v1: bool) -> Result<Query, StatsError> {
         total_rows,
         time_labels,
         imports,
+        trim_relative_date_range,
         comparison,
         limit,
         offset,
@@ -454,18 +458,22 @@ fn parse_order_by(v: Option<&Value>, metrics: &[Metric], dims: &[Dimension]) -> 
     Ok(out)
 }
 
-/// `include`: total_rows, time_labels, imports and the comparison.
-fn parse_include(v: Option<&Value>) -> Result<(bool, bool, bool, Option<Comparison>), StatsError> {
-    let Some(v) = v else { return Ok((false, false, false, None)) };
+/// `include`: total_rows, time_labels, imports, trim_relative_date_range
+/// and the comparison.
+type Include = (bool, bool, bool, bool, Option<Comparison>);
+
+fn parse_include(v: Option<&Value>) -> Result<Include, StatsError> {
+    let Some(v) = v else { return Ok((false, false, false, false, None)) };
     let Value::Object(m) = v else { return Err(invalid("#/include", "Must be an object")) };
-    let mut flags = (false, false, false, None);
+    let mut flags = (false, false, false, false, None);
     for (k, val) in m {
         let at = format!("#/include/{k}");
         match (k.as_str(), val) {
             ("total_rows", Value::Bool(b)) => flags.0 = *b,
             ("time_labels", Value::Bool(b)) => flags.1 = *b,
             ("imports", Value::Bool(b)) => flags.2 = *b,
-            ("total_rows" | "time_labels" | "imports", _) => return Err(invalid(&at, "Must be a boolean")),
+            ("trim_relative_date_range", Value::Bool(b)) => flags.3 = *b,
+            ("total_rows" | "time_labels" | "imports" | "trim_relative_date_range", _) => return Err(invalid(&at, "Must be a boolean")),
             ("comparisons", Value::Null) => {}
             ("comparisons", Value::Object(c)) => {
                 let match_day_of_week = match c.get("match_day_of_week") {
@@ -476,7 +484,7 @@ fn parse_include(v: Option<&Value>) -> Result<(bool, bool, bool, Option<Comparis
                 if let Some(k) = c.keys().find(|k| !matches!(k.as_str(), "mode" | "date_range" | "match_day_of_week")) {
                     return Err(invalid(&at, format_args!("Unknown key \"{k}\"")));
                 }
-                flags.3 = Some(match c.get("mode").and_then(Value::as_str) {
+                flags.4 = Some(match c.get("mode").and_then(Value::as_str) {
                     Some("previous_period") => Comparison::PreviousPeriod { match_day_of_week },
                     Some("year_over_year") => Comparison::YearOverYear { match_day_of_week },
                     Some("custom") => Comparison::Custom(

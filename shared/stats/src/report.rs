@@ -224,6 +224,9 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     if matches!(&q.date_range, DateRange::Named(name) if name == "all") {
         main = period::all_since(&main, first_data(&ctx, &main).await?, &ctx.tz)?;
     }
+    if let (true, DateRange::Named(name)) = (q.trim_relative_date_range, &q.date_range) {
+        main = period::trim_to_today(main, name, &ctx.tz, now_ms)?;
+    }
     let dims = q.dimensions.iter().map(|d| dimension(d, &main, q.from_v1)).collect::<Vec<_>>();
     // The comparison period is independent of the main one: both at once.
     let other = q.comparison.as_ref().map(|how| period::compare(&main, how, &ctx.tz, now_ms)).transpose()?;
@@ -1265,7 +1268,12 @@ fn echo(q: &Query, dims: &[Dim], p: &Period, other: Option<&Period>, tz: &TimeZo
     // Plausible echoes the `include` options that are set, a custom
     // comparison with its range as it read it.
     let mut include = Map::new();
-    for (key, set) in [("total_rows", q.total_rows), ("time_labels", q.time_labels), ("imports", q.imports)] {
+    for (key, set) in [
+        ("total_rows", q.total_rows),
+        ("time_labels", q.time_labels),
+        ("imports", q.imports),
+        ("trim_relative_date_range", q.trim_relative_date_range),
+    ] {
         if set {
             include.insert(key.into(), json!(true));
         }

@@ -1406,6 +1406,26 @@ fn a_range_of_instants_keeps_its_last_second() {
 
 #[test]
 #[wasm_bindgen_test]
+fn trim_relative_date_range_ends_this_month_with_today_and_is_echoed() {
+    // NOW is Feb 1, 01:00 in Berlin: this month so far is one day.
+    let fake = Fake::new(vec![]);
+    let body = |trim: bool| {
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "month", "dimensions": ["time:day"],
+               "include": {"time_labels": true, "trim_relative_date_range": trim}})
+    };
+    let out = run_q(&fake, body(true), &[]).unwrap();
+    assert_eq!(out["meta"]["time_labels"], json!(["2024-02-01"]));
+    assert_eq!(out["query"]["date_range"], json!(["2024-02-01T00:00:00+01:00", "2024-02-01T23:59:59+01:00"]));
+    assert_eq!(out["query"]["include"], json!({"time_labels": true, "trim_relative_date_range": true}));
+    let out = run_q(&fake, body(false), &[]).unwrap();
+    assert_eq!(out["meta"]["time_labels"].as_array().map(Vec::len), Some(29));
+    assert_eq!(out["query"]["include"], json!({"time_labels": true}));
+    let bad = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "month", "include": {"trim_relative_date_range": 1}});
+    assert!(matches!(run_q(&fake, bad, &[]), Err(StatsError::Invalid(m)) if m == "#/include/trim_relative_date_range: Must be a boolean"));
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn all_runs_from_the_day_of_the_sites_first_data() {
     let body = json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "all", "dimensions": ["time:day"],
                       "include": {"time_labels": true}});
