@@ -186,8 +186,9 @@ pub enum Comparison {
 /// The period `period` is compared with, as Plausible's `Comparisons`
 /// picks it: a period of whole days that runs past today is compared up to
 /// today only (this month so far against the same number of days before),
-/// a year back is 365 days, and `match_day_of_week` moves the start to the
-/// period's weekday. Periods of instants (`24h`, date-times) shift as such.
+/// a year back starts on the same date a year before and runs as many days,
+/// and `match_day_of_week` moves the start to the period's weekday.
+/// Periods of instants (`24h`, date-times) shift as such.
 pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
     // The helpers name `#/date_range`; here the comparison is at fault.
     let at = match how {
@@ -212,7 +213,13 @@ fn compared(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Re
         Comparison::PreviousPeriod { .. } if !period.whole_days => {
             return shifted(period, period.to_s.saturating_sub(period.from_s), tz);
         }
-        Comparison::YearOverYear { match_day_of_week } => (add_days(period.first, -365)?, add_days(last, -365)?, match_day_of_week),
+        // The same date a year before (Feb 29 on Feb 28), not 365 days:
+        // Plausible fixed that in v3.0.0, as leap years put it a day off.
+        Comparison::YearOverYear { match_day_of_week } => {
+            let first = add_months(period.first, -12)?;
+            let n = period.first.until(last).map(|s| i64::from(s.get_days())).unwrap_or(0);
+            (first, add_days(first, n)?, match_day_of_week)
+        }
         Comparison::PreviousPeriod { match_day_of_week } => {
             let n = period.first.until(last).map(|s| i64::from(s.get_days())).unwrap_or(0) + 1;
             (add_days(period.first, -n)?, add_days(last, -n)?, match_day_of_week)
@@ -547,9 +554,21 @@ mod tests {
         let p = resolve(&DateRange::Dates("2024-03-01".into(), "2024-03-10".into()), &tz, 0).unwrap();
         let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, 0).unwrap();
         assert_eq!((prev.first.to_string(), prev.last.to_string()), ("2024-02-20".into(), "2024-02-29".into()));
-        // A year back is 365 days, as in Plausible (2024 is a leap year).
+        // A year back is the same dates, not 365 days (2024 is a leap year),
+        // as Plausible has it since v3.0.0.
         let yoy = compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &tz, 0).unwrap();
-        assert_eq!((yoy.first.to_string(), yoy.last.to_string()), ("2023-03-02".into(), "2023-03-11".into()));
+        assert_eq!((yoy.first.to_string(), yoy.last.to_string()), ("2023-03-01".into(), "2023-03-10".into()));
+        // Plausible's own cases: across a leap day the period keeps its length
+        // and starts on the same date; Feb 29 a year back is Feb 28.
+        let yoy_of = |a: &str, b: &str| {
+            let p = resolve(&DateRange::Dates(a.into(), b.into()), &tz, 0).unwrap();
+            let c = compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &tz, 0).unwrap();
+            (c.first.to_string(), c.last.to_string())
+        };
+        assert_eq!(yoy_of("2021-02-25", "2021-03-03"), ("2020-02-25".into(), "2020-03-02".into()));
+        assert_eq!(yoy_of("2020-12-29", "2021-01-04"), ("2019-12-29".into(), "2020-01-04".into()));
+        assert_eq!(yoy_of("2020-02-01", "2020-02-29"), ("2019-02-01".into(), "2019-03-01".into()));
+        assert_eq!(yoy_of("2024-02-29", "2024-03-01"), ("2023-02-28".into(), "2023-03-01".into()));
         let p = resolve(&DateRange::DateTimes("2024-01-01T10:00:00+02:00".into(), "2024-01-01T12:00:00Z".into()), &tz, 0).unwrap();
         // Its end's second is in it, as in Plausible's `timestamp <= last`.
         assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-01T08:00:00Z".into(), "2024-01-01T12:00:01Z".into()));
@@ -573,7 +592,7 @@ mod tests {
         let now = 1_710_072_000_000;
         let month = resolve(&DateRange::Named("month".into()), &tz, now).unwrap();
         assert_eq!(dates(compare(&month, &prev, &tz, now).unwrap()), ("2024-02-20".into(), "2024-02-29".into()));
-        assert_eq!(dates(compare(&month, &yoy, &tz, now).unwrap()), ("2023-03-02".into(), "2023-03-11".into()));
+        assert_eq!(dates(compare(&month, &yoy, &tz, now).unwrap()), ("2023-03-01".into(), "2023-03-10".into()));
         // A period all past or all to come is compared whole.
         assert_eq!(dates(compare(&on("2024-04-01", "2024-04-30"), &prev, &tz, now).unwrap()), ("2024-03-02".into(), "2024-03-31".into()));
         // Plausible's example: Sunday 2023-01-01 a year back is Sunday 2022-01-02, not Saturday 2022-01-01.
