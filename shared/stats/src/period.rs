@@ -105,14 +105,20 @@ pub fn all_since(all: &Period, first_s: Option<u64>, tz: &TimeZone) -> Result<Pe
     days(first.max(all.first), all.last, tz)
 }
 
+/// The local date in `tz` at `now_ms`.
+fn local_today(tz: &TimeZone, now_ms: u64) -> Result<Date, StatsError> {
+    Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
+        .map(|t| t.to_zoned_datetime(tz.clone()).date())
+        .map_err(|_| bad("clock out of range"))
+}
+
 /// `include.trim_relative_date_range`: a `month` or `year` that holds today
 /// ends with today, as Plausible's query optimizer trims it (so no empty
 /// days after today are labelled). Every other range, and a period that
 /// does not hold today, is left as it is; so is `day`, which Plausible cuts
 /// at the start of the current hour, dropping that hour's events so far.
 pub fn trim_to_today(p: Period, name: &str, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
-    let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0)).map_err(|_| bad("clock out of range"))?;
-    let today = now.to_zoned_datetime(tz.clone()).date();
+    let today = local_today(tz, now_ms)?;
     if !matches!(name, "month" | "year") || !(p.first..=p.last).contains(&today) {
         return Ok(p);
     }
@@ -202,11 +208,11 @@ pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) ->
 }
 
 fn compared(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
-    let today = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
-        .map(|t| t.to_zoned_datetime(tz.clone()).date())
-        .map_err(|_| bad("clock out of range"))?;
+    let today = local_today(tz, now_ms)?;
     // Up to today when today falls inside the period.
     let last = if period.first <= today && today < period.last { today } else { period.last };
+    // Days from the first to `last`: the comparison is as long.
+    let span = period.first.until(last).map(|s| i64::from(s.get_days())).unwrap_or(0);
     let (first, last, match_dow) = match *how {
         Comparison::Custom(ref range) => return resolve(range, tz, now_ms),
         Comparison::YearOverYear { .. } if !period.whole_days => return shifted(period, 365 * 86_400, tz),
@@ -217,11 +223,10 @@ fn compared(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Re
         // Plausible fixed that in v3.0.0, as leap years put it a day off.
         Comparison::YearOverYear { match_day_of_week } => {
             let first = add_months(period.first, -12)?;
-            let n = period.first.until(last).map(|s| i64::from(s.get_days())).unwrap_or(0);
-            (first, add_days(first, n)?, match_day_of_week)
+            (first, add_days(first, span)?, match_day_of_week)
         }
         Comparison::PreviousPeriod { match_day_of_week } => {
-            let n = period.first.until(last).map(|s| i64::from(s.get_days())).unwrap_or(0) + 1;
+            let n = span + 1;
             (add_days(period.first, -n)?, add_days(last, -n)?, match_day_of_week)
         }
     };
