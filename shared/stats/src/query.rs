@@ -228,7 +228,7 @@ fn from_value_as(value: &Value, v1: bool) -> Result<Query, StatsError> {
         Some(_) => return Err(invalid("#/filters", "Must be an array")),
     };
     let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
-    let (total_rows, time_labels, imports, trim_relative_date_range, comparison) = parse_include(obj.get("include"))?;
+    let Include { total_rows, time_labels, imports, trim_relative_date_range, comparison } = parse_include(obj.get("include"))?;
     let (limit, offset) = parse_pagination(obj.get("pagination"))?;
     let query = Query {
         site_id,
@@ -458,21 +458,27 @@ fn parse_order_by(v: Option<&Value>, metrics: &[Metric], dims: &[Dimension]) -> 
     Ok(out)
 }
 
-/// `include`: total_rows, time_labels, imports, trim_relative_date_range
-/// and the comparison.
-type Include = (bool, bool, bool, bool, Option<Comparison>);
+/// The `include` object, each key as its [`Query`] field.
+#[derive(Default)]
+struct Include {
+    total_rows: bool,
+    time_labels: bool,
+    imports: bool,
+    trim_relative_date_range: bool,
+    comparison: Option<Comparison>,
+}
 
 fn parse_include(v: Option<&Value>) -> Result<Include, StatsError> {
-    let Some(v) = v else { return Ok((false, false, false, false, None)) };
+    let Some(v) = v else { return Ok(Include::default()) };
     let Value::Object(m) = v else { return Err(invalid("#/include", "Must be an object")) };
-    let mut flags = (false, false, false, false, None);
+    let mut include = Include::default();
     for (k, val) in m {
         let at = format!("#/include/{k}");
         match (k.as_str(), val) {
-            ("total_rows", Value::Bool(b)) => flags.0 = *b,
-            ("time_labels", Value::Bool(b)) => flags.1 = *b,
-            ("imports", Value::Bool(b)) => flags.2 = *b,
-            ("trim_relative_date_range", Value::Bool(b)) => flags.3 = *b,
+            ("total_rows", Value::Bool(b)) => include.total_rows = *b,
+            ("time_labels", Value::Bool(b)) => include.time_labels = *b,
+            ("imports", Value::Bool(b)) => include.imports = *b,
+            ("trim_relative_date_range", Value::Bool(b)) => include.trim_relative_date_range = *b,
             ("total_rows" | "time_labels" | "imports" | "trim_relative_date_range", _) => return Err(invalid(&at, "Must be a boolean")),
             ("comparisons", Value::Null) => {}
             ("comparisons", Value::Object(c)) => {
@@ -484,7 +490,7 @@ fn parse_include(v: Option<&Value>) -> Result<Include, StatsError> {
                 if let Some(k) = c.keys().find(|k| !matches!(k.as_str(), "mode" | "date_range" | "match_day_of_week")) {
                     return Err(invalid(&at, format_args!("Unknown key \"{k}\"")));
                 }
-                flags.4 = Some(match c.get("mode").and_then(Value::as_str) {
+                include.comparison = Some(match c.get("mode").and_then(Value::as_str) {
                     Some("previous_period") => Comparison::PreviousPeriod { match_day_of_week },
                     Some("year_over_year") => Comparison::YearOverYear { match_day_of_week },
                     Some("custom") => Comparison::Custom(
@@ -497,7 +503,7 @@ fn parse_include(v: Option<&Value>) -> Result<Include, StatsError> {
             (other, _) => return Err(invalid("#/include", format_args!("Unknown key \"{other}\""))),
         }
     }
-    Ok(flags)
+    Ok(include)
 }
 
 fn parse_pagination(v: Option<&Value>) -> Result<(u64, u64), StatsError> {
