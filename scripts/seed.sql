@@ -34,13 +34,17 @@ INSERT INTO api_keys (id, key_hash, team_id, scope, name, hourly_limit) VALUES
     ('key_demo_limited', '8400dcae79b7eebb77f92a6ce836629de7f75510ad86bbd485063444818e8789', 'team_demo', 'read', 'rate-limited demo key', 3)
 ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, hourly_limit = excluded.hourly_limit;
 
--- Goals of the demo site (custom event and page goals, and revenue goals
--- in two currencies).
-INSERT INTO goals (site_id, event_name, page_path, currency) VALUES
-    ('demo', 'Signup', '', NULL),
-    ('demo', '', '/thanks', NULL),
-    ('demo', '', '/blog/**', NULL),
-    ('demo', 'Purchase', '', 'EUR'),
-    ('demo', 'Upgrade', '', 'USD'),
-    ('other', 'Purchase', '', NULL)
-ON CONFLICT (site_id, event_name, page_path) DO UPDATE SET currency = excluded.currency;
+-- Goals of the demo site: custom event and page goals, revenue goals in
+-- two currencies, a goal that requires a custom property (under a display
+-- name) and a scroll goal (its default name, "Scroll 55% on /blog/**").
+INSERT INTO goals (site_id, event_name, page_path, currency, display_name, custom_props, scroll_threshold) VALUES
+    ('demo', 'Signup', '', NULL, '', '{}', -1),
+    ('demo', '', '/thanks', NULL, '', '{}', -1),
+    ('demo', '', '/blog/**', NULL, '', '{}', -1),
+    ('demo', 'Purchase', '', 'EUR', '', '{}', -1),
+    ('demo', 'Upgrade', '', 'USD', '', '{}', -1),
+    ('demo', 'Signup', '', NULL, 'Pro signup', '{"plan":"pro"}', -1),
+    ('demo', '', '/blog/**', NULL, '', '{}', 55),
+    ('other', 'Purchase', '', NULL, '', '{}', -1)
+ON CONFLICT (site_id, event_name, page_path, scroll_threshold, custom_props)
+    DO UPDATE SET currency = excluded.currency, display_name = excluded.display_name;

@@ -117,7 +117,9 @@ def script(d0, d1, salt):
             ev(t + 2 * MIN, "pageview", f"/blog/post-{i % 2}")
             last = f"/blog/post-{i % 2}"
         if i % 4 == 2:
-            ev(t + 3 * MIN, "Signup", last, {"p": {"plan": "pro" if i % 2 else "free"}})
+            # One pro plan among the free ones: the demo site's "Pro signup"
+            # goal (scripts/seed.sql) requires it.
+            ev(t + 3 * MIN, "Signup", last, {"p": {"plan": "pro" if i == 6 else "free"}})
         if i == 5:
             ev(t + 3 * MIN + 1000, "Purchase", last, {"$": {"amount": "20.5", "currency": "EUR"}})
         if i == 7:

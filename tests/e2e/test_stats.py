@@ -340,6 +340,39 @@ def test_props_breakdown_goals_conversion_and_revenue(data):
         assert [visitors, rate, group_rate] == want, country
 
 
+def test_goals_with_custom_props_and_scroll_thresholds(data):
+    # The demo site's "Pro signup" (Signup with plan=pro, under a display
+    # name) and "Scroll 55% on /blog/**" (engagement on those pages that
+    # reached 55%; its default name), as Plausible's goals: the name is what
+    # reports show and goal filters match, and an engagement is no event.
+    m = data["model"]
+    total = m.aggregate()["visitors"]
+    pro = lambda e: e["name"] == "Signup" and e["props"].get("plan") == "pro"
+    scrolled = lambda e: e["name"] == "engagement" and e["path"].startswith("/blog/") and e["payload"]["sd"] >= 55
+    goals = as_table(q(data, metrics=["visitors", "events", "conversion_rate"], dimensions=["event:goal"]))
+    # The data set has both, and events that fall short of them: a free
+    # Signup, and shallower scrolls on the blog.
+    free = lambda e: e["name"] == "Signup" and not pro(e)
+    shallow = lambda e: e["name"] == "engagement" and e["path"].startswith("/blog/") and not scrolled(e)
+    for name, keep, miss in [("Pro signup", pro, free), ("Scroll 55% on /blog/**", scrolled, shallow)]:
+        a = m.aggregate(keep)
+        assert a["visitors"] and m.aggregate(miss)["visitors"], name
+        assert goals[name] == [a["visitors"], a["events"], sql_round(a["visitors"] / total * 100, 2)], name
+        # A visit dimension under the goal's filter (Plausible's
+        # query_goal_custom_props_visit_dimensions_test).
+        got = as_table(q(data, metrics=["visitors", "events"], dimensions=["visit:country"], filters=[["is", "event:goal", [name]]]))
+        assert got == m.breakdown(lambda e: e["country"], ["visitors", "events"], keep), name
+    assert goals["Scroll 55% on /blog/**"][1] == 0
+    # The display name is matched, as any goal name: `contains`, and
+    # ignoring case.
+    for f in [["contains", "event:goal", ["Pro s"]], ["is", "event:goal", ["pro SIGNUP"], {"case_sensitive": False}]]:
+        got = q(data, metrics=["visitors", "events"], filters=[f])["results"][0]["metrics"]
+        a = m.aggregate(pro)
+        assert got == [a["visitors"], a["events"]], f
+    got = q(data, metrics=["visitors"], filters=[["is", "event:goal", ["Signup"]]])["results"][0]["metrics"]
+    assert got == [m.aggregate(lambda e: e["name"] == "Signup")["visitors"]]
+
+
 def test_revenue_is_money_in_the_currency_of_the_revenue_goals_in_play(data):
     # The demo site's revenue goals (scripts/seed.sql): Purchase in EUR,
     # Upgrade in USD. As Plausible: revenue counts a goal's events with

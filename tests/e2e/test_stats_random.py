@@ -389,7 +389,10 @@ def test_random_behavioral_filters_pick_the_visits_the_model_picks(data):
 
 GOALS = {"Signup": lambda e: e["name"] == "Signup", "Visit /thanks": lambda e: e["name"] == "pageview" and e["path"] == "/thanks",
          "Visit /blog/**": lambda e: e["name"] == "pageview" and e["path"].startswith("/blog/"),
-         "Purchase": lambda e: e["name"] == "Purchase", "Upgrade": lambda e: e["name"] == "Upgrade"}
+         "Purchase": lambda e: e["name"] == "Purchase", "Upgrade": lambda e: e["name"] == "Upgrade",
+         "Pro signup": lambda e: e["name"] == "Signup" and e["props"].get("plan") == "pro",
+         "Scroll 55% on /blog/**": lambda e: e["name"] == "engagement" and e["path"].startswith("/blog/")
+         and 55 <= e["payload"]["sd"] <= 100}
 
 
 def props_in(tree):

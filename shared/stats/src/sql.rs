@@ -102,6 +102,8 @@ pub enum Cond {
     Like(Column, Vec<String>),
     /// A double equals one of the numbers.
     NumberIn(Column, Vec<f64>),
+    /// A double is within `[low, high]`.
+    Between(Column, f64, f64),
     /// Rows of these visits (session ids), in parts that never split one
     /// visitor's visits: statements over each part count disjoint visits
     /// and visitors, so their answers add up, distinct counts included.
@@ -141,6 +143,7 @@ impl Cond {
             }
             Cond::Visits(parts) => number_in(&Column::Double(Double::SessionId), parts.iter().flatten()),
             Cond::NumberIn(c, values) => number_in(c, values),
+            Cond::Between(c, low, high) => format!("({col} >= {} AND {col} <= {})", finite(*low), finite(*high), col = c.sql()),
             Cond::And(parts) if parts.is_empty() => "1 = 1".to_owned(),
             Cond::And(parts) => format!("({})", parts.iter().map(Cond::sql).collect::<Vec<_>>().join(" AND ")),
             Cond::Or(parts) => any_of(parts.iter().map(Cond::sql)),
