@@ -161,10 +161,11 @@ fn out_of_range_positions_and_odd_numbers_are_harmless() {
     q.filter(Cond::NumberIn(Column::Double(Double::Sign), vec![f64::NAN]))
         .filter(Cond::And(vec![]))
         .filter(Cond::Or(vec![]))
-        .filter(Cond::Matches(Column::Blob(Blob::Pathname), vec!["x".into()], true));
+        .filter(Cond::Matches(Column::Blob(Blob::Pathname), vec!["x".into()], true))
+        .filter(Cond::Between(Column::Double(Double::ScrollDepth), 55.0, f64::INFINITY));
     let sql = q.render();
     assert!(!sql.contains("GROUP BY") && !sql.contains("ORDER BY"), "{sql}");
-    assert!(sql.ends_with("AND double2 IN (0) AND 1 = 1 AND 1 = 0 AND 1 = 0"), "{sql}");
+    assert!(sql.ends_with("AND double2 IN (0) AND 1 = 1 AND 1 = 0 AND 1 = 0 AND (double10 >= 55 AND double10 <= 0)"), "{sql}");
     // The first position past the columns is out of range too, in a
     // plain select and as a key of a nested one.
     let mut q = Select::events(site("demo"), 0, 1);
