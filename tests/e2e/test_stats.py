@@ -459,6 +459,35 @@ def test_comparison_with_previous_period(data):
     assert row["comparison"]["metrics"] == [0] and row["comparison"]["change"] == [100]
 
 
+def test_today_is_compared_with_yesterday_up_to_the_same_time():
+    """As Plausible now compares "Today" (its changelog: "Always compare
+    against the same time range in comparisons with Today"): `day` against
+    yesterday up to the time of day it is now, not the whole of yesterday.
+    The demo site is in UTC."""
+    now = int(time.time() * 1000)
+    if not 2 * MIN < now % 86_400_000 < 86_400_000 - 2 * MIN:
+        pytest.skip("too close to midnight UTC for times on either side of now yesterday")
+    path, net = f"/today-{uuid.uuid4().hex}", f"198.18.{uuid.uuid4().int % 250 + 1}"
+    yesterday = now - 86_400_000
+    # Yesterday a minute before and a minute after the time it is now, and
+    # today half a minute ago.
+    for n, t in enumerate([yesterday - MIN, yesterday + MIN, now - MIN // 2], 1):
+        r = send({"n": "pageview", "u": f"https://{ENV['DEMO_DOMAIN']}{path}"}, ip=f"{net}.{n}", ua=FIREFOX,
+                 headers={"x-beacon-dev-time": str(t)})
+        assert r.status == 202, (r.status, r.body)
+    body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "filters": [["is", "event:page", [path]]]}
+    both = [utc(yesterday).date().isoformat(), utc(now).date().isoformat()]
+    deadline = time.time() + 30
+    while ok(query(dict(body, date_range=both)))["results"][0]["metrics"] != [3]:
+        assert time.time() < deadline, "the three pageviews did not land"
+        time.sleep(0.2)
+    got = ok(query(dict(body, date_range="day", include={"comparisons": {"mode": "previous_period"}})))["results"][0]
+    assert got["metrics"] == [1] and got["comparison"]["metrics"] == [1] and got["comparison"]["change"] == [0], got
+    # A day named by its date is still compared with the whole day before.
+    got = ok(query(dict(body, date_range=[both[1], both[1]], include={"comparisons": {"mode": "previous_period"}})))["results"][0]
+    assert got["comparison"]["metrics"] == [2], got
+
+
 def test_time_buckets_pair_with_the_same_day_of_the_other_period(data):
     # The two golden days against the two before them, which have no data:
     # each day pairs with its own counterpart, zeros included.

@@ -194,14 +194,20 @@ pub enum Comparison {
 /// today only (this month so far against the same number of days before),
 /// a year back starts on the same date a year before and runs as many days,
 /// and `match_day_of_week` moves the start to the period's weekday.
-/// Periods of instants (`24h`, date-times) shift as such.
-pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
+/// Periods of instants (`24h`, date-times) shift as such. `today` says the
+/// period is the named `day` on today: it is compared with the same stretch
+/// of the compared day, from its start for as long as today has run so far
+/// (Plausible's "Always compare against the same time range in comparisons
+/// with Today").
+pub fn compare(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64, today: bool) -> Result<Period, StatsError> {
     // The helpers name `#/date_range`; here the comparison is at fault.
     let at = match how {
         Comparison::Custom(_) => "#/include/comparisons/date_range",
         _ => "#/include/comparisons",
     };
-    compared(period, how, tz, now_ms).map_err(|e| match e {
+    let whole = compared(period, how, tz, now_ms);
+    let cut = |w: Period| if today && !matches!(how, Comparison::Custom(_)) { so_far(period, w, tz, now_ms) } else { Ok(w) };
+    whole.and_then(cut).map_err(|e| match e {
         StatsError::Invalid(text) => StatsError::Invalid(text.replacen("#/date_range", at, 1)),
         other => other,
     })
@@ -236,6 +242,18 @@ fn compared(period: &Period, how: &Comparison, tz: &TimeZone, now_ms: u64) -> Re
     let moved = same_weekday(first, period.first)?;
     let by = first.until(moved).map(|s| i64::from(s.get_days())).unwrap_or(0);
     days(moved, add_days(last, by)?, tz)
+}
+
+/// `compared`, the day `today` is compared with, cut to as long as `today`
+/// has run (to the current second, which Plausible counts too); `compared`
+/// whole if `today` is not today.
+fn so_far(today: &Period, compared: Period, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
+    if today.first != local_today(tz, now_ms)? {
+        return Ok(compared);
+    }
+    let elapsed = (now_ms / 1000).saturating_add(1).saturating_sub(today.from_s);
+    let to_s = compared.from_s.saturating_add(elapsed).min(compared.to_s);
+    shifted(&Period { to_s, ..compared }, 0, tz)
 }
 
 /// The date on `source`'s weekday nearest after `date` (before it when
@@ -479,9 +497,9 @@ mod tests {
         {
             let p = resolve(&range, &tz, now).unwrap();
             let length = p.to_s - p.from_s;
-            let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, now).unwrap();
+            let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, now, false).unwrap();
             assert_eq!((prev.from_s, prev.to_s, prev.whole_days), (p.from_s - length, p.from_s, false), "{range:?}");
-            let yoy = compare(&p, &Comparison::YearOverYear { match_day_of_week: true }, &tz, now).unwrap();
+            let yoy = compare(&p, &Comparison::YearOverYear { match_day_of_week: true }, &tz, now, false).unwrap();
             assert_eq!((yoy.from_s, yoy.to_s, yoy.whole_days), (p.from_s - 365 * 86_400, p.to_s - 365 * 86_400, false), "{range:?}");
             assert_eq!(add_days(yoy.first, 365).unwrap(), p.first, "{range:?}");
         }
@@ -507,17 +525,17 @@ mod tests {
         let p = span("1970-01-02", "1970-01-03", &utc_zone);
         let compared_out = |at: &str| Some(StatsError::Invalid(format!("{at}: date out of range")));
         for how in [Comparison::PreviousPeriod { match_day_of_week: false }, Comparison::YearOverYear { match_day_of_week: false }] {
-            assert_eq!(compare(&p, &how, &utc_zone, now).err(), compared_out("#/include/comparisons"), "{how:?}");
+            assert_eq!(compare(&p, &how, &utc_zone, now, false).err(), compared_out("#/include/comparisons"), "{how:?}");
         }
         let custom = Comparison::Custom(dates("1960-01-01", "1960-01-02"));
-        assert_eq!(compare(&p, &custom, &utc_zone, now).err(), compared_out("#/include/comparisons/date_range"));
+        assert_eq!(compare(&p, &custom, &utc_zone, now, false).err(), compared_out("#/include/comparisons/date_range"));
         // Seconds 10 to 19, and the ten before them; one more would be 1969.
         let p = resolve(&DateRange::DateTimes("1970-01-01T00:00:10Z".into(), "1970-01-01T00:00:19Z".into()), &utc_zone, now).unwrap();
-        let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &utc_zone, now).unwrap();
+        let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &utc_zone, now, false).unwrap();
         assert_eq!((prev.from_s, prev.to_s), (0, 10));
         let p = resolve(&DateRange::DateTimes("1970-01-01T00:00:10Z".into(), "1970-01-01T00:00:20Z".into()), &utc_zone, now).unwrap();
-        assert!(compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &utc_zone, now).is_err());
-        assert!(compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &utc_zone, now).is_err());
+        assert!(compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &utc_zone, now, false).is_err());
+        assert!(compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &utc_zone, now, false).is_err());
         // A period just after 1970 still has its buckets that began before.
         let p = span("1970-01-02", "1970-01-13", &utc_zone);
         assert_eq!(labels(&p, Unit::Week, &utc_zone), ["1970-01-02", "1970-01-05", "1970-01-12"]);
@@ -557,17 +575,17 @@ mod tests {
     fn custom_ranges_and_comparisons() {
         let tz = zone("UTC");
         let p = resolve(&DateRange::Dates("2024-03-01".into(), "2024-03-10".into()), &tz, 0).unwrap();
-        let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, 0).unwrap();
+        let prev = compare(&p, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, 0, false).unwrap();
         assert_eq!((prev.first.to_string(), prev.last.to_string()), ("2024-02-20".into(), "2024-02-29".into()));
         // A year back is the same dates, not 365 days (2024 is a leap year),
         // as Plausible has it since v3.0.0.
-        let yoy = compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &tz, 0).unwrap();
+        let yoy = compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &tz, 0, false).unwrap();
         assert_eq!((yoy.first.to_string(), yoy.last.to_string()), ("2023-03-01".into(), "2023-03-10".into()));
         // Plausible's own cases: across a leap day the period keeps its length
         // and starts on the same date; Feb 29 a year back is Feb 28.
         let yoy_of = |a: &str, b: &str| {
             let p = resolve(&DateRange::Dates(a.into(), b.into()), &tz, 0).unwrap();
-            let c = compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &tz, 0).unwrap();
+            let c = compare(&p, &Comparison::YearOverYear { match_day_of_week: false }, &tz, 0, false).unwrap();
             (c.first.to_string(), c.last.to_string())
         };
         assert_eq!(yoy_of("2021-02-25", "2021-03-03"), ("2020-02-25".into(), "2020-03-02".into()));
@@ -596,17 +614,77 @@ mod tests {
         // 2024-03-10T12:00Z: this month so far is 10 days, compared with the 10 before.
         let now = 1_710_072_000_000;
         let month = resolve(&DateRange::Named("month".into()), &tz, now).unwrap();
-        assert_eq!(dates(compare(&month, &prev, &tz, now).unwrap()), ("2024-02-20".into(), "2024-02-29".into()));
-        assert_eq!(dates(compare(&month, &yoy, &tz, now).unwrap()), ("2023-03-01".into(), "2023-03-10".into()));
+        assert_eq!(dates(compare(&month, &prev, &tz, now, false).unwrap()), ("2024-02-20".into(), "2024-02-29".into()));
+        assert_eq!(dates(compare(&month, &yoy, &tz, now, false).unwrap()), ("2023-03-01".into(), "2023-03-10".into()));
         // A period all past or all to come is compared whole.
-        assert_eq!(dates(compare(&on("2024-04-01", "2024-04-30"), &prev, &tz, now).unwrap()), ("2024-03-02".into(), "2024-03-31".into()));
+        assert_eq!(
+            dates(compare(&on("2024-04-01", "2024-04-30"), &prev, &tz, now, false).unwrap()),
+            ("2024-03-02".into(), "2024-03-31".into())
+        );
         // Plausible's example: Sunday 2023-01-01 a year back is Sunday 2022-01-02, not Saturday 2022-01-01.
         let matched = Comparison::YearOverYear { match_day_of_week: true };
-        assert_eq!(dates(compare(&on("2023-01-01", "2023-01-07"), &matched, &tz, 0).unwrap()), ("2022-01-02".into(), "2022-01-08".into()));
+        assert_eq!(
+            dates(compare(&on("2023-01-01", "2023-01-07"), &matched, &tz, 0, false).unwrap()),
+            ("2022-01-02".into(), "2022-01-08".into())
+        );
         // The previous 3 days of Mon-Wed start on a Friday; the next Monday
         // would be the period itself, so the one before is taken.
         let matched = Comparison::PreviousPeriod { match_day_of_week: true };
-        assert_eq!(dates(compare(&on("2024-01-08", "2024-01-10"), &matched, &tz, 0).unwrap()), ("2024-01-01".into(), "2024-01-03".into()));
+        assert_eq!(
+            dates(compare(&on("2024-01-08", "2024-01-10"), &matched, &tz, 0, false).unwrap()),
+            ("2024-01-01".into(), "2024-01-03".into())
+        );
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn today_is_compared_with_the_same_stretch_of_the_other_day() {
+        let tz = zone("Europe/Berlin");
+        // Sunday 2024-03-10, 13:30 in Berlin: 13.5 hours and the current
+        // second have run.
+        let now = ms("2024-03-10T12:30:00Z");
+        let day = resolve(&DateRange::Named("day".into()), &tz, now).unwrap();
+        let stretch = |how: Comparison, today: bool| {
+            let p = compare(&day, &how, &tz, now, today).unwrap();
+            (utc(p.from_s), utc(p.to_s), p.first.to_string(), p.last.to_string(), p.whole_days)
+        };
+        let at = |from: &str, to: &str, date: &str| (from.to_owned(), to.to_owned(), date.to_owned(), date.to_owned(), false);
+        assert_eq!(
+            stretch(Comparison::PreviousPeriod { match_day_of_week: false }, true),
+            at("2024-03-08T23:00:00Z", "2024-03-09T12:30:01Z", "2024-03-09")
+        );
+        assert_eq!(
+            stretch(Comparison::YearOverYear { match_day_of_week: false }, true),
+            at("2023-03-09T23:00:00Z", "2023-03-10T12:30:01Z", "2023-03-10")
+        );
+        // The weekday matched first (a Sunday), then the stretch: a week
+        // back, and the Sunday nearest a year back.
+        assert_eq!(
+            stretch(Comparison::PreviousPeriod { match_day_of_week: true }, true),
+            at("2024-03-02T23:00:00Z", "2024-03-03T12:30:01Z", "2024-03-03")
+        );
+        assert_eq!(
+            stretch(Comparison::YearOverYear { match_day_of_week: true }, true),
+            at("2023-03-11T23:00:00Z", "2023-03-12T12:30:01Z", "2023-03-12")
+        );
+        // Not the named day (a pair of dates), or a custom comparison:
+        // whole days, as before.
+        let whole = stretch(Comparison::PreviousPeriod { match_day_of_week: false }, false);
+        assert_eq!(whole, ("2024-03-08T23:00:00Z".into(), "2024-03-09T23:00:00Z".into(), "2024-03-09".into(), "2024-03-09".into(), true));
+        let custom = Comparison::Custom(DateRange::Dates("2024-01-01".into(), "2024-01-01".into()));
+        assert!(compare(&day, &custom, &tz, now, true).unwrap().whole_days);
+        // A day that is not today is compared whole.
+        let past = span("2024-03-01", "2024-03-01", &tz);
+        assert!(compare(&past, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, now, true).unwrap().whole_days);
+        // Late on the day after clocks went forward, more of today has run
+        // than yesterday had: all of yesterday's 23 hours.
+        let now = ms("2024-04-01T21:30:00Z");
+        let day = resolve(&DateRange::Named("day".into()), &tz, now).unwrap();
+        let prev = compare(&day, &Comparison::PreviousPeriod { match_day_of_week: false }, &tz, now, true).unwrap();
+        assert_eq!(
+            (utc(prev.from_s), utc(prev.to_s), prev.whole_days),
+            ("2024-03-30T23:00:00Z".into(), "2024-03-31T22:00:00Z".into(), false)
+        );
     }
 
     #[test]

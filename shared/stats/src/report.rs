@@ -229,7 +229,8 @@ pub async fn run<R: Runner>(runner: &R, q: &Query, site: &SiteInfo, goals: &[Goa
     }
     let dims = q.dimensions.iter().map(|d| dimension(d, &main, q.from_v1)).collect::<Vec<_>>();
     // The comparison period is independent of the main one: both at once.
-    let other = q.comparison.as_ref().map(|how| period::compare(&main, how, &ctx.tz, now_ms)).transpose()?;
+    let today = matches!(&q.date_range, DateRange::Named(name) if name == "day");
+    let other = q.comparison.as_ref().map(|how| period::compare(&main, how, &ctx.tz, now_ms, today)).transpose()?;
     let (mut rows, mut cmp) = match &other {
         Some(o) if shares_statements(q, &dims, &main, o) => {
             let [mine, theirs] = compute_pair(&ctx, q, &main, o).await?;
