@@ -250,9 +250,10 @@ def test_timeseries_by_day_and_hour(data):
     assert as_table(vpv) == want
 
 
-def test_trim_relative_date_range_ends_this_month_with_today():
+def test_trim_relative_date_range_ends_this_month_with_today_and_today_now():
     """`include.trim_relative_date_range` (Plausible's API since v3.1): this
-    month's labels and range end with today rather than the month's end."""
+    month's labels and range end with today rather than the month's end,
+    and today's with now."""
     today = dt.datetime.now(dt.timezone.utc).date()
     body = {"site_id": ENV["DEMO_DOMAIN"], "metrics": ["visitors"], "date_range": "month", "dimensions": ["time:day"],
             "include": {"time_labels": True, "trim_relative_date_range": True}}
@@ -266,6 +267,18 @@ def test_trim_relative_date_range_ends_this_month_with_today():
     untrimmed = ok(query(dict(body, include={"time_labels": True})))
     last = calendar.monthrange(today.year, today.month)[1]
     assert untrimmed["meta"]["time_labels"][-1] == today.replace(day=last).isoformat()
+    # Today ends now: its hours up to the current one, its range to the
+    # current second.
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    got = ok(query(dict(body, date_range="day", dimensions=["time:hour"])))
+    after = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    if before.hour != after.hour or before.date() != after.date():
+        pytest.skip("the run crossed an hour")
+    assert got["meta"]["time_labels"] == [f"{today} {h:02}:00:00" for h in range(before.hour + 1)], got["meta"]
+    end = dt.datetime.fromisoformat(got["query"]["date_range"][1])
+    assert before <= end <= after, (before, end, after)
+    untrimmed = ok(query(dict(body, date_range="day", dimensions=["time:hour"], include={"time_labels": True})))
+    assert len(untrimmed["meta"]["time_labels"]) == 24 and untrimmed["query"]["date_range"][1] == f"{today}T23:59:59+00:00"
 
 
 def test_every_filter_operator(data):

@@ -114,15 +114,22 @@ fn local_today(tz: &TimeZone, now_ms: u64) -> Result<Date, StatsError> {
 
 /// `include.trim_relative_date_range`: a `month` or `year` that holds today
 /// ends with today, as Plausible's query optimizer trims it (so no empty
-/// days after today are labelled). Every other range, and a period that
-/// does not hold today, is left as it is; so is `day`, which Plausible cuts
-/// at the start of the current hour, dropping that hour's events so far.
+/// days after today are labelled), and today (`day`) ends now, to the
+/// current second (so its hours are labelled up to the current one), as
+/// Plausible's `day` on today has run to its `now` since it compares the
+/// same time range. Every other range, and a period that does not hold
+/// today, is left as it is.
 pub fn trim_to_today(p: Period, name: &str, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
     let today = local_today(tz, now_ms)?;
-    if !matches!(name, "month" | "year") || !(p.first..=p.last).contains(&today) {
+    if !(p.first..=p.last).contains(&today) {
         return Ok(p);
     }
-    Ok(Period { to_s: day_start(add_days(today, 1)?, tz)?.min(p.to_s), last: today, ..p })
+    let to_s = match name {
+        "month" | "year" => day_start(add_days(today, 1)?, tz)?,
+        "day" => (now_ms / 1000).saturating_add(1),
+        _ => return Ok(p),
+    };
+    Ok(Period { to_s: to_s.min(p.to_s), last: today, ..p })
 }
 
 /// Resolves `range` for a site in `tz` at `now_ms`.
@@ -417,7 +424,7 @@ mod tests {
 
     #[test]
     #[wasm_bindgen_test::wasm_bindgen_test]
-    fn trimming_ends_this_month_or_year_with_today() {
+    fn trimming_ends_this_month_or_year_with_today_and_today_now() {
         // Plausible's optimizer tests: Jan 15 at noon, this month ends Jan 15.
         let utc_zone = zone("UTC");
         let now = ms("2024-01-15T12:00:00Z");
@@ -436,8 +443,17 @@ mod tests {
         // Today's end in the site's zone.
         let ny = zone("America/New_York");
         assert_eq!(utc(named("year", &ny).to_s), "2024-01-16T05:00:00Z");
+        // Today ends now, the current second included: its hours are
+        // labelled up to the current one.
+        let day = named("day", &ny);
+        let dates = (day.first.to_string(), day.last.to_string());
+        assert_eq!((utc(day.from_s), utc(day.to_s)), ("2024-01-15T05:00:00Z".into(), "2024-01-15T12:00:01Z".into()));
+        assert_eq!(dates, ("2024-01-15".into(), "2024-01-15".into()));
+        assert!(day.whole_days);
+        let hours = labels(&day, Unit::Hour, &ny);
+        assert_eq!((hours.first().unwrap().as_str(), hours.last().unwrap().as_str()), ("2024-01-15 00:00:00", "2024-01-15 07:00:00"));
         // Not trimmed: other names, and a month or year that is not this one.
-        for name in ["day", "7d", "28d", "12mo"] {
+        for name in ["7d", "28d", "12mo"] {
             assert_eq!(named(name, &utc_zone), resolve(&DateRange::Named(name.into()), &utc_zone, now).unwrap(), "{name}");
         }
         let june = span("2023-06-01", "2023-06-30", &utc_zone);
