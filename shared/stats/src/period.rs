@@ -705,6 +705,28 @@ mod tests {
 
     #[test]
     #[wasm_bindgen_test::wasm_bindgen_test]
+    fn days_whose_midnight_is_skipped_or_repeated_lose_no_hour() {
+        // The cases of Plausible's query_timezone_test.
+        let day = |name: &str, date: &str| {
+            let p = span(date, date, &zone(name));
+            (utc(p.from_s), utc(p.to_s))
+        };
+        // Santiago skips 00:00 on 2022-09-11: the day starts at 01:00
+        // (04:00Z), as in Plausible.
+        assert_eq!(day("America/Santiago", "2022-09-11").0, "2022-09-11T04:00:00Z");
+        // Havana reads 00:00 twice on 2023-11-05: the day starts at the
+        // first. Plausible starts it at the second (05:00Z), so the hour
+        // between is in neither day there; here it is in this one.
+        assert_eq!(day("America/Havana", "2023-11-05"), ("2023-11-05T04:00:00Z".into(), "2023-11-06T05:00:00Z".into()));
+        assert_eq!(day("America/Havana", "2023-11-04").1, "2023-11-05T04:00:00Z");
+        // Asuncion reads 23:00 twice on 2024-03-23: the day ends when the
+        // 24th begins (04:00Z). Plausible ends it at the first 23:59:59.
+        assert_eq!(day("America/Asuncion", "2024-03-23"), ("2024-03-23T03:00:00Z".into(), "2024-03-24T04:00:00Z".into()));
+        assert_eq!(day("America/Asuncion", "2024-03-24").0, "2024-03-24T04:00:00Z");
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_day_bucket_reads_as_the_label_of_its_day() {
         // Every day's start (AE's day rounding) names that day, where
         // clocks change too (Santiago's days in April and September start
