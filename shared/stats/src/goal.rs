@@ -11,35 +11,28 @@ use serde::{Deserialize, Deserializer};
 
 use crate::sql::{Column, Cond, NONE};
 
-/// A site's goal, as stored in D1 (read only, never written back).
+/// A site's goal, as stored in D1 (read only, never written back). A
+/// column a row lacks (an older schema) reads as [`Goal::blank`]'s.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default = "Goal::blank")]
 pub struct Goal {
     /// A custom event name (`Signup`), or empty for a page goal.
-    #[serde(default)]
     pub event_name: String,
     /// A page path pattern (`/blog/**`), or empty for an event goal.
-    #[serde(default)]
     pub page_path: String,
     /// ISO 4217 code of a revenue goal (a custom event goal whose
     /// revenue is reported in this currency), else none.
-    #[serde(default)]
     pub currency: Option<String>,
     /// The name reports show and goal filters match; empty for the
     /// default ([`Goal::name`]).
-    #[serde(default)]
     pub display_name: String,
     /// Custom properties a completing event must carry, each with this
     /// value. D1 holds them as a JSON object.
-    #[serde(default, deserialize_with = "props_from_json")]
+    #[serde(deserialize_with = "props_from_json")]
     pub custom_props: BTreeMap<String, String>,
     /// A scroll goal's least scroll depth (0 to 100) on its pages; -1 for
     /// any other goal.
-    #[serde(default = "not_scroll")]
     pub scroll_threshold: i16,
-}
-
-fn not_scroll() -> i16 {
-    -1
 }
 
 /// `custom_props` as D1 stores it: a JSON object. A value that is not a
@@ -74,6 +67,8 @@ impl Goal {
         Self { page_path: pattern.to_owned(), scroll_threshold: threshold, ..Self::blank() }
     }
 
+    /// No event, no page, no property, no threshold: what the
+    /// constructors fill in, and what a missing column reads as.
     fn blank() -> Self {
         Self {
             event_name: String::new(),
