@@ -65,6 +65,15 @@ def pick_days():
     raise AssertionError("no free pair of days for a golden data set: restart the stack")
 
 
+# The demo site's goals (scripts/seed.sql) as the model reads them: which
+# events complete each, by its name.
+GOALS = {"Signup": lambda e: e["name"] == "Signup", "Visit /thanks": lambda e: e["name"] == "pageview" and e["path"] == "/thanks",
+         "Visit /blog/**": lambda e: e["name"] == "pageview" and e["path"].startswith("/blog/"),
+         "Purchase": lambda e: e["name"] == "Purchase", "Upgrade": lambda e: e["name"] == "Upgrade",
+         "Pro signup": lambda e: e["name"] == "Signup" and e["props"].get("plan") == "pro",
+         "Scroll 55% on /blog/**": lambda e: e["name"] == "engagement" and e["path"].startswith("/blog/")
+         and 55 <= e["payload"]["sd"] <= 100}
+
 def at(day, hour, minute=0):
     return int(dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.timezone.utc).timestamp() * 1000)
 

@@ -17,7 +17,7 @@ import pytest
 
 from beacon import ENV, FIREFOX, request, send, session_cookie, sql, upgrade_headers, wait_rows
 from sessions import current_visitors_bounds, new_visitor
-from stats_data import MIN, as_table, at, ended, golden, ok, pick_days, query, rnd, send_all, sql_round, wait_landed
+from stats_data import GOALS, MIN, as_table, at, ended, golden, ok, pick_days, query, rnd, send_all, sql_round, wait_landed
 
 V1 = ["aggregate", "timeseries", "breakdown"]
 
@@ -360,8 +360,7 @@ def test_goals_with_custom_props_and_scroll_thresholds(data):
     # reports show and goal filters match, and an engagement is no event.
     m = data["model"]
     total = m.aggregate()["visitors"]
-    pro = lambda e: e["name"] == "Signup" and e["props"].get("plan") == "pro"
-    scrolled = lambda e: e["name"] == "engagement" and e["path"].startswith("/blog/") and e["payload"]["sd"] >= 55
+    pro, scrolled = GOALS["Pro signup"], GOALS["Scroll 55% on /blog/**"]
     goals = as_table(q(data, metrics=["visitors", "events", "conversion_rate"], dimensions=["event:goal"]))
     # The data set has both, and events that fall short of them: a free
     # Signup, and shallower scrolls on the blog.

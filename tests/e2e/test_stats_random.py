@@ -17,7 +17,7 @@ import urllib.parse
 import pytest
 
 from beacon import ENV, request
-from stats_data import as_table, golden, ok, query, rnd, sql_round
+from stats_data import GOALS, as_table, golden, ok, query, rnd, sql_round
 
 METRICS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events", "percentage",
            "conversion_rate", "group_conversion_rate", "total_revenue", "average_revenue", "time_on_page", "scroll_depth"]
@@ -385,14 +385,6 @@ def test_random_behavioral_filters_pick_the_visits_the_model_picks(data):
         assert got == [a[x] for x in metrics], (filters, got, a)
     # Many inner trees pick some visits and leave others (13 of 30 here).
     assert split >= 10, split
-
-
-GOALS = {"Signup": lambda e: e["name"] == "Signup", "Visit /thanks": lambda e: e["name"] == "pageview" and e["path"] == "/thanks",
-         "Visit /blog/**": lambda e: e["name"] == "pageview" and e["path"].startswith("/blog/"),
-         "Purchase": lambda e: e["name"] == "Purchase", "Upgrade": lambda e: e["name"] == "Upgrade",
-         "Pro signup": lambda e: e["name"] == "Signup" and e["props"].get("plan") == "pro",
-         "Scroll 55% on /blog/**": lambda e: e["name"] == "engagement" and e["path"].startswith("/blog/")
-         and 55 <= e["payload"]["sd"] <= 100}
 
 
 def props_in(tree):
