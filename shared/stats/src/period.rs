@@ -105,11 +105,14 @@ pub fn all_since(all: &Period, first_s: Option<u64>, tz: &TimeZone) -> Result<Pe
     days(first.max(all.first), all.last, tz)
 }
 
+/// `now_ms` as an instant.
+fn instant(now_ms: u64) -> Result<Timestamp, StatsError> {
+    Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0)).map_err(|_| bad("clock out of range"))
+}
+
 /// The local date in `tz` at `now_ms`.
 fn local_today(tz: &TimeZone, now_ms: u64) -> Result<Date, StatsError> {
-    Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
-        .map(|t| t.to_zoned_datetime(tz.clone()).date())
-        .map_err(|_| bad("clock out of range"))
+    instant(now_ms).map(|t| t.to_zoned_datetime(tz.clone()).date())
 }
 
 /// `include.trim_relative_date_range`: a `month` or `year` that holds today
@@ -134,7 +137,7 @@ pub fn trim_to_today(p: Period, name: &str, tz: &TimeZone, now_ms: u64) -> Resul
 
 /// Resolves `range` for a site in `tz` at `now_ms`.
 pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
-    let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0)).map_err(|_| bad("clock out of range"))?;
+    let now = instant(now_ms)?;
     let today = now.to_zoned_datetime(tz.clone()).date();
     match range {
         DateRange::Named(name) => match name.as_str() {
