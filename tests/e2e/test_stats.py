@@ -549,6 +549,13 @@ def test_v1_endpoints_answer_like_plausible(data):
     agg = ok(v1("aggregate", dict(period, metrics="visitors,pageviews")))
     a = m.aggregate()
     assert agg["results"] == {"visitors": {"value": a["visitors"]}, "pageviews": {"value": a["pageviews"]}}
+    # Compared, a value comes with its change and the previous period's
+    # value (Plausible's `comparison_value`): the second day against the first.
+    day0 = m.aggregate(lambda e: utc(e["t"]).date() == data["d0"])["pageviews"]
+    second = dict(period, date=f"{data['range'][1]},{data['range'][1]}", metrics="pageviews", compare="previous_period")
+    day1 = a["pageviews"] - day0
+    assert ok(v1("aggregate", second))["results"] == {
+        "pageviews": {"value": day1, "change": rnd((day1 - day0) / day0 * 100), "comparison_value": day0}}
     ts = ok(v1("timeseries", dict(period, metrics="pageviews", interval="day")))
     assert [r["date"] for r in ts["results"]] == data["range"]
     assert sum(r["pageviews"] for r in ts["results"]) == a["pageviews"]
@@ -766,20 +773,30 @@ def test_invalid_queries_get_clear_400s(body, status, needle):
 
 
 @pytest.mark.parametrize("endpoint,params,said", [
-    ("breakdown", {"property": "visit:bogus"}, 'property: Invalid dimension "visit:bogus"'),
-    ("aggregate", {"filters": "visit:bogus==x"}, 'filters: Invalid dimension "visit:bogus"'),
-    ("aggregate", {"period": "bogus"}, 'period: Invalid date range "bogus"'),
+    ("breakdown", {"property": "visit:bogus"},
+     "Invalid property 'visit:bogus'. Please provide a valid property for the breakdown endpoint: https://plausible.io/docs/stats-api#properties"),
+    ("aggregate", {"filters": "visit:bogus==x"},
+     "Invalid filter property 'visit:bogus'. Please provide a valid filter property: https://plausible.io/docs/stats-api#properties"),
+    ("aggregate", {"period": "bogus"}, "Error parsing `period` parameter: invalid period `bogus`."),
     ("timeseries", {"period": "custom", "date": "2024-01-05,2024-01-01"}, "date: Start date must not be after end date"),
     ("aggregate", {"period": "custom", "date": "1960-01-01,1960-01-02"}, "date: date out of range"),
     ("aggregate", {"period": "custom", "date": "1970-01-02,1970-01-03", "compare": "previous_period"}, "compare: date out of range"),
-    ("aggregate", {"metrics": "views_per_visit", "filters": "event:page==/a"}, "metrics: Metric `views_per_visit`"),
-    ("breakdown", {"property": "event:page", "filters": "event:goal==Nope"}, "filters: The goal `Nope` is not configured"),
+    ("aggregate", {"metrics": "views_per_visit", "filters": "event:page==/a"},
+     "Metric `views_per_visit` cannot be queried with a filter on `event:page`."),
+    ("aggregate", {"metrics": "visitors,bounce_rate", "filters": "event:goal==Signup"},
+     "Session metric `bounce_rate` cannot be queried when using a filter on `event:goal`."),
+    ("breakdown", {"property": "event:page", "filters": "event:goal==Nope|Signup"},
+     "The goal `Nope` is not configured for this site. Find out how to configure goals here: "
+     "https://plausible.io/docs/stats-api#filtering-by-goals"),
+    ("aggregate", {"filters": "event:goal==Visit /nope"}, "The pageview goal for the pathname `/nope` is not configured for this site."),
     ("breakdown", {"property": "event:page", "filters": "event:page==" + "/**" * 400}, "filters: invalid regular expression"),
+    ("breakdown", {"property": "event:page", "page": "1.5"}, "Please provide page as a number greater than 0."),
     ("aggregate", {"site_id": ""}, "site_id: required"),
 ])
-def test_v1_errors_name_the_query_parameter(endpoint, params, said):
-    """v1 runs on the v2 engine, whose errors point into a JSON body
-    (`#/dimensions/0`) a v1 caller never wrote: they name the parameter."""
+def test_v1_errors_say_plausibles_words_or_name_the_query_parameter(endpoint, params, said):
+    """v1's own refusals are Plausible's v1 sentences, word for word. The
+    v2 engine's, which point into a JSON body (`#/date_range`) a v1 caller
+    never wrote, name the query parameter instead."""
     r = v1(endpoint, dict({"site_id": ENV["DEMO_DOMAIN"]}, **params))
     assert r.status == 400 and r.json()["error"].startswith(said), r.body
 

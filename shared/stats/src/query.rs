@@ -86,7 +86,8 @@ const VISIT_DIMENSIONS: &[&str] = &[
     "city_name",
 ];
 const TIME_DIMENSIONS: &[&str] = &["time", "time:hour", "time:day", "time:week", "time:month"];
-const NAMED_RANGES: &[&str] = &["day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all"];
+/// The date ranges named in words (`7d`, `month`…), which v1 takes as periods too.
+pub const NAMED_RANGES: &[&str] = &["day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all"];
 
 /// A dimension, validated (`event:page`, `visit:country`, `event:props:plan`, `time:day`…).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -322,18 +323,22 @@ fn parse_date_range(v: Option<&Value>) -> Result<DateRange, StatsError> {
     }
 }
 
-fn parse_dimension(v: &Value, at: &str) -> Result<Dimension, StatsError> {
-    let Value::String(s) = v else { return Err(invalid(at, "Must be a string")) };
-    let ok = if let Some(rest) = s.strip_prefix("event:props:") {
+/// Whether `s` names a dimension a query may break down or filter by.
+pub fn is_dimension(s: &str) -> bool {
+    if let Some(rest) = s.strip_prefix("event:props:") {
         !rest.is_empty() && rest.len() <= 300
     } else if let Some(rest) = s.strip_prefix("event:") {
         EVENT_DIMENSIONS.contains(&rest)
     } else if let Some(rest) = s.strip_prefix("visit:") {
         VISIT_DIMENSIONS.contains(&rest)
     } else {
-        TIME_DIMENSIONS.contains(&s.as_str())
-    };
-    if ok {
+        TIME_DIMENSIONS.contains(&s)
+    }
+}
+
+fn parse_dimension(v: &Value, at: &str) -> Result<Dimension, StatsError> {
+    let Value::String(s) = v else { return Err(invalid(at, "Must be a string")) };
+    if is_dimension(s) {
         Ok(Dimension(s.clone()))
     } else {
         Err(invalid(at, format_args!("Invalid dimension {}", Value::from(s.as_str()))))

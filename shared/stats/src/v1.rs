@@ -33,10 +33,6 @@ pub fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
     params.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// The metrics v1 answers.
-const V1_METRICS: &[&str] =
-    &["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events", "conversion_rate", "time_on_page"];
-
 /// Properties whose v1 breakdown leaves out visits without a value.
 const BLANKS_LEFT_OUT: &[&str] = &[
     "visit:city",
@@ -51,50 +47,149 @@ const BLANKS_LEFT_OUT: &[&str] = &[
     "visit:exit_page",
 ];
 
-/// The v2 request body for a v1 call's query parameters.
+/// Where Plausible's v1 errors send the caller.
+const PERIODS_DOCS: &str = "https://plausible.io/docs/stats-api#time-periods";
+const PROPERTIES_DOCS: &str = "https://plausible.io/docs/stats-api#properties";
+
+/// A `date` in ISO 8601's extended form, or Elixir's reason for refusing
+/// it (`Date.from_iso8601`), which Plausible's v1 errors quote.
+fn iso_date(s: &str) -> Result<jiff::civil::Date, &'static str> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    if !shaped {
+        return Err("invalid_format");
+    }
+    s.parse().map_err(|_| "invalid_date")
+}
+
+/// The v2 `date_range` for v1's `period` and `date`, refused in the words
+/// of Plausible's `validate_period` and `validate_date`. Every name v2
+/// knows is a period here, a superset of v1's seven.
+fn date_range(period: &str, date: Option<&str>) -> Result<Value, StatsError> {
+    let bad_period = || {
+        bad(format!("Error parsing `period` parameter: invalid period `{period}`. Please find accepted values in our docs: {PERIODS_DOCS}"))
+    };
+    if period == "custom" {
+        let d = date.ok_or_else(|| bad(format!("The `date` parameter is required when using a custom period. See {PERIODS_DOCS}")))?;
+        let ends: Vec<&str> = d.split(',').map(str::trim).collect();
+        return match ends.as_slice() {
+            [a, b] if iso_date(a).is_ok() && iso_date(b).is_ok() => Ok(json!([a, b])),
+            _ => Err(bad(format!(
+                "Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {PERIODS_DOCS}"
+            ))),
+        };
+    }
+    if !crate::query::NAMED_RANGES.contains(&period) {
+        return Err(bad_period());
+    }
+    let Some(d) = date else { return Ok(json!(period)) };
+    let today = iso_date(d)
+        .map_err(|why| bad(format!("Error parsing `date` parameter: {why}. Please specify a valid date in ISO-8601 format.")))?;
+    // `all` runs from the site's first data to today, whatever `date` says.
+    if period == "all" {
+        return Ok(json!("all"));
+    }
+    // Every period is relative to `date` when it is given, exactly as v2
+    // reads the same name relative to today.
+    let (first, last) = crate::period::named_dates(period, today).map_err(|_| bad_period())?;
+    Ok(json!([first.to_string(), last.to_string()]))
+}
+
+/// Whether v1 may break down or filter by `name`: v2's event and visit
+/// dimensions, a superset of Plausible's legacy list.
+fn is_property(name: &str) -> bool {
+    (name.starts_with("event:") || name.starts_with("visit:")) && crate::query::is_dimension(name)
+}
+
+/// Properties only events have: a visit has no one value of them.
+fn event_only(name: &str) -> bool {
+    name == "event:name" || name == "event:goal" || name.starts_with("event:props:")
+}
+
+/// Plausible's v1 rules (`validate_metric`) for one metric of a call
+/// breaking down by `property` (none outside breakdowns) with filters on
+/// `filtered`, in its words. v2 allows more of these pairs; v1 never did.
+fn check_metric(metric: &str, property: Option<&str>, filtered: &[&str]) -> Result<(), String> {
+    let on = |d: &str| filtered.contains(&d);
+    let session = || match (property, filtered.iter().find(|d| event_only(d))) {
+        (Some(p), _) if event_only(p) => Err(format!("Session metric `{metric}` cannot be queried for breakdown by `{p}`.")),
+        (_, Some(d)) => Err(format!("Session metric `{metric}` cannot be queried when using a filter on `{d}`.")),
+        _ => Ok(()),
+    };
+    match metric {
+        "visitors" | "pageviews" | "events" => Ok(()),
+        "visits" | "bounce_rate" | "visit_duration" => session(),
+        "views_per_visit" if on("event:page") => Err("Metric `views_per_visit` cannot be queried with a filter on `event:page`.".into()),
+        "views_per_visit" if property.is_some() => Err("Metric `views_per_visit` is not supported in breakdown queries.".into()),
+        "views_per_visit" => session(),
+        "conversion_rate" if property == Some("event:goal") || on("event:goal") => Ok(()),
+        "conversion_rate" => Err("Metric `conversion_rate` can only be queried in a goal breakdown or with a goal filter".into()),
+        "time_on_page" => match property {
+            _ if on("event:goal") || on("event:name") => Err(format!(
+                "Metric `time_on_page` cannot be queried when filtering by `{}`",
+                if on("event:goal") { "event:goal" } else { "event:name" }
+            )),
+            Some("event:page") => Ok(()),
+            Some(_) => Err("Metric `time_on_page` is not supported in breakdown queries (except `event:page` breakdown)".into()),
+            None if on("event:page") => Ok(()),
+            None => Err("Metric `time_on_page` can only be queried in a page breakdown or with a page filter.".into()),
+        },
+        // v1 knows fewer metrics than v2 (no revenue, which v2 answers as
+        // money, nor percentage or scroll depth).
+        _ => Err(format!(
+            "The metric `{metric}` is not recognized. Find valid metrics from the documentation: https://plausible.io/docs/stats-api#metrics"
+        )),
+    }
+}
+
+/// A positive whole number parameter (`limit`, `page`), as Elixir's
+/// `Integer.parse` reads it, within `max`.
+fn count_param(params: &[(String, String)], key: &str, default: u64, max: u64, refusal: &str) -> Result<u64, StatsError> {
+    match param(params, key) {
+        None => Ok(default),
+        Some(v) => v.parse::<u64>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| bad(refusal)),
+    }
+}
+
+/// The v2 request body for a v1 call's query parameters, checked in the
+/// order of Plausible's v1 controller: period, date, property, filters,
+/// metrics, then the page.
 pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, StatsError> {
     let site_id = param(params, "site_id").filter(|s| !s.is_empty()).ok_or_else(|| bad("site_id: required"))?;
+    let period = param(params, "period").unwrap_or("30d");
+    let date_range = date_range(period, param(params, "date"))?;
+    let property = match endpoint {
+        Endpoint::Breakdown => {
+            let p = param(params, "property")
+                .ok_or_else(|| bad("The `property` parameter is required. Please provide at least one property to show a breakdown by."))?;
+            if !is_property(p) {
+                return Err(bad(format!(
+                    "Invalid property '{p}'. Please provide a valid property for the breakdown endpoint: {PROPERTIES_DOCS}"
+                )));
+            }
+            Some(p)
+        }
+        _ => None,
+    };
+    let mut filter_list = match param(params, "filters").filter(|f| !f.trim().is_empty()) {
+        Some(f) => filters(f)?,
+        None => Vec::new(),
+    };
+    let filtered: Vec<&str> = filter_list.iter().filter_map(|f| f.get(1).and_then(Value::as_str)).collect();
+    if let Some(d) = filtered.iter().find(|d| !is_property(d)) {
+        return Err(bad(format!("Invalid filter property '{d}'. Please provide a valid filter property: {PROPERTIES_DOCS}")));
+    }
     let metrics: Vec<String> = param(params, "metrics").unwrap_or("visitors").split(',').map(|m| m.trim().to_owned()).collect();
-    if let Some(m) = metrics.iter().find(|m| *m == "group_conversion_rate") {
-        return Err(bad(format!("metrics: `{m}` is a v2 metric; v1's conversion_rate is per group in breakdowns")));
-    }
-    // v1 knows fewer metrics than v2 (no revenue, which v2 answers as
-    // money, nor percentage or scroll depth), and says so as Plausible's.
-    if let Some(m) = metrics.iter().find(|m| !V1_METRICS.contains(&m.as_str())) {
-        return Err(bad(format!(
-            "The metric `{m}` is not recognized. Find valid metrics from the documentation: https://plausible.io/docs/stats-api#metrics"
-        )));
-    }
     if metrics.iter().enumerate().any(|(i, m)| metrics.iter().take(i).any(|x| x == m)) {
         return Err(bad("Metrics cannot be queried multiple times."));
     }
-    let period = param(params, "period").unwrap_or("30d");
-    let date = param(params, "date");
-    let date_range = match (period, date) {
-        ("custom", Some(d)) => {
-            let (a, b) = d.split_once(',').ok_or_else(|| bad("date: a custom period needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
-            json!([a, b])
-        }
-        ("custom", None) => return Err(bad("date: a custom period needs date=YYYY-MM-DD,YYYY-MM-DD")),
-        // `all` runs from the site's first data to today, whatever `date` says.
-        ("all", _) => json!("all"),
-        // Every period is relative to `date` when it is given, exactly as
-        // v2 reads the same name relative to today.
-        (named, Some(d)) => {
-            let today: jiff::civil::Date = d.parse().map_err(|_| bad("date: expected YYYY-MM-DD"))?;
-            let (first, last) =
-                crate::period::named_dates(named, today).map_err(|_| bad(format!("period: invalid {named:?} with a date")))?;
-            json!([first.to_string(), last.to_string()])
-        }
-        (named, None) => json!(named),
-    };
+    for m in &metrics {
+        check_metric(m, property, &filtered).map_err(bad)?;
+    }
     let mut body = Map::new();
     body.insert("site_id".into(), json!(site_id));
     body.insert("metrics".into(), json!(metrics));
     body.insert("date_range".into(), date_range);
-    if let Some(f) = param(params, "filters").filter(|f| !f.trim().is_empty()) {
-        body.insert("filters".into(), filters(f)?);
-    }
     match endpoint {
         Endpoint::Aggregate => {
             // v1 compares no `all` (Plausible's `parse_comparison_params`).
@@ -125,7 +220,7 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
             body.insert("metrics".into(), per_group(&metrics));
         }
         Endpoint::Breakdown => {
-            let property = param(params, "property").ok_or_else(|| bad("property: required"))?;
+            let property = property.unwrap_or_default();
             // As Plausible's v1: a version comes with its name, conversion
             // rates are per group but by goal or property (global there),
             // and some properties leave their blanks out.
@@ -139,29 +234,24 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
                 body.insert("metrics".into(), per_group(&metrics));
             }
             if BLANKS_LEFT_OUT.contains(&property) {
-                let blank = json!(["is_not", property, [""]]);
-                match body.get_mut("filters").and_then(Value::as_array_mut) {
-                    Some(list) => list.push(blank),
-                    None => {
-                        body.insert("filters".into(), json!([blank]));
-                    }
-                }
+                filter_list.push(json!(["is_not", property, [""]]));
             }
-            let limit: u64 = param(params, "limit").map(str::parse).transpose().map_err(|_| bad("limit: must be a number"))?.unwrap_or(100);
-            let page: u64 = param(params, "page").map(str::parse).transpose().map_err(|_| bad("page: must be a number"))?.unwrap_or(1);
-            if !(1..=1000).contains(&limit) || page == 0 {
-                return Err(bad("limit: 1 to 1000; page: from 1"));
-            }
+            let limit = count_param(params, "limit", 100, 1000, "Please provide limit as a number between 1 and 1000.")?;
+            let page = count_param(params, "page", 1, u64::MAX, "Please provide page as a number greater than 0.")?;
             body.insert("pagination".into(), json!({ "limit": limit, "offset": limit.saturating_mul(page - 1) }));
         }
+    }
+    if !filter_list.is_empty() {
+        body.insert("filters".into(), Value::Array(filter_list));
     }
     Ok(Value::Object(body))
 }
 
 /// v1 filters (`event:page==/blog/**;visit:country!=DE|FR;visit:source~oo`)
 /// as v2 filters. `;` joins with AND, `|` lists values (`\|` is a literal
-/// bar), `*`/`**` are wildcards, `~` means contains.
-pub fn filters(text: &str) -> Result<Value, StatsError> {
+/// bar), `*`/`**` are wildcards, `~` means contains. A goal is named
+/// literally: `Visit /blog**` is a goal's name, not a pattern.
+pub fn filters(text: &str) -> Result<Vec<Value>, StatsError> {
     let mut out = Vec::new();
     for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let (dim, op, rest) = if let Some((d, v)) = part.split_once("!=") {
@@ -173,16 +263,17 @@ pub fn filters(text: &str) -> Result<Value, StatsError> {
         } else {
             return Err(bad(format!("filters: cannot read {part:?}")));
         };
+        let dim = dim.trim();
         let values: Vec<String> = split_values(rest.trim());
-        let wild = values.iter().any(|v| v.contains('*'));
+        let wild = dim != "event:goal" && values.iter().any(|v| v.contains('*'));
         let (op, values) = match (op, wild) {
             ("is", true) => ("matches", values.iter().map(|v| wildcard_regex(v)).collect()),
             ("is_not", true) => ("matches_not", values.iter().map(|v| wildcard_regex(v)).collect()),
             _ => (op, values),
         };
-        out.push(json!([op, dim.trim(), values]));
+        out.push(json!([op, dim, values]));
     }
-    Ok(Value::Array(out))
+    Ok(out)
 }
 
 fn split_values(s: &str) -> Vec<String> {
@@ -220,6 +311,14 @@ pub fn error(endpoint: Endpoint, params: &[(String, String)], e: StatsError) -> 
     let Some((pointer, message)) = text.strip_prefix("#/").and_then(|t| t.split_once(": ")) else {
         return StatsError::Invalid(text);
     };
+    // Plausible's own sentence, which its v1 says bare, naming a page
+    // goal by its path.
+    if message.starts_with("The goal `") {
+        return StatsError::Invalid(match message.strip_prefix("The goal `Visit ") {
+            Some(rest) => format!("The pageview goal for the pathname `{rest}"),
+            None => message.to_owned(),
+        });
+    }
     let name = match pointer.split('/').next().unwrap_or(pointer) {
         // A named period's range is the period's fault, a custom one's or
         // one moved by a `date` the date's.
@@ -270,6 +369,8 @@ pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
                 entry.insert("value".into(), first.pointer(&format!("/metrics/{i}")).cloned().unwrap_or(json!(0)));
                 if let Some(change) = first.pointer(&format!("/comparison/change/{i}")) {
                     entry.insert("change".into(), change.clone());
+                    let then = first.pointer(&format!("/comparison/metrics/{i}")).cloned().unwrap_or(Value::Null);
+                    entry.insert("comparison_value".into(), then);
                 }
                 out.insert(v1_name(m), Value::Object(entry));
             }
@@ -341,21 +442,14 @@ mod tests {
             }
         };
         let site = ("site_id", "s");
-        assert_eq!(said(Endpoint::Breakdown, &[site, ("property", "visit:bogus")]), r#"property: Invalid dimension "visit:bogus""#);
-        assert_eq!(said(Endpoint::Aggregate, &[site, ("filters", "visit:bogus==x")]), r#"filters: Invalid dimension "visit:bogus""#);
-        assert_eq!(said(Endpoint::Aggregate, &[site, ("period", "bogus")]), r#"period: Invalid date range "bogus""#);
         assert_eq!(
             said(Endpoint::Aggregate, &[site, ("period", "custom"), ("date", "2024-01-05,2024-01-01")]),
             "date: Start date must not be after end date"
         );
         assert_eq!(
-            said(Endpoint::Timeseries, &[site, ("period", "custom"), ("date", "2024-13-01,2024-01-01")]),
-            "date: Invalid date range"
+            said(Endpoint::Breakdown, &[site, ("property", "visit:os"), ("period", "custom"), ("date", "2024-01-05, 2024-01-01")]),
+            "date: Start date must not be after end date"
         );
-        assert!(said(Endpoint::Aggregate, &[site, ("metrics", "views_per_visit"), ("filters", "event:page==/a")])
-            .starts_with("metrics: Metric"));
-        assert!(said(Endpoint::Breakdown, &[site, ("property", "event:name"), ("metrics", "bounce_rate")])
-            .starts_with("metrics: Session metric"));
         // The rest of the mapping, on errors the engine gives later.
         let renamed = |endpoint, pairs: &[(&str, &str)], e: StatsError| error(endpoint, &p(pairs), e);
         let invalid = |t: &str| StatsError::Invalid(t.into());
@@ -370,6 +464,16 @@ mod tests {
             renamed(Endpoint::Aggregate, &[], StatsError::BadRegex("too long".into())),
             invalid("filters: invalid regular expression: too long")
         );
+        // Plausible's own sentence about goals is said bare, a page goal by its path.
+        let goal = |name: &str| invalid(&format!("#/filters: The goal `{name}` is not configured for this site. Find out how"));
+        assert_eq!(
+            renamed(Endpoint::Aggregate, &[], goal("Signup")),
+            invalid("The goal `Signup` is not configured for this site. Find out how")
+        );
+        assert_eq!(
+            renamed(Endpoint::Breakdown, &[], goal("Visit /register")),
+            invalid("The pageview goal for the pathname `/register` is not configured for this site. Find out how")
+        );
         // Errors without a pointer, and the engine's own, are as they were.
         for e in [invalid("Metrics cannot be queried multiple times."), StatsError::Upstream("x".into()), StatsError::Busy(3)] {
             assert_eq!(renamed(Endpoint::Aggregate, &[], e.clone()), e);
@@ -380,7 +484,7 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn metrics_v1_lacks_or_repeated_are_refused() {
         let with = |m: &str| to_v2(Endpoint::Aggregate, &p(&[("site_id", "s"), ("metrics", m)]));
-        for m in ["total_revenue", "visitors,percentage", "scroll_depth", "x"] {
+        for m in ["total_revenue", "visitors,percentage", "scroll_depth", "x", "group_conversion_rate"] {
             let name = m.rsplit(',').next().unwrap_or(m);
             assert!(
                 matches!(with(m), Err(StatsError::Invalid(e)) if e.starts_with(&format!("The metric `{name}` is not recognized"))),
@@ -388,7 +492,188 @@ mod tests {
             );
         }
         assert!(matches!(with("visitors,visitors"), Err(StatsError::Invalid(e)) if e == "Metrics cannot be queried multiple times."));
-        assert!(with("visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration,events,time_on_page").is_ok());
+        assert!(with("visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration,events").is_ok());
+    }
+
+    /// Plausible's v1 controller tests (aggregate_test, breakdown_test):
+    /// the call, and its error word for word.
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn v1_refuses_in_plausibles_words() {
+        let said = |endpoint, pairs: &[(&str, &str)]| {
+            let mut params = p(&[("site_id", "s")]);
+            params.extend(p(pairs));
+            match to_v2(endpoint, &params) {
+                Err(StatsError::Invalid(text)) => text,
+                other => panic!("{pairs:?}: {other:?}"),
+            }
+        };
+        use Endpoint::{Aggregate, Breakdown, Timeseries};
+        let periods = "https://plausible.io/docs/stats-api#time-periods";
+        for (endpoint, pairs, want) in [
+            (
+                Aggregate,
+                vec![("period", "month"), ("date", "2021-dkjbAS")],
+                "Error parsing `date` parameter: invalid_format. Please specify a valid date in ISO-8601 format.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("date", "2021-02-30")],
+                "Error parsing `date` parameter: invalid_date. Please specify a valid date in ISO-8601 format.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("period", "aosuhsacp")],
+                format!("Error parsing `period` parameter: invalid period `aosuhsacp`. Please find accepted values in our docs: {periods}"),
+            ),
+            (
+                Timeseries,
+                vec![("period", "bad_period"), ("date", "2021-01-01")],
+                format!("Error parsing `period` parameter: invalid period `bad_period`. Please find accepted values in our docs: {periods}"),
+            ),
+            (Aggregate, vec![("period", "custom")], format!("The `date` parameter is required when using a custom period. See {periods}")),
+            (
+                Aggregate,
+                vec![("period", "custom"), ("date", "2020-131-2piaskj,s,a90uac")],
+                format!("Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"),
+            ),
+            (
+                Aggregate,
+                vec![("period", "custom"), ("date", "2021-01-01,2021-01-02,2021-01-03")],
+                format!("Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"),
+            ),
+            (
+                Breakdown,
+                vec![],
+                "The `property` parameter is required. Please provide at least one property to show a breakdown by.".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "badproperty")],
+                "Invalid property 'badproperty'. Please provide a valid property for the breakdown endpoint: https://plausible.io/docs/stats-api#properties".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "event:props:")],
+                "Invalid property 'event:props:'. Please provide a valid property for the breakdown endpoint: https://plausible.io/docs/stats-api#properties".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "time:day")],
+                "Invalid property 'time:day'. Please provide a valid property for the breakdown endpoint: https://plausible.io/docs/stats-api#properties".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("filters", "badproperty==bar")],
+                "Invalid filter property 'badproperty'. Please provide a valid filter property: https://plausible.io/docs/stats-api#properties".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "pageviews,led_zeppelin")],
+                "The metric `led_zeppelin` is not recognized. Find valid metrics from the documentation: https://plausible.io/docs/stats-api#metrics".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "pageviews,visit_duration"), ("filters", "event:name==some_value")],
+                "Session metric `visit_duration` cannot be queried when using a filter on `event:name`.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "pageviews,visit_duration"), ("filters", "event:goal==some_value")],
+                "Session metric `visit_duration` cannot be queried when using a filter on `event:goal`.".to_owned(),
+            ),
+            (
+                Timeseries,
+                vec![("metrics", "visits"), ("filters", "visit:country==DE;event:props:custom_prop==some_value")],
+                "Session metric `visits` cannot be queried when using a filter on `event:props:custom_prop`.".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "event:name"), ("metrics", "visitors,bounce_rate")],
+                "Session metric `bounce_rate` cannot be queried for breakdown by `event:name`.".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "event:props:url"), ("metrics", "visitors,bounce_rate")],
+                "Session metric `bounce_rate` cannot be queried for breakdown by `event:props:url`.".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "event:page"), ("filters", "event:props:url==google.com"), ("metrics", "visitors,bounce_rate")],
+                "Session metric `bounce_rate` cannot be queried when using a filter on `event:props:url`.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "conversion_rate")],
+                "Metric `conversion_rate` can only be queried in a goal breakdown or with a goal filter".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "event:page"), ("metrics", "conversion_rate")],
+                "Metric `conversion_rate` can only be queried in a goal breakdown or with a goal filter".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "views_per_visit"), ("filters", "event:page==/something")],
+                "Metric `views_per_visit` cannot be queried with a filter on `event:page`.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "views_per_visit"), ("filters", "event:name==Something")],
+                "Session metric `views_per_visit` cannot be queried when using a filter on `event:name`.".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "visit:source"), ("metrics", "views_per_visit")],
+                "Metric `views_per_visit` is not supported in breakdown queries.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "time_on_page")],
+                "Metric `time_on_page` can only be queried in a page breakdown or with a page filter.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "time_on_page"), ("filters", "event:page==/A;event:goal==Signup")],
+                "Metric `time_on_page` cannot be queried when filtering by `event:goal`".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("metrics", "time_on_page"), ("filters", "event:page==/A;event:name==Signup")],
+                "Metric `time_on_page` cannot be queried when filtering by `event:name`".to_owned(),
+            ),
+            (
+                Breakdown,
+                vec![("property", "visit:source"), ("filters", "event:page==/A"), ("metrics", "time_on_page")],
+                "Metric `time_on_page` is not supported in breakdown queries (except `event:page` breakdown)".to_owned(),
+            ),
+            (Breakdown, vec![("property", "visit:source"), ("limit", "1001")], "Please provide limit as a number between 1 and 1000.".to_owned()),
+            (Breakdown, vec![("property", "visit:source"), ("limit", "10x")], "Please provide limit as a number between 1 and 1000.".to_owned()),
+            (Breakdown, vec![("property", "visit:source"), ("page", "foo")], "Please provide page as a number greater than 0.".to_owned()),
+            (Breakdown, vec![("property", "visit:source"), ("page", "0")], "Please provide page as a number greater than 0.".to_owned()),
+            (Breakdown, vec![("property", "visit:source"), ("page", "1.5")], "Please provide page as a number greater than 0.".to_owned()),
+        ] {
+            assert_eq!(said(endpoint, &pairs), want, "{pairs:?}");
+        }
+        // What those rules let through.
+        let fine = |endpoint, pairs: &[(&str, &str)]| {
+            let mut params = p(&[("site_id", "s")]);
+            params.extend(p(pairs));
+            to_v2(endpoint, &params).is_ok()
+        };
+        assert!(fine(Aggregate, &[("metrics", "time_on_page,bounce_rate,visits"), ("filters", "event:page==/A")]));
+        assert!(fine(Breakdown, &[("property", "event:page"), ("metrics", "time_on_page,visit_duration")]));
+        assert!(fine(Breakdown, &[("property", "visit:source"), ("metrics", "conversion_rate,events"), ("filters", "event:goal==Signup")]));
+        assert!(fine(Breakdown, &[("property", "event:goal"), ("metrics", "conversion_rate")]));
+        assert!(!fine(Timeseries, &[("metrics", "views_per_visit,time_on_page"), ("filters", "event:page==/A|/B")]));
+        assert!(fine(Timeseries, &[("metrics", "time_on_page"), ("filters", "event:page==/A|/B")]));
+        assert!(fine(
+            Timeseries,
+            &[("metrics", "views_per_visit,visit_duration"), ("period", "custom"), ("date", " 2021-01-01 ,2021-01-02")]
+        ));
+        // `period=all` takes no date, but a broken one is still refused.
+        assert!(fine(Aggregate, &[("period", "all"), ("date", "2021-01-01")]));
+        assert!(!fine(Aggregate, &[("period", "all"), ("date", "2021-1-1")]));
     }
 
     #[test]
@@ -397,7 +682,7 @@ mod tests {
         let f = filters("event:page==/blog/**;visit:country!=DE|FR;visit:source~oo;event:name==a\\|b;event:page!=/a/*|/b;event:name==c\\d")
             .unwrap();
         assert_eq!(
-            f,
+            Value::Array(f),
             json!([
                 ["matches", "event:page", ["^/blog/.*$"]],
                 ["is_not", "visit:country", ["DE", "FR"]],
@@ -410,6 +695,11 @@ mod tests {
             ])
         );
         assert!(filters("nonsense").is_err());
+        // A goal's name is literal, stars and all (Plausible's `parse_goal_filter`).
+        assert_eq!(
+            Value::Array(filters("event:goal==Signup|Visit /blog**; event:goal != Visit /*").unwrap()),
+            json!([["is", "event:goal", ["Signup", "Visit /blog**"]], ["is_not", "event:goal", ["Visit /*"]]])
+        );
     }
 
     #[test]
@@ -450,17 +740,13 @@ mod tests {
         assert_eq!(t["date_range"], json!(["2024-02-01", "2024-02-29"]));
         assert!(crate::query::parse(t.to_string().as_bytes()).is_ok());
         // Views per visit: a timeseries takes it (v1's always did, v2's does
-        // now, as Plausible's current API), a breakdown refuses it.
+        // now, as Plausible's current API); a breakdown refuses it (above).
         let vpv = |endpoint, extra: (&str, &str)| {
             to_v2(endpoint, &p(&[("site_id", "s"), ("period", "7d"), ("metrics", "visits,views_per_visit"), extra])).unwrap()
         };
         let by_day = vpv(Endpoint::Timeseries, ("interval", "day"));
         assert!(crate::query::from_v1_value(&by_day).is_ok_and(|q| q.from_v1));
-        let refused =
-            |r: Result<crate::query::Query, StatsError>| matches!(r, Err(StatsError::Invalid(m)) if m.contains("`views_per_visit`"));
         assert!(crate::query::from_value(&by_day).is_ok_and(|q| !q.from_v1));
-        assert!(refused(crate::query::from_v1_value(&vpv(Endpoint::Breakdown, ("property", "visit:source")))));
-        assert!(refused(crate::query::from_v1_value(&vpv(Endpoint::Timeseries, ("filters", "event:page==/a")))));
         // v1's default interval goes by the period's name; `date` is a day.
         let interval = |period: &str, interval: Option<&str>| {
             let mut pairs = vec![("site_id", "s"), ("period", period), ("date", "2024-02-10")];
@@ -533,10 +819,11 @@ mod tests {
             shape(Endpoint::Breakdown, &versions, &answer),
             json!({"results": [{"browser": "Firefox", "browser_version": "120.0", "conversion_rate": 12.5}]})
         );
-        let answer = json!({"results": [{"metrics": [3, 7], "dimensions": [], "comparison": {"change": [50, -10]}}]});
+        let answer = json!({"results": [{"metrics": [3, 7], "dimensions": [], "comparison": {"dimensions": [], "metrics": [2, 8], "change": [50, -10]}}]});
         assert_eq!(
             shape(Endpoint::Aggregate, &body, &answer),
-            json!({"results": {"visitors": {"value": 3, "change": 50}, "pageviews": {"value": 7, "change": -10}}})
+            json!({"results": {"visitors": {"value": 3, "change": 50, "comparison_value": 2},
+                               "pageviews": {"value": 7, "change": -10, "comparison_value": 8}}})
         );
         let rates = json!({"metrics": ["group_conversion_rate"], "dimensions": ["time:day"]});
         let answer =
