@@ -213,7 +213,13 @@ pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, S
                 // `date` is v1's older name for a day.
                 Some("date") => "time:day".to_owned(),
                 Some(i @ ("hour" | "day" | "week" | "month")) => format!("time:{i}"),
-                Some(other) => return Err(bad(format!("interval: invalid {other:?}"))),
+                // Plausible's v1 knows `day` and `month` alone; hours and
+                // weeks are v2's, taken here too.
+                Some(other) => {
+                    return Err(bad(format!(
+                        "Error parsing `interval` parameter: invalid interval `{other}`. Valid intervals are `day`, `month`"
+                    )))
+                }
             };
             body.insert("dimensions".into(), json!([dim]));
             body.insert("include".into(), json!({ "time_labels": true }));
@@ -646,6 +652,11 @@ mod tests {
                 Breakdown,
                 vec![("property", "visit:source"), ("filters", "event:page==/A"), ("metrics", "time_on_page")],
                 "Metric `time_on_page` is not supported in breakdown queries (except `event:page` breakdown)".to_owned(),
+            ),
+            (
+                Timeseries,
+                vec![("period", "12mo"), ("interval", "alskd")],
+                "Error parsing `interval` parameter: invalid interval `alskd`. Valid intervals are `day`, `month`".to_owned(),
             ),
             (Breakdown, vec![("property", "visit:source"), ("limit", "1001")], "Please provide limit as a number between 1 and 1000.".to_owned()),
             (Breakdown, vec![("property", "visit:source"), ("limit", "10x")], "Please provide limit as a number between 1 and 1000.".to_owned()),
