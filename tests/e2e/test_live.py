@@ -56,7 +56,7 @@ def test_refused_without_rights():
     r = request("GET", ENV["QUERY_URL"] + "/api/live", None, bearer(ENV["DEMO_API_KEY"]))
     assert r.status == 400 and "site_id" in r.json()["error"], r.body
     r = get_live(bearer(ENV["DEMO_API_KEY"]), "")
-    assert r.status == 400 and r.json()["error"] == "site_id: required", r.body
+    assert r.status == 400 and r.json()["error"] == "Missing site ID. Please provide the required site_id parameter with your request.", r.body
     r = get_live({"authorization": f"Bearer {ENV['DEMO_API_KEY']}"}, method="POST")
     assert r.status == 405 and "error" in r.json()
 

@@ -704,11 +704,14 @@ def test_filters_and_pagination_cannot_reach_another_tenant(data):
 
 def test_missing_bad_and_revoked_keys_are_401(data):
     body = {"site_id": ENV["DEMO_SITE_ID"], "metrics": ["visitors"], "date_range": "day"}
+    # In Plausible's words: no key, or one it does not know.
+    missing = "Missing API key. Please use a valid Plausible API key as a Bearer Token."
+    unknown = "Invalid API key or site ID. Please make sure you're using a valid API key with access to the site you've requested."
     for key in ["", "bk_nope", ENV["REVOKED_API_KEY"]]:
         r = query(body, key=key)
-        assert r.status == 401 and "error" in r.json(), (key, r.body)
+        assert r.status == 401 and r.json()["error"] == (unknown if key else missing), (key, r.body)
         r = v1("aggregate", {"site_id": ENV["DEMO_SITE_ID"]}, key=key or "x")
-        assert r.status == 401
+        assert r.status == 401 and r.json()["error"] == unknown, (key, r.body)
     # The scheme is case-insensitive (RFC 9110); other schemes are not keys.
     url = ENV["QUERY_URL"] + "/api/v2/query"
     for scheme, status in [("bearer", 200), ("BEARER", 200), ("Basic", 401), ("Token", 401)]:
@@ -791,7 +794,7 @@ def test_invalid_queries_get_clear_400s(body, status, needle):
     ("aggregate", {"filters": "event:goal==Visit /nope"}, "The pageview goal for the pathname `/nope` is not configured for this site."),
     ("breakdown", {"property": "event:page", "filters": "event:page==" + "/**" * 400}, "filters: invalid regular expression"),
     ("breakdown", {"property": "event:page", "page": "1.5"}, "Please provide page as a number greater than 0."),
-    ("aggregate", {"site_id": ""}, "site_id: required"),
+    ("aggregate", {"site_id": ""}, "Missing site ID. Please provide the required site_id parameter with your request."),
 ])
 def test_v1_errors_say_plausibles_words_or_name_the_query_parameter(endpoint, params, said):
     """v1's own refusals are Plausible's v1 sentences, word for word. The
@@ -872,7 +875,8 @@ def test_rate_limit_answers_429_with_retry_after_and_concurrency_cannot_overshoo
     assert statuses.count(200) <= 3 and set(statuses) <= {200, 429}, statuses
     for r in replies:
         if r.status == 429:
-            assert int(r.headers["retry-after"]) > 0 and "error" in r.json()
+            assert int(r.headers["retry-after"]) > 0, r.headers
+            assert r.json()["error"] == "Too many API requests. Your API key is limited to 3 requests per hour.", r.body
     # The live view's hand-off counts against the same hourly limit.
     r = request("GET", ENV["QUERY_URL"] + "/api/live?site_id=" + ENV["DEMO_SITE_ID"], None,
                 {"authorization": "Bearer " + ENV["LIMITED_API_KEY"]})

@@ -47,6 +47,8 @@ const BLANKS_LEFT_OUT: &[&str] = &[
     "visit:exit_page",
 ];
 
+/// Plausible's words for a call that names no site.
+const NO_SITE: &str = "Missing site ID. Please provide the required site_id parameter with your request.";
 /// Where Plausible's v1 errors send the caller.
 const PERIODS_DOCS: &str = "https://plausible.io/docs/stats-api#time-periods";
 const PROPERTIES_DOCS: &str = "https://plausible.io/docs/stats-api#properties";
@@ -155,7 +157,7 @@ fn count_param(params: &[(String, String)], key: &str, default: u64, max: u64, r
 /// order of Plausible's v1 controller: period, date, property, filters,
 /// metrics, then the page.
 pub fn to_v2(endpoint: Endpoint, params: &[(String, String)]) -> Result<Value, StatsError> {
-    let site_id = param(params, "site_id").filter(|s| !s.is_empty()).ok_or_else(|| bad("site_id: required"))?;
+    let site_id = param(params, "site_id").filter(|s| !s.is_empty()).ok_or_else(|| bad(NO_SITE))?;
     let period = param(params, "period").unwrap_or("30d");
     let date_range = date_range(period, param(params, "date"))?;
     let property = match endpoint {
@@ -342,7 +344,7 @@ pub fn error(endpoint: Endpoint, params: &[(String, String)], e: StatsError) -> 
 /// The site a query-string endpoint names (`/api/v1/stats/realtime/visitors`,
 /// the live view), required; the caller's rights decide whether it may read it.
 pub fn site_param(params: &[(String, String)]) -> Result<String, StatsError> {
-    param(params, "site_id").filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(|| bad("site_id: required"))
+    param(params, "site_id").filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(|| bad(NO_SITE))
 }
 
 /// A metric in a v1 timeseries bucket with no data, as Plausible's
@@ -430,8 +432,8 @@ mod tests {
         // Repeated, the last one counts, as in Plausible.
         assert_eq!(site_param(&p(&[("site_id", "a.example"), ("site_id", "b.example")])).unwrap(), "b.example");
         // No site named: the same 400 as a v1 query without one.
-        assert!(matches!(site_param(&p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "site_id: required"));
-        assert!(matches!(to_v2(Endpoint::Aggregate, &p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == "site_id: required"));
+        assert!(matches!(site_param(&p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == NO_SITE));
+        assert!(matches!(to_v2(Endpoint::Aggregate, &p(&[("period", "day")])), Err(StatsError::Invalid(e)) if e == NO_SITE));
     }
 
     #[test]

@@ -21,8 +21,8 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 const MAX_BODY: usize = 64 * 1024;
 /// Secret (a plain variable locally) that signs dashboard sessions.
 const SESSION_SECRET: &str = "SESSION_SECRET";
-/// What a malformed, unknown or revoked key is told.
-const BAD_KEY: &str = "Invalid API key or revoked";
+/// What a malformed, unknown or revoked key is told, in Plausible's words.
+const BAD_KEY: &str = "Invalid API key or site ID. Please make sure you're using a valid API key with access to the site you've requested.";
 /// Requests per hour a dashboard session may make (a dashboard page makes ~8).
 const SESSION_HOURLY_LIMIT: u64 = 6000;
 
@@ -64,7 +64,13 @@ enum ApiError {
     /// A WebSocket endpoint asked without an upgrade.
     UpgradeRequired,
     TooLarge,
-    RateLimited(u64),
+    /// The caller's hourly limit is used up: seconds until a slot frees,
+    /// the limit, and whose it is ("API key", "session").
+    RateLimited {
+        after: u64,
+        limit: u64,
+        whose: &'static str,
+    },
     Stats(StatsError),
     Platform(PlatformError),
     /// Building a response failed: a bug, 500.
@@ -113,7 +119,9 @@ impl ApiError {
             ApiError::MethodNotAllowed(allow) => (405, format!("method not allowed; this endpoint takes {allow}")),
             ApiError::UpgradeRequired => (426, "expected a WebSocket upgrade".to_owned()),
             ApiError::TooLarge => (413, format!("request body exceeds {MAX_BODY} bytes")),
-            ApiError::RateLimited(_) => (429, "Too many API requests; this key's hourly limit is used up".to_owned()),
+            ApiError::RateLimited { limit, whose, .. } => {
+                (429, format!("Too many API requests. Your {whose} is limited to {limit} requests per hour."))
+            }
             ApiError::Stats(e) => {
                 if e.status() >= 500 {
                     worker::console_error!("query: {e}");
@@ -130,7 +138,7 @@ impl ApiError {
             }
         };
         let retry_after = match &self {
-            ApiError::RateLimited(after) => Some(*after),
+            ApiError::RateLimited { after, .. } => Some(*after),
             ApiError::Stats(e) => e.retry_after(),
             _ => None,
         };
@@ -197,12 +205,12 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
     // The query string, read once (v2 reads a body instead).
     let url_params = if get { params(&req) } else { Vec::new() };
     let principal = caller(&req, env, matches!(route, Route::Live).then_some(&url_params[..]), now_ms).await?;
-    let (counter, limit) = match &principal {
-        Principal::Key(key) => (key.id.clone(), key.hourly_budget()),
-        Principal::Session(s) => (format!("session:{}", s.sub), SESSION_HOURLY_LIMIT),
+    let (counter, limit, whose) = match &principal {
+        Principal::Key(key) => (key.id.clone(), key.hourly_budget(), "API key"),
+        Principal::Session(s) => (format!("session:{}", s.sub), SESSION_HOURLY_LIMIT, "session"),
     };
     if let Err(after) = rate_limit::hit(env, &counter, limit, now_ms / 1000).await? {
-        return Err(ApiError::RateLimited(after));
+        return Err(ApiError::RateLimited { after, limit, whose });
     }
     match route {
         Route::Stats(api) => stats(&mut req, env, api, &url_params, &principal, now_ms).await,
