@@ -180,15 +180,18 @@ def test_session_metrics_by_visit_dimension(data):
 
 def plausible_dates(name, today):
     """The first and last date Plausible gives a named range on `today`,
-    worked out here from the calendar."""
+    worked out here from the calendar: `Nd` is the n days before today and
+    `Nmo` the n whole months before this one (Plausible's QueryPeriod)."""
     def month_start(months_back):
         y, m = divmod(today.year * 12 + today.month - 1 - months_back, 12)
         return dt.date(y, m + 1, 1)
-    month_end = month_start(-1) - dt.timedelta(days=1)
-    back = {"day": 0, "7d": 6, "28d": 27, "30d": 30, "91d": 90}
-    if name in back:
-        return today - dt.timedelta(days=back[name]), today
-    return {"month": (month_start(0), month_end), "6mo": (month_start(5), month_end), "12mo": (month_start(11), month_end),
+    if name == "day":
+        return today, today
+    if name.endswith("mo"):
+        return month_start(int(name[:-2])), month_start(0) - dt.timedelta(days=1)
+    if name.endswith("d"):
+        return today - dt.timedelta(days=int(name[:-1])), today - dt.timedelta(days=1)
+    return {"month": (month_start(0), month_start(-1) - dt.timedelta(days=1)),
             "year": (dt.date(today.year, 1, 1), dt.date(today.year, 12, 31))}[name]
 
 
@@ -198,7 +201,7 @@ def test_every_named_range_reads_plausibles_dates(data, site, zone):
     # and answers exactly what those dates written out answer (in v1 too).
     body = {"site_id": ENV[site], "metrics": ["visitors", "visits", "pageviews", "bounce_rate"], "dimensions": ["visit:source"]}
     seen = 0
-    for name in ["day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year"]:
+    for name in ["day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "3d", "3mo"]:
         for _ in range(2):  # once more if the site's day turned between the calls
             today = dt.datetime.now(zoneinfo.ZoneInfo(zone)).date()
             first, last = plausible_dates(name, today)
@@ -556,6 +559,9 @@ def test_v1_endpoints_answer_like_plausible(data):
     day1 = a["pageviews"] - day0
     assert ok(v1("aggregate", second))["results"] == {
         "pageviews": {"value": day1, "change": rnd((day1 - day0) / day0 * 100), "comparison_value": day0}}
+    # `7d` is the 7 days before `date`, that day left out (Plausible 3.0 on).
+    week = dict(period, period="7d", date=data["range"][1], metrics="pageviews")
+    assert ok(v1("aggregate", week))["results"] == {"pageviews": {"value": day0}}
     ts = ok(v1("timeseries", dict(period, metrics="pageviews", interval="day")))
     assert [r["date"] for r in ts["results"]] == data["range"]
     assert sum(r["pageviews"] for r in ts["results"]) == a["pageviews"]

@@ -76,21 +76,46 @@ pub fn days(first: Date, last: Date, tz: &TimeZone) -> Result<Period, StatsError
     Ok(Period { from_s, to_s, first, last, whole_days: true })
 }
 
+/// A relative range of whole days or months (`7d`, `3mo`): Plausible's
+/// `{:last_n_days, n}` for 1 to 5,000 days and `{:last_n_months, n}` for 1
+/// to 100 months, the sign and leading zeros as Elixir's `Integer.parse`
+/// reads them.
+fn last_n(name: &str) -> Option<(u32, bool)> {
+    let digits = name.strip_prefix('+').unwrap_or(name);
+    let (n, months) = match digits.strip_suffix("mo") {
+        Some(n) => (n, true),
+        None => (digits.strip_suffix('d')?, false),
+    };
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = n.trim_start_matches('0').parse().unwrap_or(0);
+    let max = if months { 100 } else { 5_000 };
+    (1..=max).contains(&n).then_some((n, months))
+}
+
+/// Whether `name` is a range named in words: `day`, `24h`, `month`,
+/// `year`, `all`, or a number of days or months (`7d`, `28d`, `6mo`…).
+pub fn is_named(name: &str) -> bool {
+    matches!(name, "day" | "24h" | "month" | "year" | "all") || last_n(name).is_some()
+}
+
 /// The local dates a named range of whole days covers when it is `today`
-/// there (v1's `date` parameter moves "today").
+/// there (v1's `date` parameter moves "today"), as Plausible's current
+/// `QueryPeriod` builds them: `Nd` is the n days before today, `Nmo` the n
+/// whole months before this one (today and this month left out, since
+/// Plausible 3.0), `month` and `year` the calendar ones around today.
 pub fn named_dates(name: &str, today: Date) -> Result<(Date, Date), StatsError> {
     Ok(match name {
         "day" => (today, today),
-        "7d" => (add_days(today, -6)?, today),
-        "28d" => (add_days(today, -27)?, today),
-        "30d" => (add_days(today, -30)?, today),
-        "91d" => (add_days(today, -90)?, today),
         "month" => (today.first_of_month(), today.last_of_month()),
-        "6mo" => (add_months(today.first_of_month(), -5)?, today.last_of_month()),
-        "12mo" => (add_months(today.first_of_month(), -11)?, today.last_of_month()),
         "year" => (today.first_of_year(), today.last_of_year()),
         "all" => (add_days(today, -RETENTION_DAYS)?, today),
-        other => return Err(bad(format_args!("Invalid date range {other:?}"))),
+        other => match last_n(other) {
+            Some((n, false)) => (add_days(today, -i64::from(n))?, add_days(today, -1)?),
+            Some((n, true)) => (add_months(today.first_of_month(), -i64::from(n))?, add_days(today.first_of_month(), -1)?),
+            None => return Err(bad(format_args!("Invalid date range {other:?}"))),
+        },
     })
 }
 
@@ -472,11 +497,13 @@ mod tests {
         let p = resolve(&DateRange::Named("day".into()), &berlin, now).unwrap();
         assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-31T23:00:00Z".into(), "2024-02-01T23:00:00Z".into()));
         let p = resolve(&DateRange::Named("7d".into()), &berlin, now).unwrap();
-        assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-01-26".into(), "2024-02-01".into()));
+        // The 7 days before today there, today left out.
+        assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-01-25".into(), "2024-01-31".into()));
         let p = resolve(&DateRange::Named("month".into()), &berlin, now).unwrap();
         assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-02-01".into(), "2024-02-29".into()));
         let p = resolve(&DateRange::Named("6mo".into()), &zone("UTC"), now).unwrap();
-        assert_eq!((p.first.to_string(), p.last.to_string()), ("2023-08-01".into(), "2024-01-31".into()));
+        // The 6 whole months before this one (January 2024 in UTC).
+        assert_eq!((p.first.to_string(), p.last.to_string()), ("2023-07-01".into(), "2023-12-31".into()));
         let p = resolve(&DateRange::Named("year".into()), &zone("UTC"), now).unwrap();
         assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-01-01".into(), "2024-12-31".into()));
         let p = resolve(&DateRange::Named("24h".into()), &zone("UTC"), now).unwrap();
@@ -490,20 +517,38 @@ mod tests {
         let today: Date = "2024-03-10".parse().unwrap();
         for (name, first, last) in [
             ("day", "2024-03-10", "2024-03-10"),
-            ("7d", "2024-03-04", "2024-03-10"),
-            ("28d", "2024-02-12", "2024-03-10"),
-            // Plausible's 30d and 91d reach back 30 and 90 days: 31 and 91 dates.
-            ("30d", "2024-02-09", "2024-03-10"),
-            ("91d", "2023-12-11", "2024-03-10"),
+            // The n days before today, today left out.
+            ("7d", "2024-03-03", "2024-03-09"),
+            ("28d", "2024-02-11", "2024-03-09"),
+            ("30d", "2024-02-09", "2024-03-09"),
+            ("91d", "2023-12-10", "2024-03-09"),
+            ("1d", "2024-03-09", "2024-03-09"),
+            ("14d", "2024-02-25", "2024-03-09"),
+            ("+07d", "2024-03-03", "2024-03-09"),
+            ("5000d", "2010-07-02", "2024-03-09"),
             ("month", "2024-03-01", "2024-03-31"),
-            ("6mo", "2023-10-01", "2024-03-31"),
-            ("12mo", "2023-04-01", "2024-03-31"),
+            // The n whole months before this one, this month left out.
+            ("6mo", "2023-09-01", "2024-02-29"),
+            ("12mo", "2023-03-01", "2024-02-29"),
+            ("1mo", "2024-02-01", "2024-02-29"),
+            ("3mo", "2023-12-01", "2024-02-29"),
+            ("100mo", "2015-11-01", "2024-02-29"),
             ("year", "2024-01-01", "2024-12-31"),
         ] {
+            assert!(is_named(name), "{name}");
             let (f, l) = named_dates(name, today).unwrap();
             assert_eq!((f.to_string(), l.to_string()), (first.to_owned(), last.to_owned()), "{name}");
         }
-        assert!(named_dates("14d", today).is_err());
+        // QueryPeriod's own examples: 7 days on 2026-05-08, 3 months on 2026-05-15.
+        let (f, l) = named_dates("7d", "2026-05-08".parse().unwrap()).unwrap();
+        assert_eq!((f.to_string(), l.to_string()), ("2026-05-01".into(), "2026-05-07".into()));
+        let (f, l) = named_dates("3mo", "2026-05-15".parse().unwrap()).unwrap();
+        assert_eq!((f.to_string(), l.to_string()), ("2026-02-01".into(), "2026-04-30".into()));
+        for bad in
+            ["0d", "5001d", "0mo", "101mo", "d", "mo", "-7d", "7", "7 d", " 7d", "7dd", "7m", "1.5d", "week", "99999999999999999999d"]
+        {
+            assert!(!is_named(bad) && named_dates(bad, today).is_err(), "{bad}");
+        }
     }
 
     #[test]

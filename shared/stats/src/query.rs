@@ -86,8 +86,6 @@ const VISIT_DIMENSIONS: &[&str] = &[
     "city_name",
 ];
 const TIME_DIMENSIONS: &[&str] = &["time", "time:hour", "time:day", "time:week", "time:month"];
-/// The date ranges named in words (`7d`, `month`…), which v1 takes as periods too.
-pub const NAMED_RANGES: &[&str] = &["day", "24h", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all"];
 
 /// A dimension, validated (`event:page`, `visit:country`, `event:props:plan`, `time:day`…).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -302,7 +300,7 @@ fn parse_date_range(v: Option<&Value>) -> Result<DateRange, StatsError> {
         _ => None,
     };
     match v {
-        Some(Value::String(s)) if NAMED_RANGES.contains(&s.as_str()) => Ok(DateRange::Named(s.clone())),
+        Some(Value::String(s)) if crate::period::is_named(s) => Ok(DateRange::Named(s.clone())),
         _ if pair.is_some() => {
             let Some((Some(Value::String(a)), Some(Value::String(b)))) = pair else {
                 return Err(invalid(at, "Invalid date range"));

@@ -81,7 +81,7 @@ fn date_range(period: &str, date: Option<&str>) -> Result<Value, StatsError> {
             ))),
         };
     }
-    if !crate::query::NAMED_RANGES.contains(&period) {
+    if !crate::period::is_named(period) {
         return Err(bad_period());
     }
     let Some(d) = date else { return Ok(json!(period)) };
@@ -746,7 +746,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b["pagination"], json!({"limit": 5, "offset": 10}));
-        assert_eq!(b["date_range"], json!(["2024-03-04", "2024-03-10"]));
+        // The 7 days before `date`, as Plausible's v1 reads them now.
+        assert_eq!(b["date_range"], json!(["2024-03-03", "2024-03-09"]));
         assert!(crate::query::parse(b.to_string().as_bytes()).is_ok());
         let t =
             to_v2(Endpoint::Timeseries, &p(&[("site_id", "s"), ("period", "month"), ("date", "2024-02-10"), ("interval", "day")])).unwrap();

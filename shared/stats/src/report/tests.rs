@@ -1725,12 +1725,12 @@ fn an_aggregates_comparison_shares_its_statements_when_the_periods_do_not_overla
     let out = run_q(&fake, body, &[]).unwrap();
     let seen = fake.seen.borrow();
     assert_eq!(seen.len(), 2, "{seen:#?}");
-    // 7d is 2024-01-26 to 02-01 in Berlin (NOW is 01:00 there); the
-    // previous period is the 7 days before. Event rows are read for both
-    // and told apart by the flag; sign rows per period by sumIf.
-    let (main, prev) = ("1706223600", "1705618800");
+    // 7d is 2024-01-25 to 01-31 in Berlin (NOW is 01:00 on 02-01 there);
+    // the previous period is the 7 days before. Event rows are read for
+    // both and told apart by the flag; sign rows per period by sumIf.
+    let (main, prev) = ("1706137200", "1705532400");
     assert!(
-        seen[0].starts_with(&format!("SELECT if((timestamp >= toDateTime({main}) AND timestamp < toDateTime(1706828400)), 1, 0) AS c0")),
+        seen[0].starts_with(&format!("SELECT if((timestamp >= toDateTime({main}) AND timestamp < toDateTime(1706742000)), 1, 0) AS c0")),
         "{}",
         seen[0]
     );
