@@ -140,7 +140,8 @@ top = SET["aggregate + comparison"]
 today = dt.datetime.now(dt.timezone.utc).date()  # the bench site is UTC
 span = lambda a, b: [(today - dt.timedelta(days=a)).isoformat(), (today - dt.timedelta(days=b)).isoformat()]
 alone_top = {k: v for k, v in top.items() if k != "include"}
-apart = [dict(alone_top, date_range=span(30, 0)), dict(alone_top, date_range=span(61, 31))]
+# 30d is the 30 days before today; its previous period the 30 before those.
+apart = [dict(alone_top, date_range=span(30, 1)), dict(alone_top, date_range=span(60, 31))]
 shared_ms, apart_ms, shared_sql, apart_sql = [], [], [], []
 with ThreadPoolExecutor(max_workers=2) as pool:
     for _ in range(rounds):
