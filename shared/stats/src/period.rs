@@ -142,21 +142,15 @@ fn local_today(tz: &TimeZone, now_ms: u64) -> Result<Date, StatsError> {
 
 /// `include.trim_relative_date_range`: a `month` or `year` that holds today
 /// ends with today, as Plausible's query optimizer trims it (so no empty
-/// days after today are labelled), and today (`day`) ends now, to the
-/// current second (so its hours are labelled up to the current one), as
-/// Plausible's `day` on today has run to its `now` since it compares the
-/// same time range. Every other range, and a period that does not hold
+/// days after today are labelled). `day` needs no trim: it ends now
+/// ([`resolve`]). Every other range, and a period that does not hold
 /// today, is left as it is.
 pub fn trim_to_today(p: Period, name: &str, tz: &TimeZone, now_ms: u64) -> Result<Period, StatsError> {
     let today = local_today(tz, now_ms)?;
-    if !(p.first..=p.last).contains(&today) {
+    if !(p.first..=p.last).contains(&today) || !matches!(name, "month" | "year") {
         return Ok(p);
     }
-    let to_s = match name {
-        "month" | "year" => day_start(add_days(today, 1)?, tz)?,
-        "day" => (now_ms / 1000).saturating_add(1),
-        _ => return Ok(p),
-    };
+    let to_s = day_start(add_days(today, 1)?, tz)?;
     Ok(Period { to_s: to_s.min(p.to_s), last: today, ..p })
 }
 
@@ -166,7 +160,13 @@ pub fn resolve(range: &DateRange, tz: &TimeZone, now_ms: u64) -> Result<Period, 
     let today = now.to_zoned_datetime(tz.clone()).date();
     match range {
         DateRange::Named(name) => match name.as_str() {
-            "day" => days(today, today, tz),
+            // Today runs to now, the current second included, trimmed or
+            // not (Plausible's `build_day_range` since #6205): its echo
+            // ends now and its hours are labelled up to the current one.
+            "day" => {
+                let p = days(today, today, tz)?;
+                Ok(Period { to_s: secs(now)?.saturating_add(1).min(p.to_s), ..p })
+            }
             // Ranges of instants keep their end's second, as Plausible's
             // `timestamp <= last` does: the period ends a second after it.
             "24h" => {
@@ -494,8 +494,9 @@ mod tests {
         let berlin = zone("Europe/Berlin");
         // 23:30 UTC on Jan 31 is already Feb 1 in Berlin.
         let now = ms("2024-01-31T23:30:00Z");
+        // Today, to now's second included.
         let p = resolve(&DateRange::Named("day".into()), &berlin, now).unwrap();
-        assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-31T23:00:00Z".into(), "2024-02-01T23:00:00Z".into()));
+        assert_eq!((utc(p.from_s), utc(p.to_s)), ("2024-01-31T23:00:00Z".into(), "2024-01-31T23:30:01Z".into()));
         let p = resolve(&DateRange::Named("7d".into()), &berlin, now).unwrap();
         // The 7 days before today there, today left out.
         assert_eq!((p.first.to_string(), p.last.to_string()), ("2024-01-25".into(), "2024-01-31".into()));

@@ -297,7 +297,7 @@ fn an_event_filter_picks_sessions_for_session_metrics_in_one_nested_statement() 
     let fake = Fake::new(vec![("FROM (SELECT double5 AS s", json!([{"c0": "DE", "c1": 4, "c2": 1, "c3": 2}]))]);
     let out = run_q(
         &fake,
-        json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": "day", "dimensions": ["visit:country"],
+        json!({"site_id": "demo", "metrics": ["bounce_rate"], "date_range": ["2024-02-01", "2024-02-01"], "dimensions": ["visit:country"],
                                   "filters": [["is", "event:page", ["/x"]], ["is", "visit:source", ["Google"]]]}),
         &[],
     )
@@ -694,8 +694,18 @@ fn empty_aggregates_answer_zeros_and_labels_fill_the_period() {
         &[],
     )
     .unwrap();
+    // Today's hours so far (NOW is 01:00 in Berlin); a whole day has 24.
     let labels = out["meta"]["time_labels"].as_array().unwrap();
-    assert_eq!((labels.len(), labels[0].as_str()), (24, Some("2024-02-01 00:00:00")));
+    assert_eq!((labels.len(), labels[1].as_str()), (2, Some("2024-02-01 01:00:00")));
+    let out = run_q(
+        &fake,
+        json!({"site_id": "demo", "metrics": ["visitors"], "date_range": ["2024-01-31", "2024-01-31"], "dimensions": ["time"],
+               "include": {"time_labels": true}}),
+        &[],
+    )
+    .unwrap();
+    let labels = out["meta"]["time_labels"].as_array().unwrap();
+    assert_eq!((labels.len(), labels[0].as_str()), (24, Some("2024-01-31 00:00:00")));
 }
 
 #[test]
@@ -1373,7 +1383,8 @@ fn the_echo_names_time_as_resolved_and_the_default_order() {
 #[wasm_bindgen_test]
 fn the_echoed_range_writes_z_for_etc_utc_alone() {
     let fake = Fake::new(vec![]);
-    let q = parse(json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day"}).to_string().as_bytes()).unwrap();
+    let q = parse(json!({"site_id": "demo", "metrics": ["visitors"], "date_range": ["2024-02-01", "2024-02-01"]}).to_string().as_bytes())
+        .unwrap();
     let range = |timezone: &str| {
         let site = SiteInfo { timezone: timezone.into(), ..site() };
         pollster::block_on(run(&fake, &q, &site, &[], NOW)).unwrap()["query"]["date_range"].clone()
@@ -1385,6 +1396,11 @@ fn the_echoed_range_writes_z_for_etc_utc_alone() {
     for zero in ["UTC", "Europe/London"] {
         assert_eq!(range(zero), json!(["2024-02-01T00:00:00+00:00", "2024-02-01T23:59:59+00:00"]), "{zero}");
     }
+    // Today (`day`) ends now, the second it is asked (01:00 in Berlin).
+    let q = parse(json!({"site_id": "demo", "metrics": ["visitors"], "date_range": "day"}).to_string().as_bytes()).unwrap();
+    let site = SiteInfo { timezone: "Europe/Berlin".into(), ..site() };
+    let echo = pollster::block_on(run(&fake, &q, &site, &[], NOW)).unwrap()["query"]["date_range"].clone();
+    assert_eq!(echo, json!(["2024-02-01T00:00:00+01:00", "2024-02-01T01:00:00+01:00"]));
 }
 
 #[test]
