@@ -545,9 +545,25 @@ mod tests {
         assert_eq!((f.to_string(), l.to_string()), ("2026-05-01".into(), "2026-05-07".into()));
         let (f, l) = named_dates("3mo", "2026-05-15".parse().unwrap()).unwrap();
         assert_eq!((f.to_string(), l.to_string()), ("2026-02-01".into(), "2026-04-30".into()));
-        for bad in
-            ["0d", "5001d", "0mo", "101mo", "d", "mo", "-7d", "7", "7 d", " 7d", "7dd", "7m", "1.5d", "week", "99999999999999999999d"]
-        {
+        for bad in [
+            "0d",
+            "5001d",
+            "0mo",
+            "101mo",
+            "d",
+            "mo",
+            "-7d",
+            "++7d",
+            "+-7d",
+            "7",
+            "7 d",
+            " 7d",
+            "7dd",
+            "7m",
+            "1.5d",
+            "week",
+            "99999999999999999999d",
+        ] {
             assert!(!is_named(bad) && named_dates(bad, today).is_err(), "{bad}");
         }
     }
