@@ -462,6 +462,10 @@ mod tests {
         let renamed = |endpoint, pairs: &[(&str, &str)], e: StatsError| error(endpoint, &p(pairs), e);
         let invalid = |t: &str| StatsError::Invalid(t.into());
         assert_eq!(renamed(Endpoint::Timeseries, &[], invalid("#/dimensions/0: x")), invalid("interval: x"));
+        assert_eq!(renamed(Endpoint::Breakdown, &[], invalid("#/dimensions/0: x")), invalid("property: x"));
+        // A named period's range is the period's fault, a custom one's the date's.
+        assert_eq!(renamed(Endpoint::Aggregate, &[("period", "7d")], invalid("#/date_range: x")), invalid("period: x"));
+        assert_eq!(renamed(Endpoint::Aggregate, &[("period", "custom")], invalid("#/date_range: x")), invalid("date: x"));
         assert_eq!(renamed(Endpoint::Breakdown, &[], invalid("#/pagination/limit: x")), invalid("limit: x"));
         assert_eq!(renamed(Endpoint::Aggregate, &[("period", "7d")], invalid("#/include/comparisons: x")), invalid("compare: x"));
         assert_eq!(
@@ -523,6 +527,21 @@ mod tests {
                 Aggregate,
                 vec![("period", "month"), ("date", "2021-dkjbAS")],
                 "Error parsing `date` parameter: invalid_format. Please specify a valid date in ISO-8601 format.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("date", "2021/01/01")],
+                "Error parsing `date` parameter: invalid_format. Please specify a valid date in ISO-8601 format.".to_owned(),
+            ),
+            (
+                Aggregate,
+                vec![("period", "custom"), ("date", "2021-01-01,2021-13-01")],
+                format!("Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"),
+            ),
+            (
+                Aggregate,
+                vec![("period", "custom"), ("date", "bad,2021-01-01")],
+                format!("Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"),
             ),
             (
                 Aggregate,
