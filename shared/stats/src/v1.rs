@@ -522,31 +522,37 @@ mod tests {
         };
         use Endpoint::{Aggregate, Breakdown, Timeseries};
         let periods = "https://plausible.io/docs/stats-api#time-periods";
+        let bad_custom = format!(
+            "Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"
+        );
+        let bad_date = |why: &str| format!("Error parsing `date` parameter: {why}. Please specify a valid date in ISO-8601 format.");
+        let bad_limit = || "Please provide limit as a number between 1 and 1000.".to_owned();
+        let bad_page = || "Please provide page as a number greater than 0.".to_owned();
         for (endpoint, pairs, want) in [
             (
                 Aggregate,
                 vec![("period", "month"), ("date", "2021-dkjbAS")],
-                "Error parsing `date` parameter: invalid_format. Please specify a valid date in ISO-8601 format.".to_owned(),
+                bad_date("invalid_format"),
             ),
             (
                 Aggregate,
                 vec![("date", "2021/01/01")],
-                "Error parsing `date` parameter: invalid_format. Please specify a valid date in ISO-8601 format.".to_owned(),
+                bad_date("invalid_format"),
             ),
             (
                 Aggregate,
                 vec![("period", "custom"), ("date", "2021-01-01,2021-13-01")],
-                format!("Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"),
+                bad_custom.clone(),
             ),
             (
                 Aggregate,
                 vec![("period", "custom"), ("date", "bad,2021-01-01")],
-                format!("Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"),
+                bad_custom.clone(),
             ),
             (
                 Aggregate,
                 vec![("date", "2021-02-30")],
-                "Error parsing `date` parameter: invalid_date. Please specify a valid date in ISO-8601 format.".to_owned(),
+                bad_date("invalid_date"),
             ),
             (
                 Aggregate,
@@ -562,12 +568,12 @@ mod tests {
             (
                 Aggregate,
                 vec![("period", "custom"), ("date", "2020-131-2piaskj,s,a90uac")],
-                format!("Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"),
+                bad_custom.clone(),
             ),
             (
                 Aggregate,
                 vec![("period", "custom"), ("date", "2021-01-01,2021-01-02,2021-01-03")],
-                format!("Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 formatted dates joined by a comma. See {periods}"),
+                bad_custom.clone(),
             ),
             (
                 Breakdown,
@@ -679,11 +685,11 @@ mod tests {
                 vec![("period", "12mo"), ("interval", "alskd")],
                 "Error parsing `interval` parameter: invalid interval `alskd`. Valid intervals are `day`, `month`".to_owned(),
             ),
-            (Breakdown, vec![("property", "visit:source"), ("limit", "1001")], "Please provide limit as a number between 1 and 1000.".to_owned()),
-            (Breakdown, vec![("property", "visit:source"), ("limit", "10x")], "Please provide limit as a number between 1 and 1000.".to_owned()),
-            (Breakdown, vec![("property", "visit:source"), ("page", "foo")], "Please provide page as a number greater than 0.".to_owned()),
-            (Breakdown, vec![("property", "visit:source"), ("page", "0")], "Please provide page as a number greater than 0.".to_owned()),
-            (Breakdown, vec![("property", "visit:source"), ("page", "1.5")], "Please provide page as a number greater than 0.".to_owned()),
+            (Breakdown, vec![("property", "visit:source"), ("limit", "1001")], bad_limit()),
+            (Breakdown, vec![("property", "visit:source"), ("limit", "10x")], bad_limit()),
+            (Breakdown, vec![("property", "visit:source"), ("page", "foo")], bad_page()),
+            (Breakdown, vec![("property", "visit:source"), ("page", "0")], bad_page()),
+            (Breakdown, vec![("property", "visit:source"), ("page", "1.5")], bad_page()),
         ] {
             assert_eq!(said(endpoint, &pairs), want, "{pairs:?}");
         }
