@@ -512,6 +512,13 @@ def test_today_is_compared_with_yesterday_up_to_the_same_time():
     # A day named by its date is still compared with the whole day before.
     got = ok(query(dict(body, date_range=[both[1], both[1]], include={"comparisons": {"mode": "previous_period"}})))["results"][0]
     assert got["comparison"]["metrics"] == [2], got
+    # v1's `period=day` dated today is Today, as Plausible's legacy API
+    # reads it; a custom range of today's date is that day whole.
+    params = {"site_id": ENV["DEMO_DOMAIN"], "metrics": "visitors", "filters": f"event:page=={path}", "compare": "previous_period"}
+    got = ok(v1("aggregate", dict(params, period="day", date=both[1])))["results"]
+    assert got == {"visitors": {"value": 1, "change": 0, "comparison_value": 1}}, got
+    got = ok(v1("aggregate", dict(params, period="custom", date=f"{both[1]},{both[1]}")))["results"]
+    assert got["visitors"]["comparison_value"] == 2, got
 
 
 def test_time_buckets_pair_with_the_same_day_of_the_other_period(data):

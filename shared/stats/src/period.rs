@@ -136,7 +136,7 @@ fn instant(now_ms: u64) -> Result<Timestamp, StatsError> {
 }
 
 /// The local date in `tz` at `now_ms`.
-fn local_today(tz: &TimeZone, now_ms: u64) -> Result<Date, StatsError> {
+pub fn local_today(tz: &TimeZone, now_ms: u64) -> Result<Date, StatsError> {
     instant(now_ms).map(|t| t.to_zoned_datetime(tz.clone()).date())
 }
 

@@ -358,6 +358,21 @@ fn empty_bucket(metric: &str) -> Value {
     }
 }
 
+/// `period=day` with the site's today as its `date` is Today, as Plausible's
+/// legacy builder reads it (#6205): it ends now and is compared with the
+/// same stretch of the other day. [`to_v2`] wrote it as that date, whole;
+/// only the site's zone, known later, tells whether it is today.
+pub fn day_is_today(params: &[(String, String)], q: &mut crate::query::Query, tz: &jiff::tz::TimeZone, now_ms: u64) {
+    use crate::query::DateRange;
+    let today = crate::period::local_today(tz, now_ms).map(|d| d.to_string());
+    match (&q.date_range, today) {
+        (DateRange::Dates(a, b), Ok(t)) if param(params, "period") == Some("day") && *a == t && *b == t => {
+            q.date_range = DateRange::Named("day".into());
+        }
+        _ => {}
+    }
+}
+
 /// The v1 answer for a v2 `answer` to the body [`to_v2`] made.
 pub fn shape(endpoint: Endpoint, body: &Value, answer: &Value) -> Value {
     let metrics: Vec<&str> = body["metrics"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
@@ -844,6 +859,28 @@ mod tests {
             v(&[("site_id", "s"), ("property", "visit:source"), ("limit", "1000")])["pagination"],
             json!({"limit": 1000, "offset": 0})
         );
+    }
+
+    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_day_dated_today_is_today() {
+        use crate::query::DateRange;
+        // 2024-01-31T23:30Z: Feb 1 in Berlin, still Jan 31 in UTC.
+        let now = 1_706_743_800_000;
+        let berlin = crate::period::zone("Europe/Berlin");
+        let read = |pairs: &[(&str, &str)], tz: &jiff::tz::TimeZone| {
+            let params = p(pairs);
+            let mut q = crate::query::from_v1_value(&to_v2(Endpoint::Aggregate, &params).unwrap()).unwrap();
+            day_is_today(&params, &mut q, tz, now);
+            q.date_range
+        };
+        let day = |d| [("site_id", "s"), ("period", "day"), ("date", d)];
+        assert_eq!(read(&day("2024-02-01"), &berlin), DateRange::Named("day".into()));
+        assert_eq!(read(&day("2024-01-31"), &crate::period::zone("UTC")), DateRange::Named("day".into()));
+        // Another day, another site's today, or another period stays as dated.
+        assert_eq!(read(&day("2024-01-31"), &berlin), DateRange::Dates("2024-01-31".into(), "2024-01-31".into()));
+        let custom = [("site_id", "s"), ("period", "custom"), ("date", "2024-02-01,2024-02-01")];
+        assert_eq!(read(&custom, &berlin), DateRange::Dates("2024-02-01".into(), "2024-02-01".into()));
     }
 
     #[test]

@@ -243,12 +243,15 @@ async fn stats(
     // Validate first: a broken body is the caller's 400 whatever it names.
     // A v1 body follows v1's rules, and a bare `time` in it (only `all`'s
     // timeseries default) is v1's interval for the range.
-    let parsed = match api {
+    let mut parsed = match api {
         Api::V2 => query::from_value(&body),
         Api::V1(_) => query::from_v1_value(&body),
     }
     .map_err(in_callers_terms)?;
     let site = visible_site(env, principal, &parsed.site_id).await?;
+    if let Api::V1(_) = api {
+        v1::day_is_today(v1_params, &mut parsed, &beacon_stats::period::zone(&site.timezone), now_ms);
+    }
     let goals = goals::for_site(env, &site.id).await?;
     let info = SiteInfo { id: site.id.clone(), timezone: site.timezone.clone() };
     let answer = report::run(&Ae(env), &parsed, &info, &goals, now_ms).await.map_err(in_callers_terms)?;
