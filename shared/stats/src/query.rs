@@ -164,7 +164,7 @@ pub struct Query {
     /// `include.imports` (Beacon has no imported data; echoed and noted).
     pub imports: bool,
     /// `include.trim_relative_date_range`: this `month` or `year` ends with
-    /// today, and today (`day`) now ([`crate::period::trim_to_today`]).
+    /// today ([`crate::period::trim_to_today`]); `day` ends now anyway.
     pub trim_relative_date_range: bool,
     /// `include.comparisons`.
     pub comparison: Option<Comparison>,
