@@ -25,6 +25,9 @@ pub mod sql;
 pub mod v1;
 pub mod zone;
 
+/// Where Plausible's error for an unknown goal sends the caller.
+const GOALS_DOCS: &str = "Find out how to configure goals here: https://plausible.io/docs/stats-api#filtering-by-goals";
+
 /// Errors of the Stats API's query side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatsError {
@@ -34,6 +37,10 @@ pub enum StatsError {
     /// A regular expression that does not compile or is too long (400).
     #[error("#/filters: invalid regular expression: {0}")]
     BadRegex(String),
+    /// A goal filter names a goal the site does not have (400), in
+    /// Plausible's words; v1 says it bare ([`v1::error`]).
+    #[error("#/filters: The goal `{0}` is not configured for this site. {GOALS_DOCS}")]
+    UnknownGoal(String),
     /// Analytics Engine failed or answered something unreadable (503).
     #[error("analytics engine: {0}")]
     Upstream(String),
@@ -51,7 +58,7 @@ impl StatsError {
     /// The HTTP status this error answers with: the one place it is decided.
     pub fn status(&self) -> u16 {
         match self {
-            StatsError::Invalid(_) | StatsError::BadRegex(_) => 400,
+            StatsError::Invalid(_) | StatsError::BadRegex(_) | StatsError::UnknownGoal(_) => 400,
             StatsError::Upstream(_) | StatsError::Busy(_) | StatsError::TooHeavy(_) => 503,
         }
     }

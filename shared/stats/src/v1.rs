@@ -314,19 +314,20 @@ pub fn error(endpoint: Endpoint, params: &[(String, String)], e: StatsError) -> 
     let text = match e {
         StatsError::Invalid(text) => text,
         StatsError::BadRegex(_) => e.to_string(),
+        // Plausible's own sentence, which its v1 says bare, naming a page
+        // goal by its path (as its `goal_not_configured_message`).
+        StatsError::UnknownGoal(name) => {
+            let subject = match name.strip_prefix("Visit ") {
+                Some(path) => format!("The pageview goal for the pathname `{path}`"),
+                None => format!("The goal `{name}`"),
+            };
+            return StatsError::Invalid(format!("{subject} is not configured for this site. {}", crate::GOALS_DOCS));
+        }
         other => return other,
     };
     let Some((pointer, message)) = text.strip_prefix("#/").and_then(|t| t.split_once(": ")) else {
         return StatsError::Invalid(text);
     };
-    // Plausible's own sentence, which its v1 says bare, naming a page
-    // goal by its path.
-    if message.starts_with("The goal `") {
-        return StatsError::Invalid(match message.strip_prefix("The goal `Visit ") {
-            Some(rest) => format!("The pageview goal for the pathname `{rest}"),
-            None => message.to_owned(),
-        });
-    }
     let name = match pointer.split('/').next().unwrap_or(pointer) {
         // A named period's range is the period's fault, a custom one's or
         // one moved by a `date` the date's.
@@ -492,14 +493,16 @@ mod tests {
             invalid("filters: invalid regular expression: too long")
         );
         // Plausible's own sentence about goals is said bare, a page goal by its path.
-        let goal = |name: &str| invalid(&format!("#/filters: The goal `{name}` is not configured for this site. Find out how"));
+        let goal = |name: &str| StatsError::UnknownGoal(name.into());
+        let docs = "Find out how to configure goals here: https://plausible.io/docs/stats-api#filtering-by-goals";
+        assert_eq!(goal("Signup").to_string(), format!("#/filters: The goal `Signup` is not configured for this site. {docs}"));
         assert_eq!(
             renamed(Endpoint::Aggregate, &[], goal("Signup")),
-            invalid("The goal `Signup` is not configured for this site. Find out how")
+            invalid(&format!("The goal `Signup` is not configured for this site. {docs}"))
         );
         assert_eq!(
             renamed(Endpoint::Breakdown, &[], goal("Visit /register")),
-            invalid("The pageview goal for the pathname `/register` is not configured for this site. Find out how")
+            invalid(&format!("The pageview goal for the pathname `/register` is not configured for this site. {docs}"))
         );
         // Errors without a pointer, and the engine's own, are as they were.
         for e in [invalid("Metrics cannot be queried multiple times."), StatsError::Upstream("x".into()), StatsError::Busy(3)] {

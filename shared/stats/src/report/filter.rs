@@ -18,9 +18,6 @@ use crate::goal::Goal;
 use crate::period::Period;
 use crate::query::{Dimension, Filter, Metric, Operator, Query};
 use crate::sql::{like_pattern, Column, Cond, Expr, Select, NONE};
-
-/// Where Plausible's error for an unknown goal sends the caller.
-const GOALS_DOCS: &str = "Find out how to configure goals here: https://plausible.io/docs/stats-api#filtering-by-goals";
 use crate::StatsError;
 
 /// The page hostname Plausible filters a breakdown by `dimension` on when
@@ -316,9 +313,7 @@ fn compile<R: Runner>(ctx: &Ctx<'_, R>, f: &Filter, kind: RowKind) -> Result<Con
                         let matcher = Matcher::new(*op, std::slice::from_ref(v), cs)?;
                         let found: Vec<&Goal> = ctx.goals.iter().filter(|g| matcher.hit(&g.name())).collect();
                         if found.is_empty() && matches!(op, Operator::Is | Operator::IsNot) {
-                            return Err(StatsError::Invalid(format!(
-                                "#/filters: The goal `{v}` is not configured for this site. {GOALS_DOCS}"
-                            )));
+                            return Err(StatsError::UnknownGoal(v.clone()));
                         }
                         conds.extend(found.into_iter().map(Goal::cond));
                     }
