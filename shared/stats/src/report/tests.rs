@@ -1158,6 +1158,36 @@ mod properties {
     ];
     const OPS: &[&str] = &["is", "is_not", "contains", "contains_not", "matches", "matches_not"];
 
+    const RANGES: &[&str] =
+        &["day", "7d", "30d", "month", "12mo", "all", "2024-01-01,2024-01-31", "2024-01-31T10:00:00Z,2024-02-01T00:00:00Z"];
+    /// Every column name the engine reads back.
+    const KEYS: &[&str] = &["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"];
+
+    /// Cells AE could send back, sane or not.
+    fn hostile() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            proptest::sample::select(&[0.0, -1.0, 0.5, 1e300, -1e300, f64::MAX, f64::MIN_POSITIVE][..]).prop_map(Value::from),
+            "-?[0-9]{1,25}(\\.[0-9]{1,3})?(e[0-9]{1,3})?".prop_map(Value::from),
+            "(2024-01-3[01]( [0-2][0-9]:00:00)?|NaN|-?inf|.{0,12})".prop_map(Value::from),
+            Just(json!([1, "2"])),
+            Just(json!({"c0": 1})),
+        ]
+    }
+
+    /// An Analytics Engine that gives the same rows to every statement.
+    struct Hostile(Vec<Map<String, Value>>);
+
+    impl Runner for Hostile {
+        async fn rows(&self, _sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
+            Ok(self.0.clone())
+        }
+    }
+
     /// Code outside string literals (the builder's own words only).
     fn code(sql: &str) -> String {
         let mut out = String::new();
@@ -1209,6 +1239,42 @@ mod properties {
                 prop_assert!(selects == 1 || (selects == 2 && c.matches(" FROM (SELECT ").count() == 1), "{}", sql);
                 prop_assert_eq!(c.matches("INDEX1").count(), 1, "{}", sql);
                 prop_assert!(!c.contains(';') && !c.contains("--") && !c.contains("/*"), "{}", sql);
+            }
+        }
+
+        #[test]
+        fn any_answer_ae_gives_is_read_without_a_panic(
+            metrics in proptest::sample::subsequence(METRICS, 1..5),
+            dims in proptest::sample::subsequence(DIMS, 0..3),
+            range in proptest::sample::select(RANGES),
+            compare in proptest::sample::select(&["", "previous_period", "year_over_year"][..]),
+            labels in any::<bool>(),
+            offset in proptest::sample::select(&[0u64, 1, 10_000][..]),
+            filter in proptest::sample::select(&["", "event:page", "event:goal", "visit:exit_page", "event:props:plan"][..]),
+            rows in proptest::collection::vec(proptest::collection::btree_map(proptest::sample::select(KEYS), hostile(), 0..8), 0..6),
+        ) {
+            let answer = Hostile(rows.into_iter().map(|r| r.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).collect());
+            let range = match range.split_once(',') {
+                Some((first, last)) => json!([first, last]),
+                None => json!(range),
+            };
+            let mut body = json!({
+                "site_id": "demo", "metrics": metrics, "date_range": range, "dimensions": dims,
+                "include": {"total_rows": true, "time_labels": labels && dims.iter().any(|d| d.starts_with("time"))},
+                "pagination": {"limit": 3, "offset": offset},
+            });
+            if !compare.is_empty() {
+                body["include"]["comparisons"] = json!({"mode": compare});
+            }
+            if !filter.is_empty() {
+                let values = if filter == "event:goal" { ["Signup", "Purchase"] } else { ["/x", "Signup"] };
+                body["filters"] = json!([["is", filter, values]]);
+            }
+            let goals = vec![Goal::event("Signup"), Goal { currency: Some("EUR".into()), ..Goal::event("Purchase") }];
+            let Ok(q) = parse(body.to_string().as_bytes()) else { return Ok(()) };
+            // Ok, or an error of Beacon's (503) or the caller's (400): never a panic.
+            if let Err(e) = pollster::block_on(run(&answer, &q, &site(), &goals, NOW)) {
+                prop_assert!(matches!(e.status(), 400 | 503), "{e:?}");
             }
         }
     }
