@@ -929,4 +929,109 @@ mod tests {
             json!({"results": [{"date": "2024-01-01", "visitors": 0, "pageviews": 0}, {"date": "2024-01-02", "visitors": 1, "pageviews": 2}]})
         );
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::report::{Runner, SiteInfo};
+
+        /// An Analytics Engine with no rows.
+        struct Empty;
+
+        impl Runner for Empty {
+            async fn rows(&self, _sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
+                Ok(Vec::new())
+            }
+        }
+
+        const KEYS: &[&str] = &["site_id", "period", "date", "filters", "metrics", "property", "limit", "page", "interval", "compare"];
+
+        /// One v1 filter of a known property with any value.
+        fn filter() -> impl Strategy<Value = String> {
+            let property = proptest::sample::select(vec![
+                "event:page",
+                "event:goal",
+                "event:name",
+                "event:props:plan",
+                "visit:source",
+                "visit:country",
+                "visit:city",
+            ]);
+            let op = proptest::sample::select(vec!["==", "!=", "~", "!~", "=", ""]);
+            (property, op, "\\PC{0,12}").prop_map(|(p, o, v)| format!("{p}{o}{v}"))
+        }
+
+        /// A parameter a v1 caller might send: mostly a form v1 reads for
+        /// that key, else any key with any text.
+        fn param() -> impl Strategy<Value = (&'static str, String)> {
+            let one = |key: &'static str, forms: Vec<&'static str>| (Just(key), proptest::sample::select(forms).prop_map(str::to_owned));
+            prop_oneof![
+                one("period", vec!["day", "7d", "30d", "month", "6mo", "12mo", "custom", "year", "all", "3d", "0d"]),
+                one("date", vec!["2024-01-31", "2024-02-01", "2024-01-01,2024-01-31", "2024-02-30", "2024-1-1"]),
+                one(
+                    "metrics",
+                    vec![
+                        "visitors,pageviews",
+                        "visits,bounce_rate,visit_duration",
+                        "time_on_page",
+                        "conversion_rate",
+                        "events,views_per_visit",
+                        "visitors,visitors",
+                        ""
+                    ]
+                ),
+                one(
+                    "property",
+                    vec!["event:page", "event:goal", "event:props:plan", "visit:source", "visit:city", "visit:exit_page", "time"]
+                ),
+                one(
+                    "filters",
+                    vec![
+                        "event:page==/x|/y",
+                        "event:page!=/x*",
+                        "event:goal==Signup",
+                        "visit:country==DE;event:name==Signup",
+                        "event:props:plan~pro",
+                        "visit:source==a\\|b",
+                        "event:goal==Visit /x**",
+                        "visit:city==Berlin",
+                        ";;"
+                    ]
+                ),
+                one("limit", vec!["1", "0", "10000", "10001", "100000000000000000000", "-1"]),
+                one("page", vec!["1", "2", "0", "18446744073709551615", "x"]),
+                one("interval", vec!["date", "day", "month", "hour", "week", "minute"]),
+                one("compare", vec!["previous_period", "year_over_year", "x"]),
+                (Just("filters"), proptest::collection::vec(filter(), 1..4).prop_map(|f| f.join(";"))),
+                (proptest::sample::select(KEYS), prop_oneof!["\\PC{0,30}", "[=!~|;:,*\\\\a-z0-9 -]{0,30}"]),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+            #[test]
+            fn any_v1_query_string_answers_or_is_a_clear_error(
+                endpoint in proptest::sample::select(&[Endpoint::Aggregate, Endpoint::Timeseries, Endpoint::Breakdown][..]),
+                pairs in proptest::collection::vec(param(), 0..8),
+            ) {
+                let mut params: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                params.push(("site_id".into(), "demo".into()));
+                let site = SiteInfo { id: beacon_types::SiteId::parse("demo").map_err(|e| TestCaseError::fail(format!("{e:?}")))?, timezone: "Europe/Berlin".into() };
+                let now = 1_706_745_600_000;
+                let answered = to_v2(endpoint, &params).and_then(|body| {
+                    let mut q = crate::query::from_v1_value(&body)?;
+                    day_is_today(&params, &mut q, &crate::period::zone("Europe/Berlin"), now);
+                    let answer = pollster::block_on(crate::report::run(&Empty, &q, &site, &[crate::goal::Goal::event("Signup")], now))?;
+                    Ok(shape(endpoint, &body, &answer))
+                });
+                if let Err(e) = answered {
+                    let e = error(endpoint, &params, e);
+                    prop_assert_eq!(e.status(), 400, "{:?}", e);
+                    prop_assert!(!e.public().is_empty());
+                }
+            }
+        }
+    }
 }
