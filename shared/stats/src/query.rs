@@ -277,8 +277,9 @@ fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
         && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
-        && matches!(s.get(5..7).and_then(|m| m.parse::<u8>().ok()), Some(1..=12))
-        && matches!(s.get(8..10).and_then(|d| d.parse::<u8>().ok()), Some(1..=31))
+        // A day of the calendar: not 2024-02-30, which would otherwise be
+        // compared as text and called later than its end.
+        && s.parse::<jiff::civil::Date>().is_ok()
 }
 
 fn is_datetime(s: &str) -> bool {

@@ -103,6 +103,9 @@ fn errors_point_at_the_bad_part() {
         "#/date_range: Start date must not be after end date"
     );
     assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2024-13-01","2024-01-01"]}"#), "#/date_range: Invalid date range");
+    // Not a day of the calendar, though later than its end as text.
+    assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2024-02-30","2024-01-31"]}"#), "#/date_range: Invalid date range");
+    assert_eq!(err(r#"{"site_id":"s","metrics":["visits"],"date_range":["2023-02-29","2023-03-31"]}"#), "#/date_range: Invalid date range");
     assert_eq!(
         err(&format!(r#"{{{base},"metrics":["visits"],"dimensions":["visit:nope"]}}"#)),
         "#/dimensions/0: Invalid dimension \"visit:nope\""
@@ -356,4 +359,274 @@ fn metrics_filters_and_dimensions_go_together_as_in_plausible() {
     // A page of the largest size is allowed.
     let page = format!(r#"{{"site_id":"s","metrics":["visits"],"date_range":"7d","pagination":{{"limit":{MAX_LIMIT}}}}}"#);
     assert_eq!(parse(page.as_bytes()).map(|q| q.limit).ok(), Some(MAX_LIMIT));
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::*;
+    use crate::report::{Runner, SiteInfo};
+
+    /// An Analytics Engine with no rows.
+    struct Empty;
+
+    impl Runner for Empty {
+        async fn rows(&self, _sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Words the v2 body is made of, and some it is not.
+    const WORDS: &[&str] = &[
+        "visitors",
+        "visits",
+        "pageviews",
+        "views_per_visit",
+        "bounce_rate",
+        "visit_duration",
+        "events",
+        "percentage",
+        "conversion_rate",
+        "group_conversion_rate",
+        "total_revenue",
+        "average_revenue",
+        "time_on_page",
+        "scroll_depth",
+        "event:page",
+        "event:goal",
+        "event:name",
+        "event:hostname",
+        "event:props:plan",
+        "event:props:",
+        "visit:source",
+        "visit:country",
+        "visit:city",
+        "visit:exit_page",
+        "visit:entry_page",
+        "visit:region_name",
+        "time",
+        "time:hour",
+        "time:day",
+        "time:week",
+        "time:month",
+        "time:minute",
+        "is",
+        "is_not",
+        "contains",
+        "contains_not",
+        "matches",
+        "matches_not",
+        "matches_wildcard",
+        "and",
+        "or",
+        "not",
+        "has_done",
+        "has_not_done",
+        "segment",
+        "case_sensitive",
+        "asc",
+        "desc",
+        "day",
+        "24h",
+        "7d",
+        "30d",
+        "0d",
+        "month",
+        "6mo",
+        "12mo",
+        "year",
+        "all",
+        "2024-01-01",
+        "2024-01-31",
+        "2024-02-30",
+        "2024-01-31T10:00:00Z",
+        "2024-01-31T10:00:00+14:00",
+        "mode",
+        "previous_period",
+        "year_over_year",
+        "custom",
+        "match_day_of_week",
+        "date_range",
+        "total_rows",
+        "time_labels",
+        "imports",
+        "comparisons",
+        "trim_relative_date_range",
+        "limit",
+        "offset",
+        "Signup",
+        "(",
+        "^/x$",
+        "",
+        "DE",
+    ];
+
+    /// Any JSON, its strings mostly the body's own words.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::from),
+            1 => proptest::sample::select(&[0i64, 1, -1, 2, 10_000, 10_001, i64::MAX, i64::MIN][..]).prop_map(Value::from),
+            1 => any::<f64>().prop_map(Value::from),
+            4 => proptest::sample::select(WORDS).prop_map(Value::from),
+            1 => "\\PC{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 48, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(proptest::sample::select(WORDS).prop_map(str::to_owned), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// One of `words`, or now and then any JSON.
+    fn word_or_any(words: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        prop_oneof![40 => proptest::sample::select(words).prop_map(Value::from), 1 => json_value()]
+    }
+
+    const METRICS: &[&str] = &[
+        "visitors",
+        "visits",
+        "pageviews",
+        "views_per_visit",
+        "bounce_rate",
+        "visit_duration",
+        "events",
+        "percentage",
+        "conversion_rate",
+        "group_conversion_rate",
+        "total_revenue",
+        "average_revenue",
+        "time_on_page",
+        "scroll_depth",
+    ];
+    const DIMENSIONS: &[&str] = &[
+        "event:page",
+        "event:goal",
+        "event:name",
+        "event:hostname",
+        "event:props:plan",
+        "visit:source",
+        "visit:country",
+        "visit:city",
+        "visit:exit_page",
+        "visit:entry_page",
+        "visit:region_name",
+        "time",
+        "time:hour",
+        "time:day",
+        "time:week",
+    ];
+    const OPERATORS: &[&str] = &["is", "is_not", "contains", "contains_not", "matches", "matches_not"];
+
+    /// A filter tree from the v2 grammar, with any JSON now and then.
+    fn filter_tree() -> impl Strategy<Value = Value> {
+        let values = proptest::collection::vec(word_or_any(WORDS), 0..3);
+        let modifiers = proptest::option::of(proptest::collection::btree_map(
+            proptest::sample::select(&["case_sensitive", "x"][..]).prop_map(str::to_owned),
+            word_or_any(&["true", "false"]).prop_map(|v| {
+                if v == "true" {
+                    json!(true)
+                } else if v == "false" {
+                    json!(false)
+                } else {
+                    v
+                }
+            }),
+            0..2,
+        ));
+        let leaf = (word_or_any(OPERATORS), word_or_any(DIMENSIONS), values, modifiers).prop_map(|(op, dim, values, m)| match m {
+            Some(m) => json!([op, dim, values, m]),
+            None => json!([op, dim, values]),
+        });
+        let leaf = prop_oneof![40 => leaf, 1 => json_value()];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                (proptest::sample::select(&["and", "or"][..]), proptest::collection::vec(inner.clone(), 0..3))
+                    .prop_map(|(op, v)| json!([op, v])),
+                (proptest::sample::select(&["not", "has_done", "has_not_done"][..]), inner).prop_map(|(op, t)| json!([op, t])),
+            ]
+        })
+    }
+
+    /// A v2 body: each part left out, well formed, or any JSON.
+    fn body() -> impl Strategy<Value = Value> {
+        let metrics = proptest::collection::vec(word_or_any(METRICS), 1..4);
+        let range = prop_oneof![
+            word_or_any(&["day", "24h", "7d", "30d", "91d", "0d", "month", "6mo", "12mo", "year", "all", "realtime"]),
+            proptest::sample::select(
+                &[
+                    ("2024-01-01", "2024-01-31"),
+                    ("2024-01-31", "2024-01-31"),
+                    ("2023-01-01", "2024-02-29"),
+                    ("2024-01-31T10:00:00Z", "2024-01-31T23:59:59+01:00"),
+                    ("2024-01-31T10:00:00-12:00", "2024-02-01T00:00:00+14:00"),
+                    ("2024-02-30", "2024-01-31"),
+                    ("2024-01-31", "2024-01-01"),
+                ][..]
+            )
+            .prop_map(|(a, b)| json!([a, b])),
+        ];
+        let dimensions = proptest::option::of(proptest::collection::vec(word_or_any(DIMENSIONS), 0..3));
+        let filters = proptest::option::of(proptest::collection::vec(filter_tree(), 0..3));
+        let order_by = proptest::option::weighted(
+            0.3,
+            proptest::collection::vec(
+                (word_or_any(&["visitors", "events", "event:page", "time:day", "visit:source"]), word_or_any(&["asc", "desc"]))
+                    .prop_map(|(a, b)| json!([a, b])),
+                0..3,
+            ),
+        );
+        let include = proptest::option::of(proptest::collection::btree_map(
+            proptest::sample::select(&["total_rows", "time_labels", "imports", "trim_relative_date_range", "comparisons"][..])
+                .prop_map(str::to_owned),
+            prop_oneof![
+                any::<bool>().prop_map(Value::from),
+                (word_or_any(&["previous_period", "year_over_year", "custom"]), any::<bool>())
+                    .prop_map(|(m, d)| json!({"mode": m, "match_day_of_week": d})),
+                json_value(),
+            ],
+            0..4,
+        ));
+        let pagination = proptest::option::of(
+            (
+                proptest::sample::select(&[0i64, 1, 3, 10_000, 10_001, -1, i64::MAX][..]),
+                proptest::sample::select(&[0i64, 1, 10_000, -1, i64::MAX][..]),
+            )
+                .prop_map(|(l, o)| json!({"limit": l, "offset": o})),
+        );
+        (metrics, range, dimensions, filters, order_by, include, pagination).prop_map(|(m, r, d, f, o, i, p)| {
+            let mut body = json!({"site_id": "demo", "metrics": m, "date_range": r});
+            let parts = [
+                ("dimensions", d.map(Value::from)),
+                ("filters", f.map(Value::from)),
+                ("order_by", o.map(Value::from)),
+                ("include", i.map(|i| Value::Object(i.into_iter().collect()))),
+                ("pagination", p),
+            ];
+            for (k, v) in parts {
+                if let Some(v) = v {
+                    body[k] = v;
+                }
+            }
+            body
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn any_json_body_is_a_query_or_a_400(body in body()) {
+            let site = SiteInfo { id: beacon_types::SiteId::parse("demo").map_err(|e| TestCaseError::fail(format!("{e:?}")))?, timezone: "Europe/Berlin".into() };
+            let goals = [crate::goal::Goal::event("Signup"), crate::goal::Goal::page("/x*")];
+            let answered = parse(body.to_string().as_bytes())
+                .and_then(|q| pollster::block_on(crate::report::run(&Empty, &q, &site, &goals, 1_706_745_600_000)));
+            if let Err(e) = answered {
+                prop_assert_eq!(e.status(), 400, "{:?}", e);
+            }
+        }
+    }
 }
