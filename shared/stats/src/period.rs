@@ -871,4 +871,78 @@ mod tests {
         // A month from the 31st ends on the month's last day.
         assert_eq!((unit("2024-01-31", "2024-02-28"), unit("2024-01-31", "2024-02-29")), (Unit::Day, Unit::Month));
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Zones with odd offsets, odd DST and the far ends of the clock.
+        const ZONES: &[&str] = &[
+            "UTC",
+            "Europe/Berlin",
+            "America/Sao_Paulo",
+            "Australia/Lord_Howe",
+            "Pacific/Kiritimati",
+            "Pacific/Pago_Pago",
+            "Asia/Kathmandu",
+            "America/St_Johns",
+            "Africa/Casablanca",
+            "Antarctica/Troll",
+            "America/Santiago",
+        ];
+        const NAMES: &[&str] = &["day", "24h", "7d", "1d", "5000d", "30d", "91d", "month", "6mo", "1mo", "100mo", "12mo", "year", "all"];
+
+        fn date() -> impl Strategy<Value = String> {
+            (proptest::sample::select(&[1i16, 1899, 1969, 1970, 2000, 2024, 2025, 2099, 9998, 9999][..]), 1i8..=12, 1i8..=31)
+                .prop_map(|(y, m, d)| Date::new(y, m, d).map(|d| d.to_string()).unwrap_or_else(|_| format!("{y:04}-{m:02}-28")))
+        }
+
+        fn range() -> impl Strategy<Value = DateRange> {
+            prop_oneof![
+                proptest::sample::select(NAMES).prop_map(|n| DateRange::Named(n.to_owned())),
+                (date(), date()).prop_map(|(a, b)| if a <= b { DateRange::Dates(a, b) } else { DateRange::Dates(b, a) }),
+                (date(), date(), proptest::sample::select(&["Z", "+14:00", "-12:00", "+05:45"][..]))
+                    .prop_map(|(a, b, o)| DateRange::DateTimes(format!("{a}T00:00:00{o}"), format!("{b}T23:59:59{o}"))),
+            ]
+        }
+
+        fn comparison() -> impl Strategy<Value = Comparison> {
+            prop_oneof![
+                any::<bool>().prop_map(|m| Comparison::PreviousPeriod { match_day_of_week: m }),
+                any::<bool>().prop_map(|m| Comparison::YearOverYear { match_day_of_week: m }),
+                range().prop_map(Comparison::Custom),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+            /// Any range, zone, clock and comparison: a period or an error,
+            /// never a panic, and labels that stay bounded.
+            #[test]
+            fn any_range_anywhere_resolves_or_is_an_error(
+                zone_name in proptest::sample::select(ZONES),
+                range in range(),
+                how in comparison(),
+                now_ms in prop_oneof![0u64..=253_402_300_799_999, Just(u64::MAX), Just(0)],
+                first_s in proptest::option::of(0u64..=253_402_300_799),
+                today in any::<bool>(),
+            ) {
+                let tz = zone(zone_name);
+                let Ok(p) = resolve(&range, &tz, now_ms) else { return Ok(()) };
+                prop_assert!(p.from_s <= p.to_s && p.first <= p.last, "{p:?}");
+                let name = match &range { DateRange::Named(n) => n.as_str(), _ => "" };
+                let _ = trim_to_today(p.clone(), name, &tz, now_ms);
+                let _ = all_since(&p, first_s, &tz);
+                let _ = local_today(&tz, now_ms);
+                if let Ok(c) = compare(&p, &how, &tz, now_ms, today) {
+                    prop_assert!(c.from_s <= c.to_s, "{c:?}");
+                }
+                for unit in [auto_unit(&p), v1_unit(&p), Unit::Hour, Unit::Day, Unit::Week, Unit::Month] {
+                    prop_assert!(labels(&p, unit, &tz).len() <= 10_000);
+                }
+            }
+        }
+    }
 }
