@@ -197,4 +197,46 @@ mod tests {
         let c = set_cookie("tok", 60);
         assert!(c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Strict"));
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use base64::Engine;
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Headers a forger might try: other algorithms, none, junk.
+        const HEADERS: &[&str] = &[
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            r#"{"alg":"HS512","typ":"JWT"}"#,
+            r#"{"alg":"RS256","typ":"JWT"}"#,
+            r#"{"alg":"hs256"}"#,
+            r#"{"typ":"JWT"}"#,
+            r#"{"alg":"HS256","crit":["exp"]}"#,
+            "[]",
+            "",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+            /// Any text in the cookie is refused or read, never a panic;
+            /// anything not signed with the secret is refused.
+            #[test]
+            fn no_token_but_a_signed_one_is_accepted(
+                text in "\\PC{0,200}",
+                header in proptest::sample::select(HEADERS),
+                claims in prop_oneof![Just(String::new()), Just(r#","sites":["other"]"#.to_owned()), Just(r#","nbf":0"#.to_owned()), "\\PC{0,40}"],
+                signature in prop_oneof![Just(String::new()), "[A-Za-z0-9_-]{1,60}"],
+                now in any::<u64>(),
+            ) {
+                prop_assert!(verify(SECRET, &text, now).is_err());
+                let _ = from_cookies(&text);
+                let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+                let session = format!(r#"{{"exp":4000000000,"sub":"u","sites":["demo"]{claims}}}"#);
+                let forged = format!("{}.{}.{signature}", b64.encode(header), b64.encode(session));
+                prop_assert!(verify(SECRET, &forged, now).is_err(), "{forged}");
+            }
+        }
+    }
 }
