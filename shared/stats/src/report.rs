@@ -1306,3 +1306,14 @@ fn echo(q: &Query, dims: &[Dim], p: &Period, other: Option<&Period>, tz: &TimeZo
 
 #[cfg(test)]
 mod tests;
+
+/// An Analytics Engine with no rows, for other modules' tests.
+#[cfg(test)]
+pub(crate) struct NoRows;
+
+#[cfg(test)]
+impl Runner for NoRows {
+    async fn rows(&self, _sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
+        Ok(Vec::new())
+    }
+}

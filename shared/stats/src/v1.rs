@@ -935,16 +935,7 @@ mod tests {
         use proptest::prelude::*;
 
         use super::*;
-        use crate::report::{Runner, SiteInfo};
-
-        /// An Analytics Engine with no rows.
-        struct Empty;
-
-        impl Runner for Empty {
-            async fn rows(&self, _sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
-                Ok(Vec::new())
-            }
-        }
+        use crate::report::{NoRows, SiteInfo};
 
         const KEYS: &[&str] = &["site_id", "period", "date", "filters", "metrics", "property", "limit", "page", "interval", "compare"];
 
@@ -1023,7 +1014,7 @@ mod tests {
                 let answered = to_v2(endpoint, &params).and_then(|body| {
                     let mut q = crate::query::from_v1_value(&body)?;
                     day_is_today(&params, &mut q, &crate::period::zone("Europe/Berlin"), now);
-                    let answer = pollster::block_on(crate::report::run(&Empty, &q, &site, &[crate::goal::Goal::event("Signup")], now))?;
+                    let answer = pollster::block_on(crate::report::run(&NoRows, &q, &site, &[crate::goal::Goal::event("Signup")], now))?;
                     Ok(shape(endpoint, &body, &answer))
                 });
                 if let Err(e) = answered {
