@@ -66,7 +66,8 @@ impl Session {
 /// What one event does: the session to store (if any) and the rows to write.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Update {
-    /// The session after the event; `None` when the event opened none.
+    /// The visitor's session after the event (the one it had, if the event
+    /// changed none); `None` when it has none.
     pub session: Option<Session>,
     /// Rows to write, in order: cancel, new state, event.
     pub rows: Vec<DataPoint>,
@@ -84,17 +85,25 @@ pub fn session_id(visitor_id: u64, start_ms: u64) -> u64 {
 /// gets the session's visit attributes; the rows include its event row.
 pub fn track(current: Option<Session>, mut event: Event) -> Update {
     let at = event.timestamp_ms;
-    let live = current.filter(|s| s.is_live_at(at));
-
-    let Some(mut session) = live else {
-        if event.is_engagement() {
-            // Engagement alone opens no visit, and Plausible drops it
-            // (`no_session_for_engagement`): its figures are per visit, and
-            // rows without one would pool on session id 0 as one made-up
-            // visit in scroll depth and time on page.
-            return Update { session: None, rows: Vec::new() };
+    let mut session = match current {
+        Some(s) if s.is_live_at(at) => s,
+        // Late by more than a visit's timeout (a delayed or retried
+        // delivery): it belongs to an earlier visit, whose state is gone.
+        // Starting a visit for it would count one that never happened (the
+        // same one twice, if it was that visit's first event) and end the
+        // current one; it is written as ingest writes an event with no site
+        // object, and the current visit is kept. Engagement needs a visit.
+        Some(s) if at.saturating_add(TIMEOUT_MS) < s.row.start_ms => {
+            let rows = if event.is_engagement() { Vec::new() } else { vec![encode_event(&event, Entry::default())] };
+            return Update { session: Some(s), rows };
         }
-        return start(event);
+        // Engagement alone opens no visit, and Plausible drops it
+        // (`no_session_for_engagement`): its figures are per visit, and rows
+        // without one would pool on session id 0 as one made-up visit in
+        // scroll depth and time on page. The ended visit stays stored, so a
+        // late repeat of its events is still known as one.
+        ended if event.is_engagement() => return Update { session: ended, rows: Vec::new() },
+        _ => return start(event),
     };
 
     let fingerprint = (at, event.name.clone(), event.pathname.clone());
