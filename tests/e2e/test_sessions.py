@@ -109,6 +109,29 @@ def test_an_engagement_with_no_visit_open_is_dropped():
     assert metrics(DEMO, run)["visits"] == 1
 
 
+def test_an_event_late_past_the_timeout_keeps_both_visits():
+    """A retried beacon of a visit's first pageview, delivered after the
+    visitor's next visit began (over 30 minutes later): its row lands, with
+    no visit, and neither visit is counted twice nor cut short."""
+    from beacon import sql
+
+    t = base_time()
+    run = RUN + "l"
+    ip = new_visitor()
+    url = lambda p: f"https://{ENV['DEMO_DOMAIN']}{run}{p}"
+    visit(ip, t, "pageview", url("/a"))
+    visit(ip, t + 31 * MIN, "pageview", url("/b"))
+    visit(ip, t, "pageview", url("/a"))  # late
+    visit(ip, t + 33 * MIN, "pageview", url("/c"))
+    assert metrics(DEMO, run)["visits"] == 2
+    assert pages(DEMO, run, "blob2") == {f"{run}/a": 1, f"{run}/c": 1}
+    assert metrics(DEMO, run)["visit_duration"] == 60
+    rows = sql(f"SELECT blob2, double5 FROM EVENTS WHERE index1 = '{DEMO}' AND double1 = 1 "
+               f"AND startsWith(blob2, '{run}') ORDER BY double11, double5")
+    assert [(r["blob2"], r["double5"] == 0) for r in rows] == [
+        (f"{run}/a", True), (f"{run}/a", False), (f"{run}/b", False), (f"{run}/c", False)]
+
+
 def test_session_survives_midnight_salt_rotation():
     """The visitor id changes with the daily salt; the object also looks the
     visitor up under yesterday's, so the visit goes on across midnight."""
