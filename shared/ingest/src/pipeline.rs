@@ -120,6 +120,19 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn any_user_agent_never_panics(
+            ua in proptest::prop_oneof![
+                "\\PC{0,300}",
+                // Browser and OS tokens with any versions, huge ones too.
+                "Mozilla/5\\.0 \\((Windows NT|Macintosh; Intel Mac OS X|Linux; Android|iPhone; CPU iPhone OS) [0-9_.]{0,30}[;)]{0,2} (AppleWebKit/[0-9.]{0,20} )?(Chrome|Firefox|Version|Edg|OPR|CriOS|SamsungBrowser)/[0-9.]{0,40}( Mobile)?( Safari/[0-9.]{0,10})?",
+            ],
+        ) {
+            let mut c = ctx();
+            c.user_agent = &ua;
+            let _ = run(br#"{"n":"pageview","u":"https://demo.example/"}"#, &c);
+        }
+
+        #[test]
         fn arbitrary_strings_in_fields_never_panic(n in "\\PC{0,200}", u in "\\PC{0,300}", r in "\\PC{0,300}", k in "\\PC{0,20}", v in "\\PC{0,50}") {
             let body = serde_json::json!({"n": n, "u": format!("https://demo.example/{u}"), "r": r, "p": {k: v}});
             let _ = run(body.to_string().as_bytes(), &ctx());
