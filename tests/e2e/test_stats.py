@@ -305,6 +305,12 @@ def test_every_filter_operator(data):
         (["contains_not", "event:page", ["blog"]], lambda e: "blog" not in e["path"]),
         (["matches", "event:page", ["^/blog/post-[01]$"]], lambda e: e["path"].startswith("/blog/post-")),
         (["matches_not", "event:page", ["^/(home|thanks)$"]], lambda e: e["path"] not in ("/home", "/thanks")),
+        # RE2's syntax where the engine Beacon matches with reads it otherwise
+        # (case-insensitive, so no LIKE): quoted text, an octal code, and
+        # `\<` as the character, not a word's start.
+        (["matches", "event:page", ["\\Q/blog/post-\\E[01]$"], {"case_sensitive": False}], lambda e: e["path"].startswith("/blog/post-")),
+        (["matches", "event:page", ["^\\057home$"], {"case_sensitive": False}], lambda e: e["path"] == "/home"),
+        (["matches_not", "event:page", ["\\<"], {"case_sensitive": False}], lambda e: True),
         (["is", "visit:country", ["DE", "FR"]], lambda e: e["country"] in ("DE", "FR")),
         (["is", "visit:device", ["Mobile"]], lambda e: e["device"] == "Mobile"),
         (["is", "event:name", ["Signup"]], lambda e: e["name"] == "Signup"),

@@ -405,20 +405,105 @@ impl Matcher {
     }
 }
 
-/// Compiles a user regex (RE2-style syntax), bounded in size.
+/// Compiles a user regex (RE2's syntax, as ClickHouse's `match` reads it
+/// for Plausible's filters), bounded in size.
 pub(super) fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::Regex, StatsError> {
     if pattern.is_empty() || pattern.len() > MAX_REGEX {
         return Err(StatsError::BadRegex(format!("must be 1 to {MAX_REGEX} bytes")));
     }
-    // As ClickHouse's `match`, which Plausible's filters use: `.` also
-    // matches a line break.
-    regex_lite::RegexBuilder::new(pattern)
+    // As ClickHouse's `match`: `.` also matches a line break.
+    regex_lite::RegexBuilder::new(&re2_as_lite(pattern))
         .case_insensitive(!case_sensitive)
         .dot_matches_new_line(true)
         .size_limit(1 << 20)
         .nest_limit(32)
         .build()
         .map_err(|e| StatsError::BadRegex(e.to_string().lines().last().unwrap_or("invalid").to_owned()))
+}
+
+/// `pattern` spelt for regex-lite where its reading differs from RE2's:
+/// RE2 takes `\<` and `\>` as the characters (regex-lite: word
+/// boundaries), `\b{start}` as a boundary before the text `{start}`
+/// (regex-lite: a kind of boundary), and `\Q…\E` as literal text and
+/// `\0`, `\012` as octal codes (regex-lite refuses both). What RE2
+/// refuses is left for regex-lite to refuse. (`\pL` and other Unicode
+/// classes stay refused: regex-lite has no Unicode tables.)
+fn re2_as_lite(pattern: &str) -> Cow<'_, str> {
+    if !pattern.contains('\\') {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars().peekable();
+    // Inside `[…]`, where RE2 takes neither `\Q` nor `\b`; `first` while a
+    // `]` would still be a member (just after `[` or `[^`).
+    let (mut class, mut first) = (false, false);
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('<' | '>')) => out.push(e),
+                Some(e @ ('b' | 'B')) if !class && chars.peek() == Some(&'{') => {
+                    out.extend(['\\', e, '\\']);
+                }
+                Some('Q') if !class => {
+                    while let Some(q) = chars.next() {
+                        if q == '\\' && chars.peek() == Some(&'E') {
+                            chars.next();
+                            break;
+                        }
+                        if q.is_ascii_punctuation() && !matches!(q, '<' | '>') {
+                            out.push('\\');
+                        }
+                        out.push(q);
+                    }
+                }
+                // RE2's octal: `\0` and up to two more digits, `\1`-`\7` only
+                // with at least one more (alone, a backreference: refused).
+                Some(e @ '0'..='7') if e == '0' || chars.peek().is_some_and(|d| d.is_digit(8)) => {
+                    let mut code = e.to_digit(8).unwrap_or(0);
+                    for _ in 0..2 {
+                        match chars.peek().and_then(|d| d.to_digit(8)) {
+                            Some(d) => {
+                                code = code * 8 + d;
+                                chars.next();
+                            }
+                            None => break,
+                        }
+                    }
+                    out.push_str(&format!("\\x{{{code:X}}}"));
+                }
+                Some(e) => out.extend(['\\', e]),
+                None => out.push('\\'),
+            },
+            '[' if !class => {
+                (class, first) = (true, true);
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                continue;
+            }
+            // A POSIX class (`[:alpha:]`) inside a class, whole.
+            '[' if chars.peek() == Some(&':') => {
+                out.push(c);
+                while let Some(p) = chars.next() {
+                    out.push(p);
+                    if p == ':' && chars.peek() == Some(&']') {
+                        out.push(']');
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            ']' if class && !first => {
+                class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+        first = false;
+    }
+    Cow::Owned(out)
 }
 
 /// A leaf's patterns as LIKE patterns, if every one has an exact one. Only

@@ -195,6 +195,41 @@ fn a_regex_becomes_the_matching_values_seen() {
 
 #[test]
 #[wasm_bindgen_test]
+fn patterns_read_as_re2_reads_them_where_regex_lite_differs() {
+    // (pattern, text, whether it matches): ClickHouse's `match` (RE2)
+    // answered each, asked through chDB.
+    for (pattern, text, hit) in [
+        (r"\<a", "ab", false),
+        (r"\<", "a<b", true),
+        (r"a\>", "a", false),
+        (r"a\>", "a>", true),
+        (r"[\<]", "<", true),
+        (r"\b{start}", "a b", false),
+        (r"x\b{start}", "x{start}", true),
+        (r"\B{x", "x", false),
+        (r"\Qa.b\E", "a.b", true),
+        (r"\Qa.b\E", "axb", false),
+        (r"^\Qa.b\E$", "a.b", true),
+        (r"\Qa.", "ab", false),
+        (r"\Qa\b\E", r"a\b", true),
+        (r"\Qa\\Eb", r"a\Eb", false),
+        (r"(?i)\Qa.b\E", "A.B", true),
+        (r"\101", "A", true),
+        (r"a\012", "a\n", true),
+        (r"a\0", "a\0", true),
+        (r"[[:alpha:]\<]+$", "ab<", true),
+        (r"a\_b", "a_b", true),
+        (r"a\~b", "a~b", true),
+    ] {
+        let re = regex(pattern, true).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        assert_eq!(re.is_match(text), hit, "{pattern} on {text:?}");
+    }
+    // RE2 refuses a backreference; so does Beacon (a 400).
+    assert!(regex(r"(a)\1", true).is_err());
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn a_pattern_like_can_say_is_sent_as_like_with_no_read_of_the_values() {
     let sent = |leaf: Value, goals: &[Goal]| statements(visitors_where(json!([leaf])), goals).unwrap();
     let seen = sent(json!(["matches", "event:page", ["^/blog/.*-1$", "/shop"]]), &[]);
@@ -1185,6 +1220,37 @@ mod properties {
     impl Runner for Hostile {
         async fn rows(&self, _sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
             Ok(self.0.clone())
+        }
+    }
+
+    /// An independent `LIKE`: `%` any run of characters (line breaks
+    /// included), `_` one character, the rest itself.
+    fn like(text: &[char], pattern: &[char]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some(('%', rest)) => (0..=text.len()).any(|i| like(&text[i..], rest)),
+            Some(('_', rest)) => !text.is_empty() && like(&text[1..], rest),
+            Some((c, rest)) => text.first() == Some(c) && like(&text[1..], rest),
+        }
+    }
+
+    proptest! {
+        // The LIKE pattern matches exactly the strings the regex (as ClickHouse
+        // reads it: `.` takes line breaks too) finds a match in.
+        #[test]
+        fn a_like_pattern_matches_what_its_regex_matches(
+            pattern in "\\^?([ab/ \\n]|\\.|\\.\\*|\\\\[!-/:-@\\[-`{-~]){0,6}\\$?",
+            text in "[ab/ \\n!-/:-@\\[-`{-~]{0,8}",
+        ) {
+            let like_of = crate::sql::like_pattern(&pattern);
+            proptest::prop_assume!(like_of.is_some());
+            // A pattern the regex engine refuses is a 400 before LIKE is tried.
+            let re = regex(&pattern, true);
+            proptest::prop_assume!(re.is_ok());
+            let re = re.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let chars: Vec<char> = text.chars().collect();
+            let like_chars: Vec<char> = like_of.unwrap().chars().collect();
+            proptest::prop_assert_eq!(like(&chars, &like_chars), re.is_match(&text), "{:?} on {:?}", pattern, text);
         }
     }
 

@@ -305,36 +305,6 @@ fn regex_columns_lists_each_column_once_wherever_it_sits() {
     assert_eq!(columns, vec![path, prop]);
 }
 
-/// An independent `LIKE`: `%` any run of characters (line breaks
-/// included), `_` one character, the rest itself.
-#[cfg(not(target_arch = "wasm32"))]
-fn like(text: &[char], pattern: &[char]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some(('%', rest)) => (0..=text.len()).any(|i| like(&text[i..], rest)),
-        Some(('_', rest)) => !text.is_empty() && like(&text[1..], rest),
-        Some((c, rest)) => text.first() == Some(c) && like(&text[1..], rest),
-    }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-proptest::proptest! {
-    // The LIKE pattern matches exactly the strings the regex (as ClickHouse
-    // reads it: `.` takes line breaks too) finds a match in.
-    #[test]
-    fn a_like_pattern_matches_what_its_regex_matches(
-        pattern in "\\^?([ab/\\n]|\\.|\\.\\*|\\\\[.#-]){0,6}\\$?",
-        text in "[ab/\\n.#-]{0,8}",
-    ) {
-        let like_of = like_pattern(&pattern);
-        proptest::prop_assume!(like_of.is_some());
-        let re = regex_lite::RegexBuilder::new(&pattern).dot_matches_new_line(true).build().unwrap();
-        let chars: Vec<char> = text.chars().collect();
-        let like_chars: Vec<char> = like_of.unwrap().chars().collect();
-        proptest::prop_assert_eq!(like(&chars, &like_chars), re.is_match(&text), "{:?} on {:?}", pattern, text);
-    }
-}
-
 #[test]
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn sessions_are_those_active_in_the_range_bucketed_by_their_last_event() {
