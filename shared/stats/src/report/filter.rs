@@ -405,14 +405,14 @@ impl Matcher {
     }
 }
 
-/// Compiles a user regex (RE2's syntax, as ClickHouse's `match` reads it
-/// for Plausible's filters), bounded in size.
+/// Compiles a user regex, read as ClickHouse reads Plausible's `matches`
+/// filters (`multiMatchAny`; `match`, RE2, reads the same), bounded in size.
 pub(super) fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::Regex, StatsError> {
     if pattern.is_empty() || pattern.len() > MAX_REGEX {
         return Err(StatsError::BadRegex(format!("must be 1 to {MAX_REGEX} bytes")));
     }
     // As ClickHouse's `match`: `.` also matches a line break.
-    regex_lite::RegexBuilder::new(&re2_as_lite(pattern))
+    regex_lite::RegexBuilder::new(&as_regex_lite(pattern))
         .case_insensitive(!case_sensitive)
         .dot_matches_new_line(true)
         .size_limit(1 << 20)
@@ -421,20 +421,21 @@ pub(super) fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::R
         .map_err(|e| StatsError::BadRegex(e.to_string().lines().last().unwrap_or("invalid").to_owned()))
 }
 
-/// `pattern` spelt for regex-lite where its reading differs from RE2's:
-/// RE2 takes `\<` and `\>` as the characters (regex-lite: word
+/// `pattern` spelt for regex-lite where its reading differs from
+/// ClickHouse's (`multiMatchAny` and `match` agree on each of these):
+/// ClickHouse takes `\<` and `\>` as the characters (regex-lite: word
 /// boundaries), `\b{start}` as a boundary before the text `{start}`
 /// (regex-lite: a kind of boundary), and `\Q…\E` as literal text and
-/// `\0`, `\012` as octal codes (regex-lite refuses both). What RE2
+/// `\0`, `\012` as octal codes (regex-lite refuses both). What ClickHouse
 /// refuses is left for regex-lite to refuse. (`\pL` and other Unicode
 /// classes stay refused: regex-lite has no Unicode tables.)
-fn re2_as_lite(pattern: &str) -> Cow<'_, str> {
+fn as_regex_lite(pattern: &str) -> Cow<'_, str> {
     if !pattern.contains('\\') {
         return Cow::Borrowed(pattern);
     }
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut chars = pattern.chars().peekable();
-    // Inside `[…]`, where RE2 takes neither `\Q` nor `\b`; `first` while a
+    // Inside `[…]`, where ClickHouse takes neither `\Q` nor `\b`; `first` while a
     // `]` would still be a member (just after `[` or `[^`).
     let (mut class, mut first) = (false, false);
     while let Some(c) = chars.next() {
@@ -456,7 +457,7 @@ fn re2_as_lite(pattern: &str) -> Cow<'_, str> {
                         out.push(q);
                     }
                 }
-                // RE2's octal: `\0` and up to two more digits, `\1`-`\7` only
+                // ClickHouse's octal: `\0` and up to two more digits, `\1`-`\7` only
                 // with at least one more (alone, a backreference: refused).
                 Some(e @ '0'..='7') if e == '0' || chars.peek().is_some_and(|d| d.is_digit(8)) => {
                     let mut code = e.to_digit(8).unwrap_or(0);
