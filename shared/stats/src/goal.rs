@@ -156,16 +156,15 @@ impl Goal {
     }
 }
 
-/// `/blog/*/x/**` as an anchored regex: `*` stays within a segment.
+/// `/blog/*` as an anchored regex, as Plausible's `page_regex` makes it:
+/// `*` (or `**`) is any run of characters, `/` included (its docs group
+/// every blog post with `/blog*`); the rest is literal.
 pub fn wildcard_regex(pattern: &str) -> String {
     let mut out = String::from("^");
     let mut rest = pattern;
     while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix("**") {
+        if let Some(r) = rest.strip_prefix("**").or_else(|| rest.strip_prefix('*')) {
             out.push_str(".*");
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix('*') {
-            out.push_str("[^/]*");
             rest = r;
         } else {
             let mut chars = rest.chars();
@@ -190,9 +189,13 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn wildcards() {
         assert_eq!(wildcard_regex("/blog/**"), "^/blog/.*$");
-        assert_eq!(wildcard_regex("/a/*/b.html"), "^/a/[^/]*/b\\.html$");
+        assert_eq!(wildcard_regex("/a/*/b.html"), "^/a/.*/b\\.html$");
+        // One star crosses segments too, as in Plausible since its stars
+        // became `.*` (`Filters.Utils.page_regex`).
         let re = regex_lite::Regex::new(&wildcard_regex("/a/*/b")).unwrap();
-        assert!(re.is_match("/a/x/b") && !re.is_match("/a/x/y/b"));
+        assert!(re.is_match("/a/x/b") && re.is_match("/a/x/y/b") && !re.is_match("/a/b"));
+        let blog = regex_lite::Regex::new(&wildcard_regex("/blog*")).unwrap();
+        assert!(blog.is_match("/blog") && blog.is_match("/blog/post-1") && !blog.is_match("/about/blog"));
     }
 
     #[test]
