@@ -38,6 +38,19 @@ fn bad(msg: impl std::fmt::Display) -> StatsError {
     StatsError::Invalid(format!("#/date_range: {msg}"))
 }
 
+/// A date in ISO 8601's extended form (`2024-01-31`), or why not, in the
+/// words of Elixir's `Date.from_iso8601`, which Plausible's v1 errors quote:
+/// `invalid_format` for another shape, `invalid_date` for a day the
+/// calendar lacks (`2024-02-30`).
+pub fn iso_date(s: &str) -> Result<Date, &'static str> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    if !shaped {
+        return Err("invalid_format");
+    }
+    s.parse().map_err(|_| "invalid_date")
+}
+
 /// A period's bound from signed Unix seconds. Times before 1970 are out of
 /// range: no event has one, and a period clamped to the epoch would echo
 /// and label 1970.

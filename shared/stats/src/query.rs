@@ -273,13 +273,10 @@ fn parse_metrics(obj: &Map<String, Value>) -> Result<Vec<Metric>, StatsError> {
     Ok(out)
 }
 
+/// A calendar day as `2024-01-31`: not `2024-02-30`, which would otherwise
+/// be compared as text and called later than its end.
 fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
-        // A day of the calendar: not 2024-02-30, which would otherwise be
-        // compared as text and called later than its end.
-        && s.parse::<jiff::civil::Date>().is_ok()
+    crate::period::iso_date(s).is_ok()
 }
 
 fn is_datetime(s: &str) -> bool {

@@ -5,6 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::goal::wildcard_regex;
+use crate::period::iso_date;
 use crate::StatsError;
 
 /// Which v1 endpoint.
@@ -52,17 +53,6 @@ const NO_SITE: &str = "Missing site ID. Please provide the required site_id para
 /// Where Plausible's v1 errors send the caller.
 const PERIODS_DOCS: &str = "https://plausible.io/docs/stats-api#time-periods";
 const PROPERTIES_DOCS: &str = "https://plausible.io/docs/stats-api#properties";
-
-/// A `date` in ISO 8601's extended form, or Elixir's reason for refusing
-/// it (`Date.from_iso8601`), which Plausible's v1 errors quote.
-fn iso_date(s: &str) -> Result<jiff::civil::Date, &'static str> {
-    let b = s.as_bytes();
-    let shaped = b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
-    if !shaped {
-        return Err("invalid_format");
-    }
-    s.parse().map_err(|_| "invalid_date")
-}
 
 /// The v2 `date_range` for v1's `period` and `date`, refused in the words
 /// of Plausible's `validate_period` and `validate_date`. Every name v2
