@@ -15,6 +15,8 @@ DEMO = ENV["DEMO_SITE_ID"]
 OTHER = ENV["OTHER_SITE_ID"]
 DOMAIN = ENV["DEMO_DOMAIN"]
 PREFIX = f"/e2e-{RUN}"
+# The Google app on Android names itself as the referrer.
+GOOGLE_APP = "android-app://com.google.android.googlequicksearchbox/https/www.google.com"
 
 
 def url(path, query=""):
@@ -42,7 +44,8 @@ def scripted_mix():
         ua=IPHONE, geo="US;CA;San Francisco", ip="198.51.100.12", content_type="application/json",
     )
     replies["revenue"] = send(
-        {"n": "Purchase", "u": url("/c"), "$": {"amount": "19.99", "currency": "eur"}, "p": "{\"sku\":\"A-1\"}"},
+        {"n": "Purchase", "u": url("/c"), "$": {"amount": "19.99", "currency": "eur"}, "p": "{\"sku\":\"A-1\"}",
+         "r": GOOGLE_APP},
         ip="198.51.100.13",
     )
     # An engagement keeps a visit open: its visit's pageview lands first
@@ -144,6 +147,7 @@ def test_rows_field_by_field(scripted_mix):
     eur = (ord("E") - 65) * 676 + (ord("U") - 65) * 26 + (ord("R") - 65)
     assert c["double7"] == eur
     assert json.loads(c["blob20"]) == {"sku": "A-1"}
+    assert (c["blob5"], c["blob6"], c["blob7"]) == (GOOGLE_APP, "Google", "Organic Search")
 
     d = rows[f"{PREFIX}/d"]
     assert d["blob1"] == "engagement"
