@@ -179,7 +179,8 @@ fn display_host(u: &url::Url) -> String {
 
 /// The pipeline step.
 pub fn step(mut draft: Draft, _ctx: &Context) -> Result<Draft, Rejection> {
-    let query = |key: &str| draft.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty());
+    // A repeated parameter's last value counts, as Elixir's URI.decode_query reads it for Plausible.
+    let query = |key: &str| draft.query.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty());
     let utm = Utm {
         medium: query("utm_medium").unwrap_or_default(),
         source: query("utm_source").unwrap_or_default(),
@@ -492,7 +493,7 @@ mod tests {
         let d = step(d, &ctx()).unwrap();
         assert_eq!(
             d.event.utm,
-            Utm { medium: "e-mail".into(), source: "a b".into(), campaign: "🎉".into(), content: "c".into(), term: "t".into() }
+            Utm { medium: "e-mail".into(), source: "a b".into(), campaign: "🎉".into(), content: "c".into(), term: "second".into() }
         );
     }
 
