@@ -62,6 +62,7 @@ def scripted_mix():
     replies["bot"] = send({"n": "pageview", "u": url("/bot")}, ua="Mozilla/5.0 (compatible; Googlebot/2.1)")
     replies["headless"] = send({"n": "pageview", "u": url("/headless")}, ua="Mozilla/5.0 HeadlessChrome/120.0.0.0")
     replies["no_ua"] = send({"n": "pageview", "u": url("/no-ua")}, ua=None)
+    replies["spam"] = send({"n": "pageview", "u": url("/spam"), "r": "https://semalt.com/"})
     replies["bad_json"] = send(None, raw="{not json")
     replies["bad_utf8"] = send(None, raw=b'{"n":"pageview","u":"\xff\xfe"}')
     replies["no_name"] = send({"u": url("/no-name")})
@@ -88,7 +89,7 @@ def test_statuses(scripted_mix):
     replies, _ = scripted_mix
     expected = {
         "pageview": 202, "custom": 202, "revenue": 202, "read": 202, "engagement": 202, "other_tenant": 202,
-        "bot": 202, "headless": 202, "no_ua": 202,
+        "bot": 202, "headless": 202, "no_ua": 202, "spam": 202,
         "bad_json": 400, "bad_utf8": 400, "no_name": 400, "bad_url": 400, "long_url": 400,
         "bad_props": 400, "too_many_props": 400, "wrong_domain": 400, "cross_domain": 400,
         "oversize": 413, "unknown_host": 404, "inactive_host": 404, "pending_host": 404,
@@ -116,6 +117,8 @@ def test_drops_say_why(scripted_mix):
     assert replies["bot"].headers["x-beacon-dropped"] == "bot"
     assert replies["headless"].headers["x-beacon-dropped"] == "bot"
     assert replies["no_ua"].headers["x-beacon-dropped"] == "no_user_agent"
+    # Matomo's referrer spam list, as Plausible drops it
+    assert replies["spam"].headers["x-beacon-dropped"] == "spam_referrer"
     assert "x-beacon-dropped" not in replies["pageview"].headers
 
 

@@ -34,6 +34,8 @@ pub enum DropReason {
     Bot,
     /// No user agent at all: not a browser, and not a well-behaved sender.
     NoUserAgent,
+    /// The referrer is a known referrer spammer ([`crate::spam`]).
+    SpamReferrer,
 }
 
 impl DropReason {
@@ -42,6 +44,7 @@ impl DropReason {
         match self {
             DropReason::Bot => "bot",
             DropReason::NoUserAgent => "no_user_agent",
+            DropReason::SpamReferrer => "spam_referrer",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod location;
 pub mod payload;
 pub mod pipeline;
 pub mod source;
+pub mod spam;
 pub mod user_agent;
 pub mod visitor;
 

@@ -11,7 +11,7 @@ use beacon_types::Utm;
 
 use crate::channel::{self, Category};
 use crate::pipeline::{Context, Draft};
-use crate::Rejection;
+use crate::{DropReason, Rejection};
 
 /// A known traffic source.
 struct Known {
@@ -202,6 +202,11 @@ pub fn step(mut draft: Draft, _ctx: &Context) -> Result<Draft, Rejection> {
         let host = clean_host(r.host_str().unwrap_or(""));
         host != draft.event.hostname && host != "localhost"
     });
+    // An external referrer on the spam list drops the event, as in Plausible
+    // (a site's own host is never checked, so its visits cannot be lost).
+    if referral.as_ref().is_some_and(|r| crate::spam::is_spammer(&clean_host(r.host_str().unwrap_or("")))) {
+        return Err(DropReason::SpamReferrer.into());
+    }
     let referrer_display = referral.as_ref().map(|r| {
         let path = r.path().trim_end_matches('/');
         format!("{}{}", display_host(r), path)
@@ -448,6 +453,21 @@ mod tests {
         assert_eq!(resolve("https://demo.example/", None), s("", "Direct", ""));
         // google-lookalikes are not Google
         assert_eq!(resolve("https://demo.example/", Some("https://google.evil.example.org/")).0, "google.evil.example.org");
+    }
+
+    #[test]
+    fn a_spam_referrer_drops_the_event() {
+        let run = |referrer: &str| {
+            let body = serde_json::json!({"n": "pageview", "u": "https://demo.example/?utm_source=launch", "r": referrer});
+            let d: Draft = payload::validate(payload::parse(body.to_string().as_bytes()).unwrap(), &ctx()).unwrap();
+            step(d, &ctx()).map(|d| d.event.source)
+        };
+        for spam in ["https://semalt.com/", "http://www.semalt.com/page?x=1", "https://SEMALT.com"] {
+            assert_eq!(run(spam), Err(Rejection::Dropped(DropReason::SpamReferrer)), "{spam}");
+        }
+        // A tag does not launder it; a subdomain or another host is not it.
+        assert_eq!(run("https://sub.semalt.com/"), Ok("launch".into()));
+        assert_eq!(run("https://www.google.com/"), Ok("launch".into()));
     }
 
     #[test]
