@@ -24,6 +24,18 @@ pub struct Client {
     pub device: Device,
 }
 
+/// Tokens of apps that open pages in their own view (Facebook, Instagram,
+/// the Google app, WeChat, TikTok...): Plausible reports every such app as
+/// "Mobile App" with no version, as device-detector classes them apps
+/// before it looks for a browser.
+#[rustfmt::skip] // a table, laid out by hand to be read
+const IN_APP: &[&str] = &[
+    "FBAN/", "FBAV/", "FB_IAB/", "FBIOS", "MetaIAB", "Instagram ", "Instagram/", "Barcelona ", "Barcelona/",
+    "MicroMessenger/", "WeChat/", "Pinterest", "Snapchat", "LinkedIn", "Twitter for iPhone", "TwitterAndroid",
+    "GSA/", "GoogleApp/", "com.google.GoogleMobile", "Line/", "musical_ly", "TikTok/", "TikTok ",
+    "com.zhiliaoapp.musically", "aweme", "KAKAOTALK", "NAVER(inapp", "baiduboxapp/", "Reddit/Version",
+];
+
 /// Browser rules, first match wins: (token that identifies it, name, token
 /// whose following number is the version).
 #[rustfmt::skip] // a table, laid out by hand to be read
@@ -41,9 +53,6 @@ const BROWSERS: &[(&str, &str, &str)] = &[
     ("Vivaldi/", "Vivaldi", "Vivaldi/"),
     ("DuckDuckGo/", "DuckDuckGo Privacy Browser", "DuckDuckGo/"),
     ("Ddg/", "DuckDuckGo Privacy Browser", "Ddg/"),
-    ("FBAN/", "Facebook", "FBAV/"),
-    ("FBAV/", "Facebook", "FBAV/"),
-    ("Instagram", "Instagram", "Instagram "),
     ("FxiOS/", "Firefox", "FxiOS/"),
     ("Firefox/", "Firefox", "Firefox/"),
     ("CriOS/", "Chrome", "CriOS/"),
@@ -59,11 +68,15 @@ const BROWSERS: &[(&str, &str, &str)] = &[
 
 /// Parses `ua`. Never fails: unknown parts stay empty.
 pub fn parse(ua: &str) -> Client {
-    let (browser, browser_version) = BROWSERS
-        .iter()
-        .find(|(token, _, _)| ua.contains(token))
-        .map(|(_, name, version_token)| (*name, version_after(ua, version_token, 2)))
-        .unwrap_or(("", String::new()));
+    let (browser, browser_version) = if IN_APP.iter().any(|token| ua.contains(token)) {
+        ("Mobile App", String::new())
+    } else {
+        BROWSERS
+            .iter()
+            .find(|(token, _, _)| ua.contains(token))
+            .map(|(_, name, version_token)| (*name, version_after(ua, version_token, 2)))
+            .unwrap_or(("", String::new()))
+    };
     let (os, os_version) = os(ua);
     Client { browser, browser_version, os, os_version, device: device(ua) }
 }
@@ -202,7 +215,12 @@ mod tests {
         check("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36", "Samsung Browser", "23.0", "Android", "13", Device::Mobile);
         check("Mozilla/5.0 (Linux; Android 12; SM-G991B Build/SP1A.210812.016; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.193 Mobile Safari/537.36", "Mobile App", "119.0", "Android", "12", Device::Mobile);
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0", "Opera", "106.0", "Windows", "10", Device::Desktop);
-        check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/442.0.0.40.110]", "Facebook", "442.0", "iOS", "17.1", Device::Mobile);
+        // In-app views are "Mobile App" with no version, as Plausible reports them.
+        check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/442.0.0.40.110]", "Mobile App", "", "iOS", "17.1", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/121.0.6167.178 Mobile Safari/537.36 Instagram 317.0.0.34.109 Android (34/14; 420dpi; 1080x2205; Google/google; Pixel 8; shiba; shiba; en_US; 563533633)", "Mobile App", "", "Android", "14", Device::Mobile);
+        check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) GSA/290.0.579031091 Mobile/15E148 Safari/604.1", "Mobile App", "", "iOS", "17.1", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 13; SM-A536B Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.144 Mobile Safari/537.36 trill_320003 JsSdk/1.0 NetType/WIFI Channel/googleplay AppName/musical_ly app_version/32.0.3", "Mobile App", "", "Android", "13", Device::Mobile);
+        check("Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.42(0x18002a2b) NetType/WIFI Language/zh_CN", "Mobile App", "", "iOS", "16.6", Device::Mobile);
     }
 
     #[test]
