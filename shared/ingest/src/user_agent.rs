@@ -66,6 +66,27 @@ const BROWSERS: &[(&str, &str, &str)] = &[
     ("AppleWebKit/", "Mobile App", "AppleWebKit/"),
 ];
 
+/// Linux distributions device-detector names as the OS (when the UA names
+/// several, the first it names).
+const LINUX_DISTRIBUTIONS: &[&str] = &[
+    "Debian",
+    "Knoppix",
+    "Mint",
+    "Kubuntu",
+    "Xubuntu",
+    "Lubuntu",
+    "Ubuntu",
+    "Fedora",
+    "Red Hat",
+    "Mandriva",
+    "Gentoo",
+    "Sabayon",
+    "Slackware",
+    "openSUSE",
+    "SUSE",
+    "CentOS",
+];
+
 /// Parses `ua`. Never fails: unknown parts stay empty.
 pub fn parse(ua: &str) -> Client {
     let (browser, browser_version) = if IN_APP.iter().any(|token| ua.contains(token)) {
@@ -114,6 +135,20 @@ fn os(ua: &str) -> (&'static str, String) {
     }
     if ua.contains("CrOS") {
         return ("Chrome OS", String::new());
+    }
+    // A Linux distribution named in the UA (Firefox on Ubuntu or Fedora says
+    // so) is that OS, as device-detector reads it for Plausible: the one
+    // named first.
+    let named = LINUX_DISTRIBUTIONS
+        .iter()
+        .filter_map(|name| ua.find(name).map(|at| (at, *name)))
+        .filter(|(at, name)| !(*name == "Mint" && ua.get(*at..).is_some_and(|rest| rest.starts_with("Mint Browser"))))
+        .min_by_key(|(at, _)| *at);
+    if let Some((at, name)) = named {
+        // `Ubuntu/22.04`, `Fedora 39`: a version right after the name.
+        let version =
+            ua.get(at + name.len()..).and_then(|rest| rest.strip_prefix([' ', '/', '-'])).map(|v| number(v, 2)).unwrap_or_default();
+        return (name, version);
     }
     for (token, name) in [("FreeBSD", "FreeBSD"), ("OpenBSD", "OpenBSD"), ("Linux", "GNU/Linux"), ("X11", "GNU/Linux")] {
         if ua.contains(token) {
@@ -206,6 +241,11 @@ mod tests {
         check("Mozilla/5.0 (Windows NT 5.2; rv:52.0) Gecko/20100101 Firefox/52.0", "Firefox", "52.0", "Windows", "XP", Device::Desktop);
         check("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15", "Safari", "17.1", "Mac", "10.15", Device::Desktop);
         check("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox", "121.0", "GNU/Linux", "", Device::Desktop);
+        // Firefox names the distribution; device-detector reports it as the OS.
+        check("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox", "121.0", "Ubuntu", "", Device::Desktop);
+        check("Mozilla/5.0 (X11; Fedora; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0", "Firefox", "120.0", "Fedora", "", Device::Desktop);
+        check("Mozilla/5.0 (X11; U; Linux i686; en-US; rv:1.9.2.3) Gecko/20100423 Ubuntu/10.04 (lucid) Firefox/3.6.3", "Firefox", "3.6", "Ubuntu", "10.04", Device::Desktop);
+        check("Mozilla/5.0 (X11; Linux x86_64; openSUSE) Gecko/20100101 Firefox/115.0", "Firefox", "115.0", "openSUSE", "", Device::Desktop);
         check("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Chrome", "120.0", "Chrome OS", "", Device::Desktop);
         check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", "Safari", "17.1", "iOS", "17.1", Device::Mobile);
         check("Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0.6099.119 Mobile/15E148 Safari/604.1", "Chrome", "120.0", "iPadOS", "16.6", Device::Tablet);
