@@ -125,6 +125,8 @@ pub(crate) mod tests {
                 "\\PC{0,300}",
                 // Browser and OS tokens with any versions, huge ones too.
                 "Mozilla/5\\.0 \\((Windows NT|Macintosh; Intel Mac OS X|Linux; Android|iPhone; CPU iPhone OS) [0-9_.]{0,30}[;)]{0,2} (AppleWebKit/[0-9.]{0,20} )?(Chrome|Firefox|Version|Edg|OPR|CriOS|SamsungBrowser)/[0-9.]{0,40}( Mobile)?( Safari/[0-9.]{0,10})?",
+                // Linux distributions and in-app tokens, with any text around them.
+                "Mozilla/5\\.0 \\(X11; \\PC{0,5}(Ubuntu|Kubuntu|Fedora|openSUSE|SUSE|Mint Browser|Mint|Red Hat)[ /\\-]?[0-9.]{0,12}\\PC{0,10}\\) (FBAV/|GSA/|Line/|Instagram )?\\PC{0,10}",
             ],
         ) {
             let mut c = ctx();

@@ -517,6 +517,71 @@ mod tests {
         );
     }
 
+    /// Every channel `channel::channel` can answer.
+    const CHANNELS: &[&str] = &[
+        "Cross-network",
+        "Paid Shopping",
+        "Paid Search",
+        "Paid Social",
+        "Paid Video",
+        "Display",
+        "Paid Other",
+        "Organic Shopping",
+        "Organic Social",
+        "Organic Video",
+        "AI Assistants",
+        "Organic Search",
+        "Email",
+        "Affiliates",
+        "Audio",
+        "SMS",
+        "Mobile Push Notifications",
+        "Referral",
+        "Direct",
+    ];
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #[test]
+        fn any_tags_and_referrer_give_a_channel_plausible_could(
+            tags in proptest::collection::vec(
+                (
+                    proptest::sample::select(&["utm_source", "source", "ref", "utm_medium", "utm_campaign", "gclid", "msclkid"][..]),
+                    proptest::prop_oneof![
+                        "\\PC{0,12}",
+                        proptest::strategy::Strategy::prop_map(proptest::sample::select(&["fb-ads", "Threads", "google", "yt", "walmart", "email", "cpc", "referral", "shop", "push", "x"][..]), str::to_owned),
+                    ],
+                ),
+                0..4,
+            ),
+            referrer in proptest::prop_oneof![
+                "\\PC{0,30}",
+                "(https?|android-app)://(www\\.)?(google\\.com|semalt\\.com|com\\.slack|walmart\\.com|demo\\.example|t\\.co|[a-z]{1,8}\\.[a-z]{2,3})/[a-z/]{0,10}",
+            ],
+        ) {
+            use proptest::prelude::*;
+            let query: String = tags.iter().map(|(k, v)| format!("{k}={}&", percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC))).collect();
+            let body = serde_json::json!({"n": "pageview", "u": format!("https://demo.example/?{query}"), "r": referrer});
+            let Ok(d) = payload::validate(payload::parse(body.to_string().as_bytes()).unwrap(), &ctx()) else { return Ok(()) };
+            match step(d, &ctx()) {
+                Err(e) => prop_assert_eq!(e, Rejection::Dropped(DropReason::SpamReferrer)),
+                Ok(d) => {
+                    let (source, channel, medium) = (d.event.source.as_str(), d.event.channel.as_str(), d.event.utm.medium.to_lowercase());
+                    prop_assert!(CHANNELS.contains(&channel), "{channel}");
+                    // Plausible's last two rules: a referral needs a source or a referral-like medium; direct has no source.
+                    if channel == "Referral" {
+                        prop_assert!(!source.is_empty() || ["referral", "app", "link"].contains(&medium.as_str()));
+                    }
+                    if channel == "Direct" {
+                        prop_assert_eq!(source, "");
+                    }
+                    // A referrer alone (no tag) never names the page's own site.
+                    prop_assert!(!source.contains("demo.example"));
+                }
+            }
+        }
+    }
+
     #[test]
     fn host_patterns() {
         assert!(host_matches("google.com", "google.*"));
