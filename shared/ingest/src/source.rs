@@ -518,6 +518,7 @@ mod tests {
     }
 
     /// Every channel `channel::channel` can answer.
+    #[cfg(not(target_arch = "wasm32"))]
     const CHANNELS: &[&str] = &[
         "Cross-network",
         "Paid Shopping",
