@@ -161,9 +161,23 @@ fn os(ua: &str) -> (&'static str, String) {
     ("", String::new())
 }
 
+/// Tokens of TVs and game consoles, which Plausible counts as desktops
+/// (device-detector's `tv` and `console`), before any Android or mobile
+/// token they may also carry.
+#[rustfmt::skip] // a table, laid out by hand to be read
+const BIG_SCREENS: &[&str] = &[
+    "SmartTV", "SMART-TV", "SMARTTV", "HbbTV", "Web0S", "CrKey", "AppleTV", "BRAVIA", "GoogleTV", "Android TV", "TV Safari",
+    "; AFT", "PlayStation", "Xbox", "Nintendo",
+];
+
 fn device(ua: &str) -> Device {
     let android = ua.contains("Android");
-    if ua.contains("iPad") || ua.contains("Tablet") || (android && !ua.contains("Mobile")) {
+    if BIG_SCREENS.iter().any(|t| ua.contains(t)) {
+        Device::Desktop
+    } else if ua.contains("Tesla/") {
+        // A car's browser: device-detector's `car browser`, a tablet for Plausible.
+        Device::Tablet
+    } else if ua.contains("iPad") || ua.contains("Tablet") || (android && !ua.contains("Mobile")) {
         Device::Tablet
     } else if ua.contains("Mobi") || ua.contains("iPhone") || ua.contains("iPod") || android || ua.contains("Windows Phone") {
         Device::Mobile
@@ -265,6 +279,18 @@ mod tests {
 
     #[test]
     fn garbage_never_panics_and_stays_empty() {
+        // TVs and consoles are desktops, a car's browser a tablet, as Plausible has them.
+        for (ua, device) in [
+            ("Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 76.0.3809.146/6.0 TV Safari/537.36", Device::Desktop),
+            ("Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/87.0.4280.88 Safari/537.36 WebAppManager", Device::Desktop),
+            ("Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/108.0.5359.160 Mobile Safari/537.36", Device::Desktop),
+            ("Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.0 Safari/605.1.15", Device::Desktop),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; Xbox; Xbox One) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edge/44.18363.8131", Device::Desktop),
+            ("Mozilla/5.0 (Nintendo Switch; WifiWebAuthApplet) AppleWebKit/606.4 (KHTML, like Gecko) NF/6.0.1.15.4 NintendoBrowser/5.1.0.20393", Device::Desktop),
+            ("Mozilla/5.0 (X11; GNU/Linux) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/79.0.3945.130 Chrome/79.0.3945.130 Safari/537.36 Tesla/2020.16.2.1-e99c70fff409", Device::Tablet),
+        ] {
+            assert_eq!(parse(ua).device, device, "{ua}");
+        }
         check("", "", "", "", "", Device::Unknown);
         check("Chrome/", "Chrome", "", "", "", Device::Unknown);
         check("Windows NT ", "", "", "Windows", "", Device::Desktop);
