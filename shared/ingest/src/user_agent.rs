@@ -37,7 +37,7 @@ const IN_APP: &[&str] = &[
 ];
 
 /// Browser rules, first match wins: (token that identifies it, name, token
-/// whose following number is the version).
+/// whose following number is the version, or "" for none).
 #[rustfmt::skip] // a table, laid out by hand to be read
 const BROWSERS: &[(&str, &str, &str)] = &[
     ("Edg/", "Microsoft Edge", "Edg/"),
@@ -62,8 +62,14 @@ const BROWSERS: &[(&str, &str, &str)] = &[
     ("Trident/", "Internet Explorer", "rv:"),
     ("MSIE ", "Internet Explorer", "MSIE "),
     ("Version/", "Safari", "Version/"),
-    ("Safari/", "Safari", "Safari/"),
-    ("AppleWebKit/", "Mobile App", "AppleWebKit/"),
+    // Safari/ is followed by WebKit's build, never Safari's version; an iOS
+    // page without any other browser token is Safari too (device-detector's
+    // Mobile Safari, with no version).
+    ("Safari/", "Safari", ""),
+    ("iPhone", "Safari", ""),
+    ("iPad", "Safari", ""),
+    ("iPod", "Safari", ""),
+    ("AppleWebKit/", "Mobile App", ""),
 ];
 
 /// Linux distributions device-detector names as the OS (when the UA names
@@ -194,6 +200,9 @@ fn after<'a>(ua: &'a str, token: &str) -> Option<&'a str> {
 }
 
 fn version_after(ua: &str, token: &str, parts: usize) -> String {
+    if token.is_empty() {
+        return String::new();
+    }
     after(ua, token).map(|v| number(v, parts)).unwrap_or_default()
 }
 
@@ -269,6 +278,12 @@ mod tests {
         check("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36", "Samsung Browser", "23.0", "Android", "13", Device::Mobile);
         check("Mozilla/5.0 (Linux; Android 12; SM-G991B Build/SP1A.210812.016; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.193 Mobile Safari/537.36", "Mobile App", "119.0", "Android", "12", Device::Mobile);
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0", "Opera", "106.0", "Windows", "10", Device::Desktop);
+        // Without Version/, Safari's version is unknown (Safari/ carries WebKit's build): an
+        // iOS page is Safari with no version, as device-detector's Mobile Safari; another
+        // bare WebKit view is an app.
+        check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148", "Safari", "", "iOS", "17.1", Device::Mobile);
+        check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Safari/604.1", "Safari", "", "iOS", "17.1", Device::Mobile);
+        check("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)", "Mobile App", "", "Mac", "10.15", Device::Desktop);
         // In-app views are "Mobile App" with no version, as Plausible reports them.
         check("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/442.0.0.40.110]", "Mobile App", "", "iOS", "17.1", Device::Mobile);
         check("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/121.0.6167.178 Mobile Safari/537.36 Instagram 317.0.0.34.109 Android (34/14; 420dpi; 1080x2205; Google/google; Pixel 8; shiba; shiba; en_US; 563533633)", "Mobile App", "", "Android", "14", Device::Mobile);
