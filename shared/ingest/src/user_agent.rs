@@ -53,6 +53,13 @@ const BROWSERS: &[(&str, &str, &str)] = &[
     ("Vivaldi/", "Vivaldi", "Vivaldi/"),
     ("DuckDuckGo/", "DuckDuckGo Privacy Browser", "DuckDuckGo/"),
     ("Ddg/", "DuckDuckGo Privacy Browser", "Ddg/"),
+    // Regional browsers built on Chrome, by device-detector's names.
+    ("Whale/", "Whale Browser", "Whale/"),
+    ("coc_coc_browser/", "Coc Coc", "coc_coc_browser/"),
+    ("HuaweiBrowser/", "Huawei Browser Mobile", "HuaweiBrowser/"),
+    ("MiuiBrowser/", "Mi Browser", "MiuiBrowser/"),
+    ("QQBrowser/", "QQ Browser", "QQBrowser/"),
+    ("Silk/", "Mobile Silk", "Silk/"),
     ("FxiOS/", "Firefox", "FxiOS/"),
     ("Firefox/", "Firefox", "Firefox/"),
     ("CriOS/", "Chrome", "CriOS/"),
@@ -123,6 +130,14 @@ fn os(ua: &str) -> (&'static str, String) {
             _ => "",
         };
         return ("Windows", version.to_owned());
+    }
+    // Samsung's TVs and Huawei's phones name their own systems, which
+    // device-detector reads before any Linux or Android token.
+    for name in ["Tizen", "HarmonyOS"] {
+        if let Some(rest) = after(ua, name) {
+            let version = rest.strip_prefix([' ', '/', '-']).map(|v| number(v, 2)).unwrap_or_default();
+            return (name, version);
+        }
     }
     if ua.contains("iPad") {
         return ("iPadOS", after(ua, " OS ").map(|v| number(v, 2)).unwrap_or_default());
@@ -278,6 +293,13 @@ mod tests {
         check("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36", "Samsung Browser", "23.0", "Android", "13", Device::Mobile);
         check("Mozilla/5.0 (Linux; Android 12; SM-G991B Build/SP1A.210812.016; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.193 Mobile Safari/537.36", "Mobile App", "119.0", "Android", "12", Device::Mobile);
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0", "Opera", "106.0", "Windows", "10", Device::Desktop);
+        // Regional browsers that also say Chrome.
+        check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Whale/3.23.214.10 Safari/537.36", "Whale Browser", "3.23", "Windows", "10", Device::Desktop);
+        check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 coc_coc_browser/118.0.208 Safari/537.36", "Coc Coc", "118.0", "Windows", "10", Device::Desktop);
+        check("Mozilla/5.0 (Linux; U; Android 11; zh-cn; M2012K11AC Build/RKQ1.200826.002) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/89.0.4389.116 Mobile Safari/537.36 XiaoMi/MiuiBrowser/13.5.40", "Mi Browser", "13.5", "Android", "11", Device::Mobile);
+        check("Mozilla/5.0 (Linux; U; Android 10; zh-cn; V1824A Build/QP1A.190711.020) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/66.0.3359.126 MQQBrowser/10.1 Mobile Safari/537.36", "QQ Browser", "10.1", "Android", "10", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 10; HarmonyOS; ELS-AN00; HMSCore 6.1.0.314) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/92.0.4515.105 HuaweiBrowser/12.0.0.301 Mobile Safari/537.36", "Huawei Browser Mobile", "12.0", "HarmonyOS", "", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/120.3.1 like Chrome/120.0.6099.230 Safari/537.36", "Mobile Silk", "120.3", "Android", "9", Device::Tablet);
         // Without Version/, Safari's version is unknown (Safari/ carries WebKit's build): an
         // iOS page is Safari with no version, as device-detector's Mobile Safari; another
         // bare WebKit view is an app.
@@ -294,6 +316,14 @@ mod tests {
 
     #[test]
     fn garbage_never_panics_and_stays_empty() {
+        check(
+            "Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 76.0.3809.146/6.0 TV Safari/537.36",
+            "Safari",
+            "",
+            "Tizen",
+            "6.0",
+            Device::Desktop,
+        );
         // TVs and consoles are desktops, a car's browser a tablet, as Plausible has them.
         for (ua, device) in [
             ("Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 76.0.3809.146/6.0 TV Safari/537.36", Device::Desktop),
