@@ -49,6 +49,7 @@ const BROWSERS: &[(&str, &str, &str)] = &[
     ("Opera/", "Opera", "Version/"),
     ("SamsungBrowser/", "Samsung Browser", "SamsungBrowser/"),
     ("YaBrowser/", "Yandex Browser", "YaBrowser/"),
+    ("YaSearchBrowser/", "Yandex Browser", "YaSearchBrowser/"),
     ("UCBrowser/", "UC Browser", "UCBrowser/"),
     ("Vivaldi/", "Vivaldi", "Vivaldi/"),
     ("DuckDuckGo/", "DuckDuckGo Privacy Browser", "DuckDuckGo/"),
@@ -102,14 +103,18 @@ const LINUX_DISTRIBUTIONS: &[&str] = &[
 
 /// Parses `ua`. Never fails: unknown parts stay empty.
 pub fn parse(ua: &str) -> Client {
+    let android = ua.contains("Android");
     let (browser, browser_version) = if IN_APP.iter().any(|token| ua.contains(token)) {
         ("Mobile App", String::new())
     } else {
-        BROWSERS
-            .iter()
-            .find(|(token, _, _)| ua.contains(token))
-            .map(|(_, name, version_token)| (*name, version_after(ua, version_token, 2)))
-            .unwrap_or(("", String::new()))
+        match BROWSERS.iter().find(|(token, _, _)| ua.contains(token)) {
+            // Android's own old browser says Safari, with no Chrome: device-detector's Android Browser.
+            Some((_, "Safari", _)) if android => ("Android Browser", String::new()),
+            // An app's web view before `; wv)` existed: `Version/… Chrome/…` (device-detector's Chrome Webview).
+            Some((_, "Chrome", token)) if android && ua.contains("Version/") => ("Mobile App", version_after(ua, token, 2)),
+            Some((_, name, token)) => (*name, version_after(ua, token, 2)),
+            None => ("", String::new()),
+        }
     };
     let (os, os_version) = os(ua);
     Client { browser, browser_version, os, os_version, device: device(ua) }
@@ -293,6 +298,10 @@ mod tests {
         check("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36", "Samsung Browser", "23.0", "Android", "13", Device::Mobile);
         check("Mozilla/5.0 (Linux; Android 12; SM-G991B Build/SP1A.210812.016; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.193 Mobile Safari/537.36", "Mobile App", "119.0", "Android", "12", Device::Mobile);
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0", "Opera", "106.0", "Windows", "10", Device::Desktop);
+        // Android's old stock browser, an old web view, Yandex's search app browser.
+        check("Mozilla/5.0 (Linux; U; Android 4.0; de-DE; EK-GC100 Build/IMM76D) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30", "Android Browser", "", "Android", "4", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 4.4.2; CarPad-II-P Build/KOT49H) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/30.0.0.0 Safari/537.36", "Mobile App", "30.0", "Android", "4", Device::Tablet);
+        check("Mozilla/5.0 (Linux; arm_64; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.533 YaSearchBrowser/24.17 BroPP/1.0 SA/3 Mobile Safari/537.36", "Yandex Browser", "24.17", "Android", "13", Device::Mobile);
         // Regional browsers that also say Chrome.
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Whale/3.23.214.10 Safari/537.36", "Whale Browser", "3.23", "Windows", "10", Device::Desktop);
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 coc_coc_browser/118.0.208 Safari/537.36", "Coc Coc", "118.0", "Windows", "10", Device::Desktop);
