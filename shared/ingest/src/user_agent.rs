@@ -144,8 +144,18 @@ fn os(ua: &str) -> (&'static str, String) {
             return (name, version);
         }
     }
+    // LG's TVs.
+    if ["Web0S", "webOS", "WEBOS", "hpwOS"].iter().any(|t| ua.contains(t)) {
+        return ("webOS", String::new());
+    }
+    if is_fire_os(ua) {
+        return ("Fire OS", fire_os_version(ua).to_owned());
+    }
     if ua.contains("iPad") {
-        return ("iPadOS", after(ua, " OS ").map(|v| number(v, 2)).unwrap_or_default());
+        // iPadOS began at 13; an older iPad ran iOS, as device-detector names it.
+        let version = after(ua, " OS ").map(|v| number(v, 2)).unwrap_or_default();
+        let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(13);
+        return (if major < 13 { "iOS" } else { "iPadOS" }, version);
     }
     if ua.contains("iPhone") || ua.contains("iPod") {
         return ("iOS", after(ua, " OS ").map(|v| number(v, 2)).unwrap_or_default());
@@ -195,6 +205,39 @@ const BIG_SCREENS: &[&str] = &[
     "SmartTV", "SMART-TV", "SMARTTV", "HbbTV", "Web0S", "CrKey", "AppleTV", "BRAVIA", "GoogleTV", "Android TV", "TV Safari",
     "; AFT", "PlayStation", "Xbox", "Nintendo",
 ];
+
+/// Amazon's Fire tablets (`KF…`) and TVs (`AFT…`), as device-detector
+/// finds them.
+fn is_fire_os(ua: &str) -> bool {
+    let tablet =
+        ua.match_indices(" KF").any(|(at, _)| ua.get(at + 3..).is_some_and(|rest| rest.starts_with(|c| "ADFGJKMORSTQ".contains(c))));
+    let tv = (ua.contains("Android") && ua.contains("; AFT")) || ua.contains("Amazon;AFT") || ua.contains("smarttv_AFT");
+    let box_ = ua.match_indices("AEO").any(|(at, _)| ua.get(at + 3..).is_some_and(|rest| rest.starts_with(|c| "ACBHKT".contains(c))));
+    tablet || tv || box_ || ua.contains("FIRETVSTICK2018")
+}
+
+/// Fire OS's version, which device-detector reads off the Android it is
+/// built on (`major.minor` as Plausible keeps it).
+fn fire_os_version(ua: &str) -> &'static str {
+    let android = after(ua, "Android ").map(|v| number(v, 3)).unwrap_or_default();
+    let major = android.split('.').next().unwrap_or("");
+    match (major, android.as_str()) {
+        ("15" | "16", _) => "16",
+        ("12" | "13" | "14", _) => "14",
+        ("10" | "11", _) => "8",
+        ("9", _) => "7",
+        _ if ua.contains("AFTSO001") => "7",
+        ("7", _) => "6",
+        _ if ua.contains("FIRETVSTICK2018") => "6",
+        (_, "5.1" | "5.1.0" | "5.1.1") => "5",
+        (_, "4.4.3") => "4.5",
+        (_, "4.4.2") => "4",
+        (_, "4.2.2" | "4.0.3" | "4.0.4") => "3",
+        (_, "4.0" | "4.0.0" | "4.0.1" | "4.0.2") => "2",
+        (_, "2.3.3") => "1",
+        _ => "",
+    }
+}
 
 fn device(ua: &str) -> Device {
     let android = ua.contains("Android");
@@ -302,13 +345,18 @@ mod tests {
         check("Mozilla/5.0 (Linux; U; Android 4.0; de-DE; EK-GC100 Build/IMM76D) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30", "Android Browser", "", "Android", "4", Device::Mobile);
         check("Mozilla/5.0 (Linux; Android 4.4.2; CarPad-II-P Build/KOT49H) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/30.0.0.0 Safari/537.36", "Mobile App", "30.0", "Android", "4", Device::Tablet);
         check("Mozilla/5.0 (Linux; arm_64; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.533 YaSearchBrowser/24.17 BroPP/1.0 SA/3 Mobile Safari/537.36", "Yandex Browser", "24.17", "Android", "13", Device::Mobile);
+        // Amazon's Fire OS, LG's webOS, an iPad before iPadOS.
+        check("Mozilla/5.0 (Linux; Android 11; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.230 Safari/537.36", "Chrome", "120.0", "Fire OS", "8", Device::Tablet);
+        check("Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/108.0.5359.160 Mobile Safari/537.36", "Mobile App", "108.0", "Fire OS", "7", Device::Desktop);
+        check("Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/87.0.4280.88 Safari/537.36 WebAppManager", "Chrome", "87.0", "webOS", "", Device::Desktop);
+        check("Mozilla/5.0 (iPad; CPU OS 12_5_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.1.2 Mobile/15E148 Safari/604.1", "Safari", "12.1", "iOS", "12.5", Device::Tablet);
         // Regional browsers that also say Chrome.
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Whale/3.23.214.10 Safari/537.36", "Whale Browser", "3.23", "Windows", "10", Device::Desktop);
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 coc_coc_browser/118.0.208 Safari/537.36", "Coc Coc", "118.0", "Windows", "10", Device::Desktop);
         check("Mozilla/5.0 (Linux; U; Android 11; zh-cn; M2012K11AC Build/RKQ1.200826.002) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/89.0.4389.116 Mobile Safari/537.36 XiaoMi/MiuiBrowser/13.5.40", "Mi Browser", "13.5", "Android", "11", Device::Mobile);
         check("Mozilla/5.0 (Linux; U; Android 10; zh-cn; V1824A Build/QP1A.190711.020) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/66.0.3359.126 MQQBrowser/10.1 Mobile Safari/537.36", "QQ Browser", "10.1", "Android", "10", Device::Mobile);
         check("Mozilla/5.0 (Linux; Android 10; HarmonyOS; ELS-AN00; HMSCore 6.1.0.314) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/92.0.4515.105 HuaweiBrowser/12.0.0.301 Mobile Safari/537.36", "Huawei Browser Mobile", "12.0", "HarmonyOS", "", Device::Mobile);
-        check("Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/120.3.1 like Chrome/120.0.6099.230 Safari/537.36", "Mobile Silk", "120.3", "Android", "9", Device::Tablet);
+        check("Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/120.3.1 like Chrome/120.0.6099.230 Safari/537.36", "Mobile Silk", "120.3", "Fire OS", "7", Device::Tablet);
         // Without Version/, Safari's version is unknown (Safari/ carries WebKit's build): an
         // iOS page is Safari with no version, as device-detector's Mobile Safari; another
         // bare WebKit view is an app.
