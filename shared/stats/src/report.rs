@@ -1307,11 +1307,11 @@ fn echo(q: &Query, dims: &[Dim], p: &Period, other: Option<&Period>, tz: &TimeZo
 #[cfg(test)]
 mod tests;
 
-/// An Analytics Engine with no rows, for other modules' tests.
-#[cfg(test)]
+/// An Analytics Engine with no rows, for other modules' (native-only) property tests.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) struct NoRows;
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 impl Runner for NoRows {
     async fn rows(&self, _sql: String) -> Result<Vec<Map<String, Value>>, StatsError> {
         Ok(Vec::new())
