@@ -151,6 +151,17 @@ fn os(ua: &str) -> (&'static str, String) {
     if is_fire_os(ua) {
         return ("Fire OS", fire_os_version(ua).to_owned());
     }
+    // KaiOS phones (JioPhone...) also say Android; device-detector reads KaiOS first.
+    if let Some(at) = ua.to_ascii_lowercase().find("kaios") {
+        let version = ua.get(at + 5..).and_then(|rest| rest.strip_prefix('/')).map(|v| number(v, 2)).unwrap_or_default();
+        return ("KaiOS", version);
+    }
+    // An Android TV names its kind after the Android version.
+    if let Some(rest) = after(ua, "Android ") {
+        if ANDROID_TV.iter().any(|t| rest.contains(t)) {
+            return ("Android TV", number(rest, 1));
+        }
+    }
     if ua.contains("iPad") {
         // iPadOS began at 13; an older iPad ran iOS, as device-detector names it.
         let version = after(ua, " OS ").map(|v| number(v, 2)).unwrap_or_default();
@@ -202,9 +213,15 @@ fn os(ua: &str) -> (&'static str, String) {
 /// token they may also carry.
 #[rustfmt::skip] // a table, laid out by hand to be read
 const BIG_SCREENS: &[&str] = &[
-    "SmartTV", "SMART-TV", "SMARTTV", "HbbTV", "Web0S", "CrKey", "AppleTV", "BRAVIA", "GoogleTV", "Android TV", "TV Safari",
+    "SmartTV", "SMART-TV", "SMARTTV", "Smart TV", "HbbTV", "Web0S", "CrKey", "AppleTV", "BRAVIA", "GoogleTV", "Google TV",
+    "Android TV", "AndroidTV", "TV Safari",
     "; AFT", "PlayStation", "Xbox", "Nintendo",
 ];
+
+/// What an Android TV says after its Android version (device-detector's
+/// `Android TV` rule).
+const ANDROID_TV: &[&str] =
+    &["Android TV", "AndroidTV", "Android UHD TV", "Google TV", "GoogleTV", "Smart TV", "SmartTV", "AT&T TV", "BRAVIA", "wv-atv"];
 
 /// Amazon's Fire tablets (`KF…`) and TVs (`AFT…`), as device-detector
 /// finds them.
@@ -345,6 +362,9 @@ mod tests {
         check("Mozilla/5.0 (Linux; U; Android 4.0; de-DE; EK-GC100 Build/IMM76D) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30", "Android Browser", "", "Android", "4", Device::Mobile);
         check("Mozilla/5.0 (Linux; Android 4.4.2; CarPad-II-P Build/KOT49H) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/30.0.0.0 Safari/537.36", "Mobile App", "30.0", "Android", "4", Device::Tablet);
         check("Mozilla/5.0 (Linux; arm_64; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.533 YaSearchBrowser/24.17 BroPP/1.0 SA/3 Mobile Safari/537.36", "Yandex Browser", "24.17", "Android", "13", Device::Mobile);
+        // KaiOS phones, Android TVs.
+        check("Mozilla/5.0 (Mobile; LYF/F300B/LYF-F300B-001-01-15-130718-i;Android; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5", "Firefox", "48.0", "KaiOS", "2.5", Device::Mobile);
+        check("Mozilla/5.0 (Linux; Android 11; YASIN 4K G Smart TV Build/RTT2.220103.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.123 Safari/537.36", "Mobile App", "124.0", "Android TV", "11", Device::Desktop);
         // Amazon's Fire OS, LG's webOS, an iPad before iPadOS.
         check("Mozilla/5.0 (Linux; Android 11; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.230 Safari/537.36", "Chrome", "120.0", "Fire OS", "8", Device::Tablet);
         check("Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/108.0.5359.160 Mobile Safari/537.36", "Mobile App", "108.0", "Fire OS", "7", Device::Desktop);
