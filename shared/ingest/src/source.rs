@@ -167,13 +167,12 @@ fn parse_referrer(raw: &str) -> Option<url::Url> {
     ok.then_some(u)
 }
 
-/// How the referrer host is shown (`android-app://` kept for apps).
-fn display_host(u: &url::Url) -> String {
-    let host = clean_host(u.host_str().unwrap_or(""));
+/// How the referrer's cleaned `host` is shown (`android-app://` kept for apps).
+fn display_host(u: &url::Url, host: &str) -> String {
     if u.scheme() == "android-app" {
         format!("android-app://{host}")
     } else {
-        host
+        host.to_owned()
     }
 }
 
@@ -197,27 +196,30 @@ pub fn step(mut draft: Draft, _ctx: &Context) -> Result<Draft, Rejection> {
         None
     };
 
-    // External referral: a valid referrer from another host than the page's.
-    let referral = draft.referrer.as_deref().and_then(parse_referrer).filter(|r| {
-        let host = clean_host(r.host_str().unwrap_or(""));
-        host != draft.event.hostname && host != "localhost"
-    });
+    // External referral: a valid referrer from another host than the page's,
+    // with its host cleaned once for every use below.
+    let referral = draft
+        .referrer
+        .as_deref()
+        .and_then(parse_referrer)
+        .map(|r| {
+            let host = clean_host(r.host_str().unwrap_or(""));
+            (r, host)
+        })
+        .filter(|(_, host)| *host != draft.event.hostname && host != "localhost");
     // An external referrer on the spam list drops the event, as in Plausible
     // (a site's own host is never checked, so its visits cannot be lost).
-    if referral.as_ref().is_some_and(|r| crate::spam::is_spammer(&clean_host(r.host_str().unwrap_or("")))) {
+    if referral.as_ref().is_some_and(|(_, host)| crate::spam::is_spammer(host)) {
         return Err(DropReason::SpamReferrer.into());
     }
-    let referrer_display = referral.as_ref().map(|r| {
+    let referrer_display = referral.as_ref().map(|(r, host)| {
         let path = r.path().trim_end_matches('/');
-        format!("{}{}", display_host(r), path)
+        format!("{}{}", display_host(r, host), path)
     });
 
     let source = match (&tagged, &referral) {
         (Some(tag), _) => find_by_name(tag).map(|k| k.name.to_owned()).unwrap_or_else(|| tag.clone()),
-        (None, Some(r)) => {
-            let host = clean_host(r.host_str().unwrap_or(""));
-            find_by_host(&host).map(|k| k.name.to_owned()).unwrap_or_else(|| display_host(r))
-        }
+        (None, Some((r, host))) => find_by_host(host).map(|k| k.name.to_owned()).unwrap_or_else(|| display_host(r, host)),
         (None, None) => String::new(),
     };
     // Paid by tag: `utm_source` alone names the placement, as in Plausible.
