@@ -140,8 +140,7 @@ fn os(ua: &str) -> (&'static str, String) {
     // device-detector reads before any Linux or Android token.
     for name in ["Tizen", "HarmonyOS"] {
         if let Some(rest) = after(ua, name) {
-            let version = rest.strip_prefix([' ', '/', '-']).map(|v| number(v, 2)).unwrap_or_default();
-            return (name, version);
+            return (name, number_past(rest, &[' ', '/', '-']));
         }
     }
     // LG's TVs.
@@ -152,9 +151,9 @@ fn os(ua: &str) -> (&'static str, String) {
         return ("Fire OS", fire_os_version(ua).to_owned());
     }
     // KaiOS phones (JioPhone...) also say Android; device-detector reads KaiOS first.
-    if let Some(at) = ua.to_ascii_lowercase().find("kaios") {
-        let version = ua.get(at + 5..).and_then(|rest| rest.strip_prefix('/')).map(|v| number(v, 2)).unwrap_or_default();
-        return ("KaiOS", version);
+    // Any case, as device-detector matches; searched in place, with no lower-cased copy per event.
+    if let Some(at) = ua.as_bytes().windows(5).position(|w| w.eq_ignore_ascii_case(b"kaios")) {
+        return ("KaiOS", ua.get(at + 5..).map(|rest| number_past(rest, &['/'])).unwrap_or_default());
     }
     // An Android TV names its kind after the Android version.
     if let Some(rest) = after(ua, "Android ") {
@@ -193,9 +192,7 @@ fn os(ua: &str) -> (&'static str, String) {
         .min_by_key(|(at, _)| *at);
     if let Some((at, name)) = named {
         // `Ubuntu/22.04`, `Fedora 39`: a version right after the name.
-        let version =
-            ua.get(at + name.len()..).and_then(|rest| rest.strip_prefix([' ', '/', '-'])).map(|v| number(v, 2)).unwrap_or_default();
-        return (name, version);
+        return (name, ua.get(at + name.len()..).map(|rest| number_past(rest, &[' ', '/', '-'])).unwrap_or_default());
     }
     for (token, name) in [("FreeBSD", "FreeBSD"), ("OpenBSD", "OpenBSD"), ("Linux", "GNU/Linux"), ("X11", "GNU/Linux")] {
         if ua.contains(token) {
@@ -226,11 +223,13 @@ const ANDROID_TV: &[&str] =
 /// Amazon's Fire tablets (`KF…`) and TVs (`AFT…`), as device-detector
 /// finds them.
 fn is_fire_os(ua: &str) -> bool {
-    let tablet =
-        ua.match_indices(" KF").any(|(at, _)| ua.get(at + 3..).is_some_and(|rest| rest.starts_with(|c| "ADFGJKMORSTQ".contains(c))));
     let tv = (ua.contains("Android") && ua.contains("; AFT")) || ua.contains("Amazon;AFT") || ua.contains("smarttv_AFT");
-    let box_ = ua.match_indices("AEO").any(|(at, _)| ua.get(at + 3..).is_some_and(|rest| rest.starts_with(|c| "ACBHKT".contains(c))));
-    tablet || tv || box_ || ua.contains("FIRETVSTICK2018")
+    followed_by_one_of(ua, " KF", "ADFGJKMORSTQ") || tv || followed_by_one_of(ua, "AEO", "ACBHKT") || ua.contains("FIRETVSTICK2018")
+}
+
+/// Whether `token` occurs in `ua` right before one of the characters in `next`.
+fn followed_by_one_of(ua: &str, token: &str, next: &str) -> bool {
+    ua.match_indices(token).any(|(at, _)| ua.get(at + token.len()..).is_some_and(|rest| rest.starts_with(|c| next.contains(c))))
 }
 
 /// Fire OS's version, which device-detector reads off the Android it is
@@ -277,6 +276,12 @@ fn device(ua: &str) -> Device {
 /// The text after the first `token` in `ua`.
 fn after<'a>(ua: &'a str, token: &str) -> Option<&'a str> {
     ua.find(token).and_then(|i| ua.get(i + token.len()..))
+}
+
+/// The `major.minor` version at the start of `rest` when one of
+/// `separators` leads it (`/22.04`, ` 6.0`), else none.
+fn number_past(rest: &str, separators: &[char]) -> String {
+    rest.strip_prefix(separators).map(|v| number(v, 2)).unwrap_or_default()
 }
 
 fn version_after(ua: &str, token: &str, parts: usize) -> String {
@@ -392,7 +397,7 @@ mod tests {
     }
 
     #[test]
-    fn garbage_never_panics_and_stays_empty() {
+    fn big_screens_and_cars() {
         check(
             "Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 76.0.3809.146/6.0 TV Safari/537.36",
             "Safari",
@@ -413,6 +418,10 @@ mod tests {
         ] {
             assert_eq!(parse(ua).device, device, "{ua}");
         }
+    }
+
+    #[test]
+    fn garbage_never_panics_and_stays_empty() {
         check("", "", "", "", "", Device::Unknown);
         check("Chrome/", "Chrome", "", "", "", Device::Unknown);
         check("Windows NT ", "", "", "Windows", "", Device::Desktop);
