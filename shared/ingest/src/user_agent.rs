@@ -443,6 +443,67 @@ mod tests {
     }
 
     #[test]
+    fn fire_os_versions_follow_device_detectors_table() {
+        // device-detector's oss.yml: the Android a Fire OS is built on names its version.
+        for (android, fire) in [
+            ("16", "16"),
+            ("15", "16"),
+            ("14", "14"),
+            ("13", "14"),
+            ("12", "14"),
+            ("11", "8"),
+            ("10", "8"),
+            ("9", "7"),
+            ("7.1.2", "6"),
+            ("5.1.1", "5"),
+            ("5.1", "5"),
+            ("4.4.3", "4.5"),
+            ("4.4.2", "4"),
+            ("4.2.2", "3"),
+            ("4.0.4", "3"),
+            ("4.0.3", "3"),
+            ("4.0.2", "2"),
+            ("4.0", "2"),
+            ("2.3.3", "1"),
+            ("8.1", ""),
+            ("6.0", ""),
+            ("5.0", ""),
+        ] {
+            let ua =
+                format!("Mozilla/5.0 (Linux; Android {android}; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36");
+            assert_eq!(os(&ua), ("Fire OS", fire.to_owned()), "{ua}");
+        }
+        // Two sticks name their version by model, ahead of their Android's.
+        assert_eq!(os("Mozilla/5.0 (Linux; Android 7.1.2; AFTSO001) AppleWebKit/537.36").1, "7");
+        assert_eq!(os("Mozilla/5.0 (Linux; Android 5.1.1; AFTT) AppleWebKit/537.36 FIRETVSTICK2018").1, "6");
+    }
+
+    #[test]
+    fn fire_devices_without_an_android_token() {
+        for ua in [
+            "Mozilla/5.0 (Linux; Amazon;AFTMM) AppleWebKit/537.36",
+            "Mozilla/5.0 (smarttv_AFTKA) AppleWebKit/537.36",
+            "Mozilla/5.0 (Linux; AEOBC) AppleWebKit/537.36",
+            "Mozilla/5.0 (Linux) AppleWebKit/537.36 FIRETVSTICK2018",
+        ] {
+            assert_eq!(os(ua).0, "Fire OS", "{ua}");
+        }
+        // `; AFT` without Android, and an `AEO` followed by another letter, are not Amazon's.
+        for ua in ["Mozilla/5.0 (X11; AFTER) AppleWebKit/537.36", "Mozilla/5.0 (X11; AEOX) AppleWebKit/537.36"] {
+            assert_ne!(os(ua).0, "Fire OS", "{ua}");
+        }
+    }
+
+    #[test]
+    fn ipados_begins_at_13_and_mint_browser_is_no_linux_mint() {
+        assert_eq!(os("Mozilla/5.0 (iPad; CPU OS 13_0 like Mac OS X) AppleWebKit/605.1.15"), ("iPadOS", "13.0".to_owned()));
+        assert_eq!(os("Mozilla/5.0 (iPad; CPU OS 12_9 like Mac OS X) AppleWebKit/605.1.15"), ("iOS", "12.9".to_owned()));
+        assert_eq!(os("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Mint Browser/3.9.3").0, "GNU/Linux");
+        assert_eq!(os("Mozilla/5.0 (X11; Linux Mint 21; x86_64) AppleWebKit/537.36 Mint Browser/3.9.3").0, "Mint");
+        assert_eq!(os("Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0 Mint/21").0, "Mint");
+    }
+
+    #[test]
     fn version_numbers() {
         assert_eq!(number("120.0.6099.109 Safari", 2), "120.0");
         assert_eq!(number("17_1_2 like", 2), "17.1");
