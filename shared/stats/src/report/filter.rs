@@ -422,30 +422,36 @@ pub(super) fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::R
 }
 
 /// `pattern` spelt for regex-lite where its reading differs from
-/// ClickHouse's (`multiMatchAny` and `match` agree on each of these):
-/// ClickHouse takes `\<` and `\>` as the characters (regex-lite: word
-/// boundaries), `\b{start}` as a boundary before the text `{start}`
-/// (regex-lite: a kind of boundary), and `\Q…\E` as literal text and
-/// `\0`, `\012` as octal codes (regex-lite refuses both). What ClickHouse
-/// refuses is left for regex-lite to refuse. (`\pL` and other Unicode
-/// classes stay refused: regex-lite has no Unicode tables.)
+/// ClickHouse's `multiMatchAny` (Vectorscan, PCRE's syntax), which
+/// Plausible's `matches` filters use: `\<` and `\>` are the characters
+/// (regex-lite: word boundaries), `\b{start}` a boundary before the text
+/// `{start}` (regex-lite: a kind of boundary), `\Q…\E` literal text, in a
+/// class too, where its characters are members (`[\Qa-\E]`: `a` and
+/// `-`), `\0` and `\012` octal codes, `\b` in a class a backspace, and a
+/// stray `\E` nothing (regex-lite refuses the last four; ClickHouse's
+/// `match`, RE2, refuses `\Q` in a class and a stray `\E` too). What
+/// Vectorscan refuses is left for regex-lite to refuse. (`\pL` and other
+/// Unicode classes stay refused: regex-lite has no Unicode tables.)
 fn as_regex_lite(pattern: &str) -> Cow<'_, str> {
-    if !pattern.contains('\\') {
+    if !pattern.contains(['\\', '[']) {
         return Cow::Borrowed(pattern);
     }
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut chars = pattern.chars().peekable();
-    // Inside `[…]`, where ClickHouse takes neither `\Q` nor `\b`; `first` while a
-    // `]` would still be a member (just after `[` or `[^`).
+    // Inside `[…]`, where `\b` is a backspace; `first` while a `]` would still
+    // be a member (just after `[`, `[^` or an empty `\Q\E` there).
     let (mut class, mut first) = (false, false);
     while let Some(c) = chars.next() {
         match c {
             '\\' => match chars.next() {
                 Some(e @ ('<' | '>')) => out.push(e),
+                Some('E') => {}
+                Some('b') if class => out.push_str("\\x{8}"),
                 Some(e @ ('b' | 'B')) if !class && chars.peek() == Some(&'{') => {
                     out.extend(['\\', e, '\\']);
                 }
-                Some('Q') if !class => {
+                Some('Q') => {
+                    let start = out.len();
                     while let Some(q) = chars.next() {
                         if q == '\\' && chars.peek() == Some(&'E') {
                             chars.next();
@@ -455,6 +461,9 @@ fn as_regex_lite(pattern: &str) -> Cow<'_, str> {
                             out.push('\\');
                         }
                         out.push(q);
+                    }
+                    if out.len() == start {
+                        continue;
                     }
                 }
                 // ClickHouse's octal: `\0` and up to two more digits, `\1`-`\7` only
@@ -500,6 +509,8 @@ fn as_regex_lite(pattern: &str) -> Cow<'_, str> {
                 class = false;
                 out.push(c);
             }
+            // Members to Vectorscan, nesting or set operators (`&&`, `~~`) to regex-lite.
+            '[' | '&' | '~' if class => out.extend(['\\', c]),
             c => out.push(c),
         }
         first = false;

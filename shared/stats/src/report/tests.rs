@@ -231,6 +231,70 @@ fn patterns_read_as_clickhouse_reads_them_where_regex_lite_differs() {
 
 #[test]
 #[wasm_bindgen_test]
+fn quotes_backspaces_and_stray_ends_read_as_multi_match_any_reads_them() {
+    // (pattern, text, whether it matches), each as ClickHouse's
+    // `multiMatchAny` (Plausible's `matches`) answered it, asked through
+    // chDB; its `match` (RE2) refuses `\Q` in a class and a stray `\E`.
+    for (pattern, text, hit) in [
+        // `\Q…\E` in a class: its characters are members, `-` and `^` among them.
+        (r"[\Qa]\E]", "]", true),
+        (r"[\Qa]\E]", "x", false),
+        (r"[]\Qa\E]", "a", true),
+        (r"[]\Qa\E]", "]", true),
+        (r"[]\Qa\E]", "b", false),
+        (r"[[:alpha:]\Qb\E]", "b", true),
+        (r"[[:alpha:]\Qb\E]", "1", false),
+        (r"[\Q-\E]", "-", true),
+        (r"[a\Q-\Ec]", "b", false),
+        (r"^[a\Q--\Ez]$", "m", false),
+        (r"[\Qa\E-c]", "b", true),
+        (r"[\Q^\Ex]", "^", true),
+        (r"[\Q^\Ex]", "y", false),
+        (r"x[^\Q]\E]", "x]", false),
+        (r"x[^\Q]\E]", "xa", true),
+        (r"[\Q\\E]", "\\", true),
+        (r"^[\Q&&\E]$", "&", true),
+        (r"^[\Q~~\E]$", "~", true),
+        (r"^[\Q[\E]$", "[", true),
+        (r"^[\Q[:alpha:]\E]+$", "[:]", true),
+        (r"^[\Q[:alpha:]\E]+$", "b", false),
+        // An empty quote leaves a `]` right after it a member.
+        (r"[\Q\E]a]", "]", true),
+        // A class closes where it did, and a quote after it quotes.
+        (r"[[]\Qa\E", "[a", true),
+        (r"[a]\Qb\E", "ab", true),
+        (r"[]a]\Qb\E", "]b", true),
+        (r"[^]a]\Qb\E", "xb", true),
+        (r"[^]a]\Qb\E", "]b", false),
+        (r"[[:alpha:]]\Qb\E", "ab", true),
+        // `\b` in a class is a backspace, `{` after it a member.
+        (r"[\b]", "\u{8}", true),
+        (r"[\b]", "b", false),
+        (r"[\b{]", "{", true),
+        // `[`, `&&` and `~~` in a class are members, with or without a backslash elsewhere.
+        (r"^[[]$", "[", true),
+        (r"^[a[b]$", "[", true),
+        (r"^[[a]]$", "[]", true),
+        (r"^[]]$", "]", true),
+        (r"^[a&&b]$", "&", true),
+        (r"^[a&&b]$", "b", true),
+        (r"^[a~~b]$", "~", true),
+        (r"^[[:digit:][]+$", "1[", true),
+        // A stray `\E` is nothing.
+        (r"a\Eb", "ab", true),
+        (r"[a\E]", "a", true),
+    ] {
+        let re = regex(pattern, true).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        assert_eq!(re.is_match(text), hit, "{pattern} on {text:?}");
+    }
+    // What it refuses, Beacon refuses (a 400): a class a quote leaves open, `\B` in a class.
+    for pattern in [r"[\Q", r"[\Qab]", r"[\Q]", r"[\Q\E]", r"[\B]"] {
+        assert!(regex(pattern, true).is_err(), "{pattern}");
+    }
+}
+
+#[test]
+#[wasm_bindgen_test]
 fn a_pattern_like_can_say_is_sent_as_like_with_no_read_of_the_values() {
     let sent = |leaf: Value, goals: &[Goal]| statements(visitors_where(json!([leaf])), goals).unwrap();
     let seen = sent(json!(["matches", "event:page", ["^/blog/.*-1$", "/shop"]]), &[]);
