@@ -202,12 +202,14 @@ impl Cond {
     }
 }
 
-/// A regular expression (as ClickHouse's `match` reads it, where `.`
-/// also matches a line break) as the `LIKE` pattern that matches the same
-/// strings, when there is one: literal text, `.`, `.*`, and the `^` and
-/// `$` anchors. `None` for anything else, and for a literal `%`, `_` or
-/// backslash, which `LIKE` would need escaped.
-pub fn like_pattern(pattern: &str) -> Option<String> {
+/// A regular expression (as ClickHouse's `multiMatchAny` reads it, where
+/// `.` also matches a line break and `$` the end or a last line break) as
+/// the `LIKE` patterns that together match the same strings, when there
+/// are some: literal text, `.`, `.*`, and the `^` and `$` anchors (a `$`
+/// after literal text asks for it with and without a line break after).
+/// `None` for anything else, and for a literal `%`, `_` or backslash,
+/// which `LIKE` would need escaped.
+pub fn like_pattern(pattern: &str) -> Option<Vec<String>> {
     let (body, anchored_start) = match pattern.strip_prefix('^') {
         Some(rest) => (rest, true),
         None => (pattern, false),
@@ -236,8 +238,13 @@ pub fn like_pattern(pattern: &str) -> Option<String> {
     }
     if !anchored_end {
         out.push('%');
+        return Some(vec![out]);
     }
-    Some(out)
+    if out.ends_with('%') {
+        return Some(vec![out]);
+    }
+    let with_break = format!("{out}\n");
+    Some(vec![out, with_break])
 }
 
 /// `(a OR b …)`, or false for no conditions.

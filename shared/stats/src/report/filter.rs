@@ -423,67 +423,35 @@ pub(super) fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::R
 
 /// `pattern` spelt for regex-lite where its reading differs from
 /// ClickHouse's `multiMatchAny` (Vectorscan, PCRE's syntax), which
-/// Plausible's `matches` filters use: `\<` and `\>` are the characters
-/// (regex-lite: word boundaries), `\b{start}` a boundary before the text
-/// `{start}` (regex-lite: a kind of boundary), `\Q…\E` literal text, in a
-/// class too, where its characters are members (`[\Qa-\E]`: `a` and
-/// `-`), `\0` and `\012` octal codes, `\b` in a class a backspace, and a
-/// stray `\E` nothing (regex-lite refuses the last four; ClickHouse's
-/// `match`, RE2, refuses `\Q` in a class and a stray `\E` too). What
-/// Vectorscan refuses is left for regex-lite to refuse. (`\pL` and other
-/// Unicode classes stay refused: regex-lite has no Unicode tables.)
+/// Plausible's `matches` filters use. What Vectorscan refuses is left for
+/// regex-lite to refuse; `\pL` and other Unicode classes stay refused
+/// (regex-lite has no Unicode tables). Outside multi-line mode, `$` is the
+/// end or a last line break, as `\Z` (regex-lite: the very end). ClickHouse's
+/// `match` (RE2) refuses several of these (`\Q` in a class, a stray `\E`,
+/// `\e`).
 fn as_regex_lite(pattern: &str) -> Cow<'_, str> {
-    if !pattern.contains(['\\', '[']) {
+    if !pattern.contains(['\\', '[', '{', '$']) {
         return Cow::Borrowed(pattern);
     }
+    // A flag group naming `m` anywhere leaves every `$` to regex-lite, whose
+    // multi-line `$` is Vectorscan's.
+    let multi_line = pattern
+        .match_indices("(?")
+        .any(|(at, _)| pattern.get(at + 2..).unwrap_or("").chars().take_while(|c| c.is_ascii_alphabetic() || *c == '-').any(|c| c == 'm'));
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut chars = pattern.chars().peekable();
-    // Inside `[…]`, where `\b` is a backspace; `first` while a `]` would still
-    // be a member (just after `[`, `[^` or an empty `\Q\E` there).
+    // Inside `[…]`; `first` while a `]` would still be a member (just after
+    // `[`, `[^`, or an escape that spells nothing there).
     let (mut class, mut first) = (false, false);
     while let Some(c) = chars.next() {
         match c {
-            '\\' => match chars.next() {
-                Some(e @ ('<' | '>')) => out.push(e),
-                Some('E') => {}
-                Some('b') if class => out.push_str("\\x{8}"),
-                Some(e @ ('b' | 'B')) if !class && chars.peek() == Some(&'{') => {
-                    out.extend(['\\', e, '\\']);
+            '\\' => {
+                let before = out.len();
+                escape(&mut chars, class, &mut out);
+                if out.len() == before {
+                    continue;
                 }
-                Some('Q') => {
-                    let start = out.len();
-                    while let Some(q) = chars.next() {
-                        if q == '\\' && chars.peek() == Some(&'E') {
-                            chars.next();
-                            break;
-                        }
-                        if q.is_ascii_punctuation() && !matches!(q, '<' | '>') {
-                            out.push('\\');
-                        }
-                        out.push(q);
-                    }
-                    if out.len() == start {
-                        continue;
-                    }
-                }
-                // ClickHouse's octal: `\0` and up to two more digits, `\1`-`\7` only
-                // with at least one more (alone, a backreference: refused).
-                Some(e @ '0'..='7') if e == '0' || chars.peek().is_some_and(|d| d.is_digit(8)) => {
-                    let mut code = e.to_digit(8).unwrap_or(0);
-                    for _ in 0..2 {
-                        match chars.peek().and_then(|d| d.to_digit(8)) {
-                            Some(d) => {
-                                code = code * 8 + d;
-                                chars.next();
-                            }
-                            None => break,
-                        }
-                    }
-                    out.push_str(&format!("\\x{{{code:X}}}"));
-                }
-                Some(e) => out.extend(['\\', e]),
-                None => out.push('\\'),
-            },
+            }
             '[' if !class => {
                 (class, first) = (true, true);
                 out.push(c);
@@ -511,11 +479,128 @@ fn as_regex_lite(pattern: &str) -> Cow<'_, str> {
             }
             // Members to Vectorscan, nesting or set operators (`&&`, `~~`) to regex-lite.
             '[' | '&' | '~' if class => out.extend(['\\', c]),
+            // Vectorscan refuses anything but another assertion after it, so
+            // the line break it may pass can be consumed.
+            '$' if !class && !multi_line => out.push_str(END),
+            // A `{` that begins no `{n}`, `{n,}` or `{n,m}` is the character.
+            '{' if !class && !begins_repetition(chars.clone()) => out.push_str("\\{"),
             c => out.push(c),
         }
         first = false;
     }
     Cow::Owned(out)
+}
+
+/// The end of the text, or a line break that ends it (`$` and `\Z`).
+const END: &str = r"(?:\n?\z)";
+
+/// Vectorscan's horizontal (`\h`) and vertical (`\v`) white space, as
+/// members of a class.
+const HORIZONTAL_SPACE: &str = r"\t\x{20}\x{A0}\x{1680}\x{180E}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}";
+const VERTICAL_SPACE: &str = r"\n\x{B}\x{C}\r\x{85}\x{2028}\x{2029}";
+
+/// The escape after a `\` in a pattern, spelt for regex-lite into `out`
+/// (see [`as_regex_lite`]): `\<` and `\>` are the characters (regex-lite:
+/// word boundaries); `\b{start}` a boundary before the text `{start}`;
+/// `\Q…\E` literal text, in a class too; `\0`, `\012` octal codes; `\x4`
+/// and `\x` hex ones; `\e`, `\cA` and, in a class, `\b` control
+/// characters; `\h`, `\v` (and `\H`, `\V` outside a class) white space;
+/// `\Z` the end, or a last line break; `\8` and `\9` the digits; a stray
+/// `\E` nothing.
+fn escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, class: bool, out: &mut String) {
+    let code = |out: &mut String, code: u32| out.push_str(&format!("\\x{{{code:X}}}"));
+    let Some(e) = chars.next() else {
+        out.push('\\');
+        return;
+    };
+    match e {
+        '<' | '>' | '8' | '9' => out.push(e),
+        'E' => {}
+        'Q' => {
+            while let Some(q) = chars.next() {
+                if q == '\\' && chars.peek() == Some(&'E') {
+                    chars.next();
+                    break;
+                }
+                if q.is_whitespace() {
+                    code(out, u32::from(q));
+                    continue;
+                }
+                if q.is_ascii_punctuation() && !matches!(q, '<' | '>') {
+                    out.push('\\');
+                }
+                out.push(q);
+            }
+        }
+        'b' if class => code(out, 0x8),
+        'b' | 'B' if !class && chars.peek() == Some(&'{') => {
+            out.extend(['\\', e, '\\', '{']);
+            chars.next();
+        }
+        'e' => code(out, 0x1B),
+        'c' => match chars.next_if(char::is_ascii) {
+            Some(x) => code(out, u32::from(x.to_ascii_uppercase()) ^ 0x40),
+            None => out.push_str("\\c"),
+        },
+        'x' if chars.peek() != Some(&'{') => {
+            let mut value = 0;
+            for _ in 0..2 {
+                match chars.peek().and_then(|d| d.to_digit(16)) {
+                    Some(d) => {
+                        value = value * 16 + d;
+                        chars.next();
+                    }
+                    None => break,
+                }
+            }
+            code(out, value);
+        }
+        'h' | 'v' => {
+            let set = if e == 'h' { HORIZONTAL_SPACE } else { VERTICAL_SPACE };
+            if class {
+                out.push_str(set);
+            } else {
+                out.extend(["[", set, "]"]);
+            }
+        }
+        'H' | 'V' if !class => out.extend(["[^", if e == 'H' { HORIZONTAL_SPACE } else { VERTICAL_SPACE }, "]"]),
+        'Z' if !class => out.push_str(END),
+        // ClickHouse's octal: `\0` and up to two more digits, `\1`-`\7` only
+        // with at least one more (alone, a backreference: refused).
+        '0'..='7' if e == '0' || chars.peek().is_some_and(|d| d.is_digit(8)) => {
+            let mut value = e.to_digit(8).unwrap_or(0);
+            for _ in 0..2 {
+                match chars.peek().and_then(|d| d.to_digit(8)) {
+                    Some(d) => {
+                        value = value * 8 + d;
+                        chars.next();
+                    }
+                    None => break,
+                }
+            }
+            code(out, value);
+        }
+        _ => out.extend(['\\', e]),
+    }
+}
+
+/// Whether the text after a `{` makes it a repetition: digits, then `}`,
+/// `,}` or `,` digits `}`.
+fn begins_repetition(mut rest: std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    let digits = |rest: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+        let mut n = 0;
+        while rest.next_if(char::is_ascii_digit).is_some() {
+            n += 1;
+        }
+        n
+    };
+    if digits(&mut rest) == 0 {
+        return false;
+    }
+    if rest.next_if_eq(&',').is_some() {
+        digits(&mut rest);
+    }
+    rest.next() == Some('}')
 }
 
 /// A leaf's patterns as LIKE patterns, if every one has an exact one. Only
@@ -525,7 +610,8 @@ fn likes(column: &Column, patterns: &[String], case_sensitive: bool) -> Option<V
     if !case_sensitive || matches!(column, Column::Prop(_)) {
         return None;
     }
-    patterns.iter().map(|p| regex(p, true).ok().and_then(|_| like_pattern(p))).collect()
+    let likes: Option<Vec<Vec<String>>> = patterns.iter().map(|p| regex(p, true).ok().and_then(|_| like_pattern(p))).collect();
+    likes.map(|likes| likes.concat())
 }
 
 /// Replaces each `Matches` in `cond` with the matching values of its
