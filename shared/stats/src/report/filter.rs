@@ -501,7 +501,8 @@ const VERTICAL_SPACE: &str = r"\n\x{B}\x{C}\r\x{85}\x{2028}\x{2029}";
 
 /// The escape after a `\` in a pattern, spelt for regex-lite into `out`
 /// (see [`as_regex_lite`]): `\<` and `\>` are the characters (regex-lite:
-/// word boundaries); `\b{start}` a boundary before the text `{start}`;
+/// word boundaries); `\b{start}` a boundary before the text `{start}` (a
+/// `{` that begins no repetition is the character);
 /// `\Q…\E` literal text, in a class too; `\0`, `\012` octal codes; `\x4`
 /// and `\x` hex ones; `\e`, `\cA` and, in a class, `\b` control
 /// characters; `\h`, `\v` (and `\H`, `\V` outside a class) white space;
@@ -533,10 +534,6 @@ fn escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, class: bool, out
             }
         }
         'b' if class => code(out, 0x8),
-        'b' | 'B' if !class && chars.peek() == Some(&'{') => {
-            out.extend(['\\', e, '\\', '{']);
-            chars.next();
-        }
         'e' => code(out, 0x1B),
         'c' => match chars.next_if(char::is_ascii) {
             Some(x) => code(out, u32::from(x.to_ascii_uppercase()) ^ 0x40),

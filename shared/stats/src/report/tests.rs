@@ -307,6 +307,7 @@ fn escapes_classes_and_braces_read_as_multi_match_any_reads_them() {
         (r"^[\e]$", "\u{1b}", true),
         (r"^[\cA]$", "\u{1}", true),
         (r"^\x4$", "\u{4}", true),
+        (r"^\x41$", "A", true),
         (r"^\x$", "\0", true),
         (r"^\8$", "8", true),
         // Horizontal and vertical white space.
@@ -327,6 +328,8 @@ fn escapes_classes_and_braces_read_as_multi_match_any_reads_them() {
         (r"a$\Z", "a\n", true),
         (r"a\n$", "a\n\n", true),
         (r"(?i)a$", "A\n", true),
+        (r"(?i)am$", "AM\n", true),
+        (r"^[\x41]\b]", "A]", true),
         (r"a\Z", "a\n", true),
         (r"a\Z", "a", true),
         (r"a\z", "a\n", false),
@@ -342,7 +345,7 @@ fn escapes_classes_and_braces_read_as_multi_match_any_reads_them() {
     }
     // What it refuses, Beacon refuses (a 400): a class a quote leaves open, `\B` in a class, PCRE's
     // escapes it does not take.
-    for pattern in [r"[\Q", r"[\Qab]", r"[\Q]", r"[\Q\E]", r"[\B]", r"^\R$", r"^\N$", r"a\Kb", r"^\o{101}$", r"^\1$", r"\G"] {
+    for pattern in [r"[\Q", r"[\Qab]", r"[\Q]", r"[\Q\E]", r"[\B]", r"^\R$", r"^\N$", r"a\Kb", r"^\o{101}$", r"^\1$", r"\G", r"[\Z]"] {
         assert!(regex(pattern, true).is_err(), "{pattern}");
     }
 }
