@@ -584,14 +584,13 @@ fn escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, class: bool, out
 /// Whether the text after a `{` makes it a repetition: digits, then `}`,
 /// `,}` or `,` digits `}`.
 fn begins_repetition(mut rest: std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    // Whether any digit was read.
     let digits = |rest: &mut std::iter::Peekable<std::str::Chars<'_>>| {
-        let mut n = 0;
-        while rest.next_if(char::is_ascii_digit).is_some() {
-            n += 1;
-        }
-        n
+        let any = rest.next_if(char::is_ascii_digit).is_some();
+        while rest.next_if(char::is_ascii_digit).is_some() {}
+        any
     };
-    if digits(&mut rest) == 0 {
+    if !digits(&mut rest) {
         return false;
     }
     if rest.next_if_eq(&',').is_some() {

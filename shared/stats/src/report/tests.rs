@@ -319,7 +319,9 @@ fn escapes_classes_and_braces_read_as_multi_match_any_reads_them() {
         (r"^\v$", "\u{b}", true),
         (r"^[\v]$", "\n", true),
         (r"^\H$", "a", true),
+        (r"^\H$", "\n", true),
         (r"^\V$", "a", true),
+        (r"^\V$", "\t", true),
         // `$` and `\Z`: the end, or a line break that ends the text; `\z` the very end.
         (r"a$", "a\n", true),
         (r"a$", "a\n\n", false),
