@@ -539,19 +539,7 @@ fn escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, class: bool, out
             Some(x) => code(out, u32::from(x.to_ascii_uppercase()) ^ 0x40),
             None => out.push_str("\\c"),
         },
-        'x' if chars.peek() != Some(&'{') => {
-            let mut value = 0;
-            for _ in 0..2 {
-                match chars.peek().and_then(|d| d.to_digit(16)) {
-                    Some(d) => {
-                        value = value * 16 + d;
-                        chars.next();
-                    }
-                    None => break,
-                }
-            }
-            code(out, value);
-        }
+        'x' if chars.peek() != Some(&'{') => code(out, two_more_digits(chars, 16, 0)),
         'h' | 'v' => {
             let set = if e == 'h' { HORIZONTAL_SPACE } else { VERTICAL_SPACE };
             if class {
@@ -565,20 +553,22 @@ fn escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, class: bool, out
         // ClickHouse's octal: `\0` and up to two more digits, `\1`-`\7` only
         // with at least one more (alone, a backreference: refused).
         '0'..='7' if e == '0' || chars.peek().is_some_and(|d| d.is_digit(8)) => {
-            let mut value = e.to_digit(8).unwrap_or(0);
-            for _ in 0..2 {
-                match chars.peek().and_then(|d| d.to_digit(8)) {
-                    Some(d) => {
-                        value = value * 8 + d;
-                        chars.next();
-                    }
-                    None => break,
-                }
-            }
-            code(out, value);
+            code(out, two_more_digits(chars, 8, e.to_digit(8).unwrap_or(0)));
         }
         _ => out.extend(['\\', e]),
     }
+}
+
+/// `value` followed by up to two more digits of `radix` read off `chars`.
+fn two_more_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, radix: u32, value: u32) -> u32 {
+    let mut value = value;
+    for _ in 0..2 {
+        match chars.next_if(|d| d.is_digit(radix)).and_then(|d| d.to_digit(radix)) {
+            Some(d) => value = value * radix + d,
+            None => break,
+        }
+    }
+    value
 }
 
 /// Whether the text after a `{` makes it a repetition: digits, then `}`,
