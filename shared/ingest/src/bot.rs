@@ -18,6 +18,7 @@
 //! Amazon's `Amzn-User`...).
 
 use crate::pipeline::{Context, Draft};
+use crate::user_agent::around_each;
 use crate::{DropReason, Rejection};
 
 /// Lower-case fragments that mark a user agent as automated.
@@ -90,7 +91,7 @@ pub fn is_bot(ua: &str) -> bool {
         || says_bot(&lower)
         || followed_by_none(&lower, "daum", &["apps", "device"])
         || followed_by_none(&lower, "spider", &[" 8"])
-        || WORDS.iter().any(|(word, not_after)| says_word(&lower, word, not_after))
+        || WORDS.iter().any(|(word, not_after)| word_ends(&lower, word, not_after).next().is_some())
         || names_email(&lower)
         || names_itself_only(lower.trim())
 }
@@ -139,25 +140,21 @@ fn is_number(s: &str) -> bool {
 /// (`Cubot`, `M bot 54`, `C Bot Tab 70`, `VR BOT 552`), which are real
 /// browsers Plausible counts.
 fn says_bot(lower: &str) -> bool {
-    lower.match_indices("bot").any(|(at, _)| {
-        let before = lower.get(..at).unwrap_or("");
-        let after = lower.get(at + 3..).unwrap_or("");
-        let brand = ["cu", "hu", "power ", "power_", "m ", "m_"].iter().any(|p| before.ends_with(p));
-        let in_word = after.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    word_ends(lower, "bot", &["cu", "hu", "power ", "power_", "m ", "m_"]).any(|after| {
         let spaced = after.strip_prefix([' ', '_']).unwrap_or(after);
         let model = [" tab", "_tab", " senior", "_senior", " junior", "_junior"].iter().any(|p| after.starts_with(p))
             || (spaced.starts_with('5') && spaced.chars().nth(1).is_some_and(|c| c.is_ascii_digit()));
-        !(brand || in_word || model)
+        !model
     })
 }
 
-/// Whether `word` occurs in `lower` with no letter after it and none of
-/// `not_after` right before it.
-fn says_word(lower: &str, word: &str, not_after: &[&str]) -> bool {
-    lower.match_indices(word).any(|(at, _)| {
-        let before = lower.get(..at).unwrap_or("");
-        let ends_word = !lower.get(at + word.len()..).unwrap_or("").starts_with(|c: char| c.is_ascii_lowercase());
-        ends_word && !not_after.iter().any(|p| before.ends_with(p))
+/// The text after each occurrence of `word` in `lower` that no letter
+/// follows and none of `not_after` comes right before: where
+/// device-detector's generic rule reads the word.
+fn word_ends<'a>(lower: &'a str, word: &'a str, not_after: &'a [&'a str]) -> impl Iterator<Item = &'a str> + 'a {
+    around_each(lower, word).filter_map(|(before, after)| {
+        let ends_word = !after.starts_with(|c: char| c.is_ascii_lowercase());
+        (ends_word && !not_after.iter().any(|p| before.ends_with(p))).then_some(after)
     })
 }
 
@@ -165,10 +162,7 @@ fn says_word(lower: &str, word: &str, not_after: &[&str]) -> bool {
 /// `excused` (device-detector's `Daum(?!Apps|Device)`, `spider(?! 8)`: Daum's
 /// own apps and the Spider 8 tablet are people).
 fn followed_by_none(lower: &str, word: &str, excused: &[&str]) -> bool {
-    lower.match_indices(word).any(|(at, _)| {
-        let rest = lower.get(at + word.len()..).unwrap_or("");
-        !excused.iter().any(|e| rest.starts_with(e))
-    })
+    around_each(lower, word).any(|(_, rest)| !excused.iter().any(|e| rest.starts_with(e)))
 }
 
 /// The pipeline step.
@@ -304,6 +298,7 @@ mod tests {
 
     #[test]
     fn a_generic_word_is_one_no_letter_follows_and_nothing_excused_precedes() {
+        let says_word = |lower: &str, word: &str, not_after: &[&str]| word_ends(lower, word, not_after).next().is_some();
         assert!(says_word("x scanner/1", "scanner", &["cam"]));
         assert!(says_word("scanner", "scanner", &["cam"]), "at the very start and end");
         assert!(says_word("camscanner/1 then scanner;", "scanner", &["cam"]), "any one occurrence");

@@ -229,7 +229,13 @@ fn is_fire_os(ua: &str) -> bool {
 
 /// Whether `token` occurs in `ua` right before one of the characters in `next`.
 fn followed_by_one_of(ua: &str, token: &str, next: &str) -> bool {
-    ua.match_indices(token).any(|(at, _)| ua.get(at + token.len()..).is_some_and(|rest| rest.starts_with(|c| next.contains(c))))
+    around_each(ua, token).any(|(_, rest)| rest.starts_with(|c| next.contains(c)))
+}
+
+/// Each occurrence of `token` in `ua`, as the text before it and the text
+/// after it: what a rule that reads a token in context looks at.
+pub(crate) fn around_each<'a>(ua: &'a str, token: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    ua.match_indices(token).map(move |(at, _)| (ua.get(..at).unwrap_or(""), ua.get(at + token.len()..).unwrap_or("")))
 }
 
 /// Fire OS's version, which device-detector reads off the Android it is
