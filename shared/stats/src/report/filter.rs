@@ -412,7 +412,7 @@ pub(super) fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::R
         return Err(StatsError::BadRegex(format!("must be 1 to {MAX_REGEX} bytes")));
     }
     // As ClickHouse's `match`: `.` also matches a line break.
-    regex_lite::RegexBuilder::new(&as_regex_lite(pattern))
+    regex_lite::RegexBuilder::new(&fold_cases(&as_regex_lite(pattern), !case_sensitive))
         .case_insensitive(!case_sensitive)
         .dot_matches_new_line(true)
         .size_limit(1 << 20)
@@ -540,6 +540,13 @@ fn escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, class: bool, out
             None => out.push_str("\\c"),
         },
         'x' if chars.peek() != Some(&'{') => code(out, two_more_digits(chars, 16, 0)),
+        // `\x{E9}` and `\p{Greek}`: braces that are no repetition, whole.
+        'x' | 'p' | 'P' => {
+            out.extend(['\\', e]);
+            if chars.peek() == Some(&'{') {
+                copy_through(chars, '}', out);
+            }
+        }
         'h' | 'v' => {
             let set = if e == 'h' { HORIZONTAL_SPACE } else { VERTICAL_SPACE };
             if class {
@@ -556,6 +563,214 @@ fn escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, class: bool, out
             code(out, two_more_digits(chars, 8, e.to_digit(8).unwrap_or(0)));
         }
         _ => out.extend(['\\', e]),
+    }
+}
+
+/// `pattern` (regex-lite's syntax) with each caseless letter and class
+/// widened to the letters Unicode's simple case folding pairs with it, as
+/// Vectorscan folds them in UTF-8 mode: `(?i)é` matches `É`, `(?i)k` the
+/// Kelvin sign `K`. regex-lite folds ASCII letters only. Caseless is the
+/// whole pattern when `caseless`, else where an `i` flag says so.
+fn fold_cases(pattern: &str, caseless: bool) -> Cow<'_, str> {
+    if !caseless && !pattern.contains("(?") {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    // The caseless flag outside each open group, and inside the innermost.
+    let (mut outer, mut on) = (Vec::new(), caseless);
+    while let Some(c) = chars.next() {
+        match c {
+            '(' => {
+                out.push(c);
+                outer.push(on);
+                if chars.next_if_eq(&'?').is_none() {
+                    continue;
+                }
+                out.push('?');
+                if chars.peek().is_some_and(|n| matches!(n, 'P' | '<')) {
+                    // A group's name is no text to fold.
+                    copy_through(&mut chars, '>', &mut out);
+                    continue;
+                }
+                let mut set = on;
+                let mut negated = false;
+                while let Some(f) = chars.next_if(|f| f.is_ascii_alphabetic() || *f == '-') {
+                    out.push(f);
+                    match f {
+                        '-' => negated = true,
+                        'i' => set = !negated,
+                        _ => {}
+                    }
+                }
+                match chars.peek() {
+                    // `(?i)`: for the rest of the enclosing group.
+                    Some(')') => {
+                        out.push(')');
+                        chars.next();
+                        outer.pop();
+                        on = set;
+                    }
+                    Some(':') => on = set,
+                    _ => {}
+                }
+            }
+            ')' => {
+                out.push(c);
+                on = outer.pop().unwrap_or(on);
+            }
+            '[' => class(&mut chars, on, &mut out),
+            _ => {
+                let (text, value) = member(c, &mut chars);
+                // regex-lite folds an ASCII letter into ASCII ones itself.
+                let wider = value
+                    .filter(|_| on)
+                    .map(|v| (v, folded(&[(v, v)])))
+                    .filter(|(v, more)| !more.ranges().is_empty() && (!v.is_ascii() || more.ranges().iter().any(|r| !r.end().is_ascii())))
+                    .map(|(_, more)| more);
+                match wider {
+                    Some(more) => {
+                        out.push('[');
+                        out.push_str(&text);
+                        push_ranges(&more, &mut out);
+                        out.push(']');
+                    }
+                    None => out.push_str(&text),
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One class, after its `[`, copied into `out` with the letters folding
+/// adds to its own when `caseless`. A class with a set operator (`--`) is
+/// copied as it is.
+fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, out: &mut String) {
+    let mut text = String::from('[');
+    if chars.next_if_eq(&'^').is_some() {
+        text.push('^');
+    }
+    let (mut ranges, mut plain, mut closed) = (Vec::new(), true, false);
+    // The last member, while a `-` after it would make a range.
+    let mut last: Option<char> = None;
+    let mut first = true;
+    while let Some(m) = chars.next() {
+        if m == ']' && !first {
+            closed = true;
+            break;
+        }
+        first = false;
+        if m == '[' && chars.peek() == Some(&':') {
+            // A POSIX class (ASCII), whole.
+            text.push(m);
+            copy_through(chars, ']', &mut text);
+            last = None;
+            continue;
+        }
+        if m == '-' && chars.peek() == Some(&'-') {
+            plain = false;
+        }
+        if m == '-' && chars.peek().is_some_and(|n| *n != ']') {
+            if let Some(start) = last.take() {
+                text.push('-');
+                let Some(n) = chars.next() else { break };
+                let (end_text, end) = member(n, chars);
+                text.push_str(&end_text);
+                match end {
+                    Some(end) if start <= end => {
+                        ranges.pop();
+                        ranges.push((start, end));
+                    }
+                    _ => plain = false,
+                }
+                continue;
+            }
+        }
+        let (member_text, value) = member(m, chars);
+        text.push_str(&member_text);
+        ranges.extend(value.map(|v| (v, v)));
+        last = value;
+    }
+    out.push_str(&text);
+    if !closed {
+        return;
+    }
+    if caseless && plain {
+        push_ranges(&folded(&ranges), out);
+    }
+    out.push(']');
+}
+
+/// One member of a pattern from its first character: its text, and the
+/// character it stands for, if one (not `\d`, `\b`, `\pL`...).
+fn member(first: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> (String, Option<char>) {
+    if first != '\\' {
+        return (first.to_string(), Some(first));
+    }
+    let mut text = String::from('\\');
+    let Some(e) = chars.next() else { return (text, None) };
+    text.push(e);
+    let value = match e {
+        'x' | 'p' | 'P' if chars.peek() == Some(&'{') => {
+            let at = text.len();
+            copy_through(chars, '}', &mut text);
+            // `{E9}` after `x`; a Unicode class (`\p{Greek}`) stands for none.
+            let inside = text.get(at + 1..).and_then(|t| t.strip_suffix('}')).filter(|_| e == 'x');
+            inside.and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32)
+        }
+        'x' => {
+            let digits: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_hexdigit)).take(2).collect();
+            text.push_str(&digits);
+            u32::from_str_radix(&digits, 16).ok().and_then(char::from_u32)
+        }
+        // `\pL`: a Unicode class (refused), standing for no one character.
+        'p' | 'P' => {
+            text.extend(chars.next());
+            None
+        }
+        'a' => Some('\x07'),
+        'f' => Some('\x0C'),
+        't' => Some('\t'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        'v' => Some('\x0B'),
+        _ if e.is_ascii_punctuation() => Some(e),
+        _ => None,
+    };
+    (text, value)
+}
+
+/// What simple case folding adds to `ranges` (ranges of characters).
+fn folded(ranges: &[(char, char)]) -> regex_syntax::hir::ClassUnicode {
+    use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+    let own = ClassUnicode::new(ranges.iter().map(|&(start, end)| ClassUnicodeRange::new(start, end)));
+    let mut all = own.clone();
+    // Only fails with the crate's `unicode-case` feature off.
+    if all.try_case_fold_simple().is_err() {
+        return ClassUnicode::empty();
+    }
+    all.difference(&own);
+    all
+}
+
+/// `class`'s ranges as members of a regex-lite class.
+fn push_ranges(class: &regex_syntax::hir::ClassUnicode, out: &mut String) {
+    for r in class.ranges() {
+        out.push_str(&format!("\\x{{{:X}}}", u32::from(r.start())));
+        if r.end() != r.start() {
+            out.push_str(&format!("-\\x{{{:X}}}", u32::from(r.end())));
+        }
+    }
+}
+
+/// Copies `chars` into `out` up to and including the first `end`.
+fn copy_through(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, end: char, out: &mut String) {
+    for c in chars.by_ref() {
+        out.push(c);
+        if c == end {
+            break;
+        }
     }
 }
 
