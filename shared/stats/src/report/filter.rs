@@ -446,10 +446,15 @@ fn as_regex_lite(pattern: &str) -> Cow<'_, str> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
+                let set = class && chars.peek().is_some_and(|e| matches!(e, 'd' | 'D' | 'w' | 'W' | 's' | 'S' | 'h' | 'v'));
                 let before = out.len();
                 escape(&mut chars, class, &mut out);
                 if out.len() == before {
                     continue;
+                }
+                // A `-` after a set (`[\d-z]`) is a member: no range ends in a set.
+                if set && chars.next_if_eq(&'-').is_some() {
+                    out.push_str("\\-");
                 }
             }
             '[' if !class => {
@@ -622,12 +627,7 @@ fn fold_cases(pattern: &str, caseless: bool) -> Cow<'_, str> {
             '[' => class(&mut chars, on, &mut out),
             _ => {
                 let (text, value) = member(c, &mut chars);
-                // regex-lite folds an ASCII letter into ASCII ones itself.
-                let wider = value
-                    .filter(|_| on)
-                    .map(|v| (v, folded(&[(v, v)])))
-                    .filter(|(v, more)| !more.ranges().is_empty() && (!v.is_ascii() || more.ranges().iter().any(|r| !r.end().is_ascii())))
-                    .map(|(_, more)| more);
+                let wider = value.filter(|_| on).map(|v| folded(&[(v, v)])).filter(|more| !more.ranges().is_empty());
                 match wider {
                     Some(more) => {
                         out.push('[');
@@ -644,16 +644,17 @@ fn fold_cases(pattern: &str, caseless: bool) -> Cow<'_, str> {
 }
 
 /// One class, after its `[`, copied into `out` with the letters folding
-/// adds to its own when `caseless`. A class with a set operator (`--`) is
-/// copied as it is.
+/// adds to its own when `caseless`. A class with a set operator (`--`), or
+/// a range with a set at one end (refused), is copied as it is.
 fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, out: &mut String) {
     let mut text = String::from('[');
     if chars.next_if_eq(&'^').is_some() {
         text.push('^');
     }
     let (mut ranges, mut plain, mut closed) = (Vec::new(), true, false);
-    // The last member, while a `-` after it would make a range.
-    let mut last: Option<char> = None;
+    // The last member (the character it stands for, if one), while a `-`
+    // after it would make a range.
+    let mut last: Option<Option<char>> = None;
     let mut first = true;
     while let Some(m) = chars.next() {
         if m == ']' && !first {
@@ -677,8 +678,8 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, o
                 let Some(n) = chars.next() else { break };
                 let (end_text, end) = member(n, chars);
                 text.push_str(&end_text);
-                match end {
-                    Some(end) if start <= end => {
+                match (start, end) {
+                    (Some(start), Some(end)) => {
                         ranges.pop();
                         ranges.push((start, end));
                     }
@@ -690,7 +691,7 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, o
         let (member_text, value) = member(m, chars);
         text.push_str(&member_text);
         ranges.extend(value.map(|v| (v, v)));
-        last = value;
+        last = Some(value);
     }
     out.push_str(&text);
     if !closed {
@@ -703,7 +704,7 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, o
 }
 
 /// One member of a pattern from its first character: its text, and the
-/// character it stands for, if one (not `\d`, `\b`, `\pL`...).
+/// character it stands for, if one (not `\d`, `\b`...).
 fn member(first: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> (String, Option<char>) {
     if first != '\\' {
         return (first.to_string(), Some(first));
@@ -712,29 +713,18 @@ fn member(first: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> 
     let Some(e) = chars.next() else { return (text, None) };
     text.push(e);
     let value = match e {
-        'x' | 'p' | 'P' if chars.peek() == Some(&'{') => {
+        // [`as_regex_lite`] spells every hex code `\x{…}`.
+        'x' => {
             let at = text.len();
             copy_through(chars, '}', &mut text);
-            // `{E9}` after `x`; a Unicode class (`\p{Greek}`) stands for none.
-            let inside = text.get(at + 1..).and_then(|t| t.strip_suffix('}')).filter(|_| e == 'x');
-            inside.and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32)
-        }
-        'x' => {
-            let digits: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_hexdigit)).take(2).collect();
-            text.push_str(&digits);
-            u32::from_str_radix(&digits, 16).ok().and_then(char::from_u32)
-        }
-        // `\pL`: a Unicode class (refused), standing for no one character.
-        'p' | 'P' => {
-            text.extend(chars.next());
-            None
+            let hex = text.get(at + 1..).and_then(|t| t.strip_suffix('}'));
+            hex.and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32)
         }
         'a' => Some('\x07'),
         'f' => Some('\x0C'),
         't' => Some('\t'),
         'n' => Some('\n'),
         'r' => Some('\r'),
-        'v' => Some('\x0B'),
         _ if e.is_ascii_punctuation() => Some(e),
         _ => None,
     };

@@ -303,6 +303,13 @@ fn escapes_classes_and_braces_read_as_multi_match_any_reads_them() {
         (r"^a{2}$", "aa", true),
         (r"^a{1,}$", "aaa", true),
         (r"^\x{41}$", "A", true),
+        // A `-` after a set in a class is a member.
+        (r"^[\d-a]$", "-", true),
+        (r"^[\d-a]$", "a", true),
+        (r"^[\d-a]$", "b", false),
+        (r"^[\s-]$", "-", true),
+        (r"^[\h-a]$", "-", true),
+        (r"^[\v-ÿ]$", "-", true),
         (r"^\x{e9}$", "é", true),
         (r"^\x{E9}+$", "éé", true),
         (r"^[\x{c0}-\x{ff}]$", "é", true),
@@ -424,10 +431,35 @@ fn caseless_patterns_fold_letters_past_ascii_as_multi_match_any_does() {
         ("((?i)é)", "É", true),
         ("((?i)x)É", "xÉ", true),
         ("(?:(?i)x)é", "xÉ", false),
+        ("(?i)a(?-i)[é]", "AÉ", false),
+        ("(?i)a(?-i)[é]", "Aé", true),
+        // What folds nothing stays as it is.
+        ("(?i)^a.c$", "aBc", true),
+        (r"(?i)^\d$", "D", false),
+        (r"(?i)^[\d]$", "D", false),
+        (r"(?i)^[\d\x{e9}]$", "É", true),
+        ("(?i)^[[:alpha:]é]+$", "ÉA", true),
+        // Ranges from a punctuation mark or a control character.
+        // (The micro sign in them folds with the Greek Mu, `Μ`.)
+        (r"(?i)^[\!-ÿ]$", "Μ", true),
+        (r"(?i)^[\!-ß]$", "ẞ", true),
+        (r"(?i)^[\a-ÿ]$", "Μ", true),
+        (r"(?i)^[\a-ÿ]$", "\u{7}", true),
+        (r"(?i)^[\f-ÿ]$", "Μ", true),
+        (r"(?i)^[\t-ÿ]$", "Μ", true),
+        (r"(?i)^[\t-ÿ]$", "\u{7}", false),
+        (r"(?i)^[\n-ÿ]$", "Μ", true),
+        (r"(?i)^[\r-ÿ]$", "Μ", true),
+        (r"(?i)^[\x{1}-ÿ]$", "Μ", true),
+        (r"(?i)^[\v-ÿ]$", "Ÿ", true),
+        (r"(?i)^[é:]+$", "É:", true),
     ]);
     // `case_sensitive: false` folds the whole pattern so.
-    let re = regex("^/über-uns$", false).unwrap();
-    assert!(re.is_match("/ÜBER-UNS"));
+    assert!(regex("/über-uns", false).unwrap().is_match("/ÜBER-UNS"));
+    assert!(regex("^/über-uns$", false).unwrap().is_match("/ÜBER-UNS"));
+    // A Unicode class is still refused for what it is.
+    let refused = regex(r"(?i)\p{Greek}", true).map(|_| ()).unwrap_err().to_string();
+    assert!(refused.contains("Unicode character classes are not supported"), "{refused}");
     // Two answers are Beacon's own: `multiMatchAny` has `(?i)[^É]` match `é`
     // (PCRE and `(?i)[^é]` on `É` say no), and it folds by an older Unicode,
     // where `в` and its old form `ᲀ` (Unicode 9) are apart.
