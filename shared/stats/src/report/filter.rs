@@ -655,7 +655,7 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, o
     // The last member (the character it stands for, if one), while a `-`
     // after it would make a range.
     let mut last: Option<Option<char>> = None;
-    let mut first = true;
+    let (mut first, mut bare_dash) = (true, false);
     while let Some(m) = chars.next() {
         if m == ']' && !first {
             closed = true;
@@ -666,7 +666,7 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, o
             // A POSIX class (ASCII), whole.
             text.push(m);
             copy_through(chars, ']', &mut text);
-            last = None;
+            (last, bare_dash) = (None, false);
             continue;
         }
         if m == '-' && chars.peek() == Some(&'-') {
@@ -685,10 +685,12 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, o
                     }
                     _ => plain = false,
                 }
+                bare_dash = false;
                 continue;
             }
         }
         let (member_text, value) = member(m, chars);
+        bare_dash = member_text == "-";
         text.push_str(&member_text);
         ranges.extend(value.map(|v| (v, v)));
         last = Some(value);
@@ -698,7 +700,14 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, caseless: bool, o
         return;
     }
     if caseless && plain {
+        // Before a last bare `-`, which would make a range of what follows it.
+        if bare_dash {
+            out.pop();
+        }
         push_ranges(&folded(&ranges), out);
+        if bare_dash {
+            out.push('-');
+        }
     }
     out.push(']');
 }
@@ -718,7 +727,11 @@ fn member(first: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> 
             let at = text.len();
             copy_through(chars, '}', &mut text);
             let hex = text.get(at + 1..).and_then(|t| t.strip_suffix('}'));
-            hex.and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32)
+            let value = hex.and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32);
+            if let Some(v) = value {
+                text = class_char(v);
+            }
+            value
         }
         'a' => Some('\x07'),
         'f' => Some('\x0C'),
@@ -747,10 +760,21 @@ fn folded(ranges: &[(char, char)]) -> regex_syntax::hir::ClassUnicode {
 /// `class`'s ranges as members of a regex-lite class.
 fn push_ranges(class: &regex_syntax::hir::ClassUnicode, out: &mut String) {
     for r in class.ranges() {
-        out.push_str(&format!("\\x{{{:X}}}", u32::from(r.start())));
+        out.push_str(&class_char(r.start()));
         if r.end() != r.start() {
-            out.push_str(&format!("-\\x{{{:X}}}", u32::from(r.end())));
+            out.push('-');
+            out.push_str(&class_char(r.end()));
         }
+    }
+}
+
+/// `c` spelt for a class: a letter or digit as itself (caseless regex-lite
+/// refuses `\x{41}` at either end of a range), anything else as its code.
+fn class_char(c: char) -> String {
+    if c.is_ascii_alphanumeric() {
+        c.to_string()
+    } else {
+        format!("\\x{{{:X}}}", u32::from(c))
     }
 }
 

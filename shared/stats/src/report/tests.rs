@@ -453,6 +453,18 @@ fn caseless_patterns_fold_letters_past_ascii_as_multi_match_any_does() {
         (r"(?i)^[\x{1}-ÿ]$", "Μ", true),
         (r"(?i)^[\v-ÿ]$", "Ÿ", true),
         (r"(?i)^[é:]+$", "É:", true),
+        // A last `-` stays a member; hex codes of letters may end ranges.
+        (r"(?i)^[É-]+$", "é-", true),
+        (r"(?i)^[É-]+$", "b", false),
+        (r"(?i)^[ék\-]+$", "ÉK-", true),
+        (r"(?i)^[ék\-]+$", "b", false),
+        (r"(?i)^[z\Q-\E]$", "a", false),
+        (r"(?i)^[\x{41}-\x{4B}]$", "b", true),
+        (r"(?i)^[\x{41}-\x{4B}]$", "l", false),
+        (r"(?i)^[\x41-\x4B]$", "k", true),
+        (r"(?i)^[\101-\113]$", "c", true),
+        (r"(?i)^[[-é]+$", "ZÉ[", true),
+        (r"(?i)^\x{41}$", "a", true),
     ]);
     // `case_sensitive: false` folds the whole pattern so.
     assert!(regex("/über-uns", false).unwrap().is_match("/ÜBER-UNS"));
