@@ -42,6 +42,7 @@ use crate::{country, region};
 mod comparison;
 mod filter;
 mod goal_breakdown;
+mod pattern;
 use comparison::{compute_pair, paired_buckets, shares_statements};
 use filter::{decoded, device_name, filters_for, resolve_regex, Filters};
 use goal_breakdown::{by_goal, goals_in_play};
