@@ -17,7 +17,7 @@ pub(super) fn regex(pattern: &str, case_sensitive: bool) -> Result<regex_lite::R
         return Err(StatsError::BadRegex(format!("must be 1 to {MAX_REGEX} bytes")));
     }
     // As ClickHouse's `match`: `.` also matches a line break.
-    regex_lite::RegexBuilder::new(&fold_cases(&as_regex_lite(pattern), !case_sensitive))
+    regex_lite::RegexBuilder::new(&fold_cases(&as_regex_lite(pattern), !case_sensitive)?)
         .case_insensitive(!case_sensitive)
         .dot_matches_new_line(true)
         .size_limit(1 << 20)
@@ -181,10 +181,11 @@ fn escape(chars: &mut Chars<'_>, class: bool, out: &mut String) {
 /// Vectorscan folds them in UTF-8 mode: `(?i)é` matches `É`, `(?i)k` the
 /// Kelvin sign `K`. regex-lite folds ASCII letters only. Caseless is the
 /// whole pattern when `caseless`, else where an `i` flag says so.
-fn fold_cases(pattern: &str, caseless: bool) -> Cow<'_, str> {
+fn fold_cases(pattern: &str, caseless: bool) -> Result<Cow<'_, str>, StatsError> {
     if !caseless && !pattern.contains("(?") {
-        return Cow::Borrowed(pattern);
+        return Ok(Cow::Borrowed(pattern));
     }
+    let mut budget = FOLD_BUDGET;
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars().peekable();
     // The caseless flag outside each open group, and inside the innermost.
@@ -229,10 +230,11 @@ fn fold_cases(pattern: &str, caseless: bool) -> Cow<'_, str> {
                 out.push(c);
                 on = outer.pop().unwrap_or(on);
             }
-            '[' => class(&mut chars, on, &mut out),
+            '[' => class(&mut chars, on.then_some(&mut budget), &mut out)?,
             _ => {
                 let (text, value) = member(c, &mut chars);
-                let wider = value.filter(|_| on).map(|v| folded(&[(v, v)])).filter(|more| !more.ranges().is_empty());
+                let wider = value.filter(|_| on).map(|v| folded(&[(v, v)], &mut budget)).transpose()?;
+                let wider = wider.filter(|more| !more.ranges().is_empty());
                 match wider {
                     Some(more) => {
                         out.push('[');
@@ -245,13 +247,14 @@ fn fold_cases(pattern: &str, caseless: bool) -> Cow<'_, str> {
             }
         }
     }
-    Cow::Owned(out)
+    Ok(Cow::Owned(out))
 }
 
 /// One class, after its `[`, copied into `out` with the letters folding
-/// adds to its own when `caseless`. A class with a set operator (`--`), or
-/// a range with a set at one end (refused), is copied as it is.
-fn class(chars: &mut Chars<'_>, caseless: bool, out: &mut String) {
+/// adds to its own when caseless (when given the fold budget). A class with
+/// a set operator (`--`), or a range with a set at one end (refused), is
+/// copied as it is.
+fn class(chars: &mut Chars<'_>, caseless: Option<&mut u32>, out: &mut String) -> Result<(), StatsError> {
     let mut text = String::from('[');
     if chars.next_if_eq(&'^').is_some() {
         text.push('^');
@@ -302,19 +305,20 @@ fn class(chars: &mut Chars<'_>, caseless: bool, out: &mut String) {
     }
     out.push_str(&text);
     if !closed {
-        return;
+        return Ok(());
     }
-    if caseless && plain {
+    if let Some(budget) = caseless.filter(|_| plain) {
         // Before a last bare `-`, which would make a range of what follows it.
         if bare_dash {
             out.pop();
         }
-        push_ranges(&folded(&ranges), out);
+        push_ranges(&folded(&ranges, budget)?, out);
         if bare_dash {
             out.push('-');
         }
     }
     out.push(']');
+    Ok(())
 }
 
 /// One member of a pattern from its first character: its text, and the
@@ -349,17 +353,31 @@ fn member(first: char, chars: &mut Chars<'_>) -> (String, Option<char>) {
     (text, value)
 }
 
-/// What simple case folding adds to `ranges` (ranges of characters).
-fn folded(ranges: &[(char, char)]) -> regex_syntax::hir::ClassUnicode {
+/// The characters simple case folding pairs with others all lie here.
+const CASED: (char, char) = ('A', '\u{1E943}');
+
+/// How many characters of [`CASED`] one pattern's caseless classes may
+/// span: folding reads each (a hostile `(?i)[a-\x{FFFF}]`, repeated, took
+/// 130 ms natively), and two classes of every cased letter fit.
+const FOLD_BUDGET: u32 = 1 << 18;
+
+/// What simple case folding adds to `ranges` (ranges of characters), the
+/// characters of [`CASED`] they span taken off `budget`.
+fn folded(ranges: &[(char, char)], budget: &mut u32) -> Result<regex_syntax::hir::ClassUnicode, StatsError> {
     use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
     let own = ClassUnicode::new(ranges.iter().map(|&(start, end)| ClassUnicodeRange::new(start, end)));
     let mut all = own.clone();
+    all.intersect(&ClassUnicode::new([ClassUnicodeRange::new(CASED.0, CASED.1)]));
+    let span = all.ranges().iter().map(|r| u32::from(r.end()) - u32::from(r.start()) + 1).sum::<u32>();
+    *budget = budget
+        .checked_sub(span)
+        .ok_or_else(|| StatsError::BadRegex(format!("caseless classes may span at most {FOLD_BUDGET} characters")))?;
     // Only fails with the crate's `unicode-case` feature off.
     if all.try_case_fold_simple().is_err() {
-        return ClassUnicode::empty();
+        return Ok(ClassUnicode::empty());
     }
     all.difference(&own);
-    all
+    Ok(all)
 }
 
 /// `class`'s ranges as members of a regex-lite class.
@@ -712,6 +730,40 @@ mod tests {
         // (PCRE and `(?i)[^é]` on `É` say no), and it folds by an older Unicode,
         // where `в` and its old form `ᲀ` (Unicode 9) are apart.
         assert_reads(&[("(?i)[^É]", "é", false), ("(?i)в", "ᲀ", true)]);
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn caseless_classes_may_span_two_runs_of_every_cased_letter() {
+        let every = r"[\x{0}-\x{10FFFF}]";
+        assert!(regex(&format!("(?i){}", every.repeat(2)), true).is_ok());
+        let refused = regex(&format!("(?i){}", every.repeat(3)), true).map(|_| ()).unwrap_err().to_string();
+        assert!(refused.contains("caseless classes may span at most 262144 characters"), "{refused}");
+        // Case sensitive, nothing is folded.
+        assert!(regex(&every.repeat(3), true).is_ok());
+        assert!(regex(&format!("(?i){}", r"[^\x{0}-\x{10FFFF}]".repeat(3)), true).is_err());
+        // Each character of a range counts: `a-b` is two.
+        let mut two = 2;
+        assert!(folded(&[('a', 'b')], &mut two).is_ok() && two == 0);
+        assert!(folded(&[('a', 'b')], &mut 1).is_err());
+        // Single letters cost one each: the longest pattern of them is fine.
+        assert!(regex(&format!("(?i){}", "é".repeat((MAX_REGEX - 4) / 2)), true).is_ok());
+    }
+
+    #[test]
+    fn no_letter_outside_cased_folds() {
+        use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+        for (start, end) in
+            [('\0', char::from_u32(u32::from(CASED.0) - 1).unwrap()), (char::from_u32(u32::from(CASED.1) + 1).unwrap(), char::MAX)]
+        {
+            let own = ClassUnicode::new([ClassUnicodeRange::new(start, end)]);
+            let mut all = own.clone();
+            all.try_case_fold_simple().unwrap();
+            assert_eq!(all, own, "{start:?}-{end:?}");
+        }
+        // And both ends of CASED do.
+        assert!(folded(&[(CASED.0, CASED.0)], &mut 1).unwrap().ranges().len() == 1);
+        assert!(folded(&[(CASED.1, CASED.1)], &mut 1).unwrap().ranges().len() == 1);
     }
 
     #[test]
