@@ -413,7 +413,9 @@ fn likes(column: &Column, patterns: &[String], case_sensitive: bool) -> Option<V
     if !case_sensitive || matches!(column, Column::Prop(_)) {
         return None;
     }
-    let likes: Option<Vec<Vec<String>>> = patterns.iter().map(|p| regex(p, true).ok().and_then(|_| like_pattern(p))).collect();
+    // The cheap reading first: most patterns have no LIKE, and need not be
+    // compiled here as well as where their values are matched.
+    let likes: Option<Vec<Vec<String>>> = patterns.iter().map(|p| like_pattern(p).filter(|_| regex(p, true).is_ok())).collect();
     likes.map(|likes| likes.concat())
 }
 
